@@ -1,0 +1,43 @@
+//! Domain values. Every type here is parsed from raw input once; once it exists it is valid.
+
+mod email;
+mod ids;
+mod idempotency;
+mod money;
+mod order;
+mod password;
+mod product;
+mod quantity;
+mod role;
+mod session;
+mod sku;
+mod status;
+mod user;
+
+pub use email::Email;
+pub use ids::{OrderId, UserId};
+pub use idempotency::IdempotencyKey;
+pub use money::{Currency, Money};
+pub use order::{NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, StatusChange, MAX_ORDER_LINES};
+pub use password::{Password, PasswordHash};
+pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};
+pub use quantity::Quantity;
+pub use role::Role;
+pub use session::{RefreshSecret, RefreshTokenHash, Session, SessionFamilyId};
+pub use sku::Sku;
+pub use status::OrderStatus;
+pub use user::User;
+
+/// Why a raw value was refused. `field` names the input so the API can say which one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}

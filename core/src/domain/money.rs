@@ -1,0 +1,100 @@
+use super::ParseError;
+use serde::{Deserialize, Serialize};
+
+/// An ISO 4217 alphabetic code: three upper-case ASCII letters. Stored inline so
+/// copying money never allocates.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let b = raw.as_bytes();
+        if b.len() != 3 || !b.iter().all(|c| c.is_ascii_uppercase()) {
+            return Err(ParseError::new("currency", "must be a three-letter ISO 4217 code such as USD"));
+        }
+        Ok(Self([b[0], b[1], b[2]]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters get in through `parse`.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl std::fmt::Debug for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = ParseError;
+    fn try_from(v: String) -> Result<Self, Self::Error> {
+        Self::parse(&v)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> Self {
+        c.as_str().to_owned()
+    }
+}
+
+/// An amount in minor units (cents) of one currency. Never a float: sums are exact and
+/// overflow is an error, not a wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub cents: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(cents: i64, currency: Currency) -> Self {
+        Self { cents, currency }
+    }
+
+    /// `self × n`, or `None` on overflow.
+    pub fn times(self, n: u32) -> Option<Money> {
+        self.cents.checked_mul(i64::from(n)).map(|cents| Money { cents, ..self })
+    }
+
+    /// `self + other`, or `None` on overflow or mixed currencies.
+    pub fn plus(self, other: Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        self.cents.checked_add(other.cents).map(|cents| Money { cents, ..self })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(Currency::parse("EUR").unwrap().as_str(), "EUR");
+        for raw in ["eur", "EU", "EURO", "E1R", ""] {
+            assert!(Currency::parse(raw).is_err(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_is_checked() {
+        let usd = Money::new(250, Currency::USD);
+        assert_eq!(usd.times(3).unwrap().cents, 750);
+        assert!(Money::new(i64::MAX, Currency::USD).times(2).is_none());
+        let eur = Money::new(1, Currency::parse("EUR").unwrap());
+        assert!(usd.plus(eur).is_none());
+        assert_eq!(usd.plus(usd).unwrap().cents, 500);
+    }
+}

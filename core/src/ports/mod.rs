@@ -1,0 +1,29 @@
+//! The ports: what the core needs from the outside world. Every trait is object-safe and
+//! `Send + Sync` so `app` can hold adapters as `Arc<dyn Port>` chosen by configuration.
+//! Each trait's doc states the guarantees an adapter MUST give and the errors it MUST
+//! return; the contract suites in `testkit` check every adapter against those words.
+//!
+//! `Unavailable` in any port means "the dependency could not answer in time": the caller
+//! may retry, and the API answers 503. It never means "the data says no".
+
+mod cache;
+mod clock;
+mod inventory;
+mod mailer;
+mod orders;
+mod passwords;
+mod queue;
+mod sessions;
+mod tokens;
+mod users;
+
+pub use cache::{Cache, CacheError};
+pub use clock::{Clock, SystemClock};
+pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
+pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use orders::{OrderRepo, OrderRepoError};
+pub use passwords::{HashError, PasswordHasher};
+pub use queue::{DeadLetter, Delivery, Queue, QueueError, Receipt};
+pub use sessions::{Rotation, SessionRepo, SessionRepoError};
+pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};
+pub use users::{UserRepo, UserRepoError};

@@ -1,0 +1,51 @@
+use crate::domain::{IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId};
+use crate::BoxError;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderRepoError {
+    #[error("this user already placed an order with this idempotency key")]
+    DuplicateIdempotencyKey,
+    #[error("no such order")]
+    NotFound,
+    #[error("order is {0:?}, not pending")]
+    InvalidState(OrderStatus),
+    #[error("order store unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Where orders live. The order document doubles as the outbox (`published`) and the
+/// email ledger (`notified`).
+///
+/// MUST:
+/// - return `DuplicateIdempotencyKey` from `insert` when the same user already has an
+///   order with the same key, also when two inserts race (exactly one succeeds);
+/// - list a user's orders newest first by `(created_at, id)`, starting strictly after
+///   `cursor`; a page is stable: inserting newer orders never shifts later pages;
+/// - make `cancel` conditional on `status == pending` so that it races the worker's
+///   `InventoryRepo::fulfil` with exactly one winner; `InvalidState(current)` otherwise,
+///   `NotFound` when there is no such order;
+/// - make `claim_notification` a compare-and-set: it returns true to exactly one caller
+///   while the order is not notified and no unexpired claim is held;
+/// - return `Unavailable` when the store cannot answer.
+#[async_trait::async_trait]
+pub trait OrderRepo: Send + Sync {
+    async fn insert(&self, order: &Order) -> Result<(), OrderRepoError>;
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError>;
+    async fn by_idempotency_key(&self, user: UserId, key: &IdempotencyKey) -> Result<Option<Order>, OrderRepoError>;
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError>;
+    async fn cancel(&self, id: OrderId, at: DateTime<Utc>, reason: Option<String>) -> Result<Order, OrderRepoError>;
+
+    /// Orders the queue has not accepted yet, created before `created_before`, oldest first.
+    async fn unpublished(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<Order>, OrderRepoError>;
+    async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
+
+    async fn claim_notification(&self, id: OrderId, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, OrderRepoError>;
+    async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
+    async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
+}

@@ -1,0 +1,59 @@
+use crate::BoxError;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Proof of one delivery, needed to ack it or change its visibility.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Receipt(pub String);
+
+/// A message handed to a consumer, invisible to others until acked or until its
+/// visibility timeout passes.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub message_id: String,
+    pub body: String,
+    pub receipt: Receipt,
+    /// 1 on the first delivery, rising on each redelivery.
+    pub receive_count: u32,
+}
+
+/// A message the queue gave up on after its maximum number of receives.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+/// The work queue between the API and the worker.
+///
+/// MUST:
+/// - deliver at least once: a message is never dropped once `publish` returned `Ok`;
+/// - hide a delivered message until it is acked or its visibility timeout passes, then
+///   deliver it again with `receive_count` one higher;
+/// - move a message to the dead-letter queue instead of delivering it more than
+///   `max_receives` times;
+/// - make `ack` idempotent: acking an already-acked (or unknown) receipt is `Ok`;
+/// - let `receive` wait at most `wait` for a message, then return what it has (maybe
+///   nothing); never block forever;
+/// - return `Unavailable` when the queue cannot be reached; `publish` returning an error
+///   means some of the messages may not have been accepted (the caller republishes; the
+///   consumer tolerates duplicates).
+#[async_trait::async_trait]
+pub trait Queue: Send + Sync {
+    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError>;
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
+    async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;
+    /// Makes the delivery visible again after `delay` (zero: at once), for back-off.
+    async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError>;
+    /// Keeps a slow delivery hidden for `by` from now.
+    async fn extend(&self, receipt: &Receipt, by: Duration) -> Result<(), QueueError>;
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Moves up to `limit` dead letters back to the main queue with a fresh receive count.
+    async fn redrive(&self, limit: usize) -> Result<usize, QueueError>;
+}

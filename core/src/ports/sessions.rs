@@ -1,0 +1,42 @@
+use crate::domain::{RefreshTokenHash, Session, SessionFamilyId, UserId};
+use crate::BoxError;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionRepoError {
+    #[error("session store unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was the family's current one; `next` is current now.
+    Rotated { user_id: UserId, family: SessionFamilyId },
+    /// The token had already been rotated away: the family is now revoked.
+    Reused { family: SessionFamilyId },
+    /// Unknown, expired or revoked token. Nothing changed.
+    Invalid,
+}
+
+/// Refresh-token families (one per login), stored by token hash only.
+///
+/// MUST:
+/// - make `rotate` atomic: of any number of concurrent rotations presenting the same
+///   current token, exactly one returns `Rotated`; the others see the token as already
+///   rotated and return `Reused`, revoking the family;
+/// - return `Invalid` for a token of a revoked or expired (`expires_at <= now`) family;
+/// - make `revoke` idempotent and return whether the token was known;
+/// - return `Unavailable` when the store cannot answer.
+#[async_trait::async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create(&self, session: &Session) -> Result<(), SessionRepoError>;
+    async fn rotate(
+        &self,
+        presented: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, SessionRepoError>;
+    /// Revokes the family that `token` (current or previous) belongs to.
+    async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError>;
+}

@@ -1,0 +1,42 @@
+use crate::domain::{RefreshSecret, RefreshTokenHash, Role, UserId};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, tampered, expired, not yet valid, wrong issuer/audience/algorithm, or a
+    /// token of another kind: the caller is not authenticated, whatever the reason.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("could not sign token")]
+    Signing(String),
+}
+
+/// Issues and checks access tokens and mints refresh tokens.
+///
+/// Synchronous on purpose: verifying an access token MUST need no I/O, so every
+/// authenticated request costs only CPU.
+///
+/// MUST:
+/// - return `Invalid` for any token it did not issue, that has expired (`exp <= now`),
+///   is not yet valid, names another issuer or audience, uses another algorithm, or is
+///   not an access token;
+/// - mint refresh secrets with at least 256 bits of randomness, and hash them with a
+///   one-way function so `hash_refresh(secret)` matches what `new_refresh` returned.
+pub trait TokenIssuer: Send + Sync {
+    fn issue_access(&self, user: UserId, role: Role, now: DateTime<Utc>) -> Result<AccessToken, TokenError>;
+    fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;
+    fn new_refresh(&self) -> (RefreshSecret, RefreshTokenHash);
+    fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash;
+}

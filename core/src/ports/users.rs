@@ -1,0 +1,24 @@
+use crate::domain::{Email, User, UserId};
+use crate::BoxError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserRepoError {
+    #[error("a user with this email already exists")]
+    DuplicateEmail,
+    #[error("user store unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Where accounts live.
+///
+/// MUST:
+/// - return `DuplicateEmail` from `insert` when a user with the same (normalised) email
+///   exists, also when two inserts race: exactly one of them succeeds;
+/// - return `Ok(None)` for a user that does not exist, never an error;
+/// - return `Unavailable` when the store cannot answer (timeouts included).
+#[async_trait::async_trait]
+pub trait UserRepo: Send + Sync {
+    async fn insert(&self, user: &User) -> Result<(), UserRepoError>;
+    async fn by_email(&self, email: &Email) -> Result<Option<User>, UserRepoError>;
+    async fn by_id(&self, id: UserId) -> Result<Option<User>, UserRepoError>;
+}

@@ -1,0 +1,235 @@
+use crate::domain::{Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId};
+use crate::ports::{
+    AccessClaims, Clock, PasswordHasher, Rotation, SessionRepo, SessionRepoError, TokenError, TokenIssuer, UserRepo,
+    UserRepoError,
+};
+use crate::BoxError;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::instrument;
+
+/// An access token and the refresh token that can renew it.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: RefreshSecret,
+    pub expires_in_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Invalid(#[from] ParseError),
+    #[error("email already registered")]
+    EmailTaken,
+    /// A dependency did not answer; worth a retry.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("could not register")]
+    Unexpected(#[source] BoxError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email and wrong password are one error, so the answer reveals nothing.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A dependency did not answer; worth a retry.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("could not log in")]
+    Unexpected(#[source] BoxError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown, expired, revoked or reused token.
+    #[error("invalid refresh token")]
+    InvalidToken,
+    /// A dependency did not answer; worth a retry.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("could not refresh")]
+    Unexpected(#[source] BoxError),
+}
+
+/// For `me` and bearer checks.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// A dependency did not answer; worth a retry.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("could not authenticate")]
+    Unexpected(#[source] BoxError),
+}
+
+fn unexpected<E: std::error::Error + Send + Sync + 'static>(e: E) -> BoxError {
+    Box::new(e)
+}
+
+impl From<UserRepoError> for LoginError {
+    fn from(e: UserRepoError) -> Self {
+        LoginError::Unavailable(unexpected(e))
+    }
+}
+impl From<SessionRepoError> for LoginError {
+    fn from(e: SessionRepoError) -> Self {
+        LoginError::Unavailable(unexpected(e))
+    }
+}
+impl From<SessionRepoError> for RefreshError {
+    fn from(e: SessionRepoError) -> Self {
+        RefreshError::Unavailable(unexpected(e))
+    }
+}
+impl From<UserRepoError> for RefreshError {
+    fn from(e: UserRepoError) -> Self {
+        RefreshError::Unavailable(unexpected(e))
+    }
+}
+
+/// Registration, login, refresh-token rotation, logout and identity.
+pub struct AuthService {
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub tokens: Arc<dyn TokenIssuer>,
+    pub clock: Arc<dyn Clock>,
+    /// How long a login may be renewed without entering the password again.
+    pub refresh_ttl: Duration,
+}
+
+impl AuthService {
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn register(&self, email: &str, password: String) -> Result<User, RegisterError> {
+        let email = Email::parse(email)?;
+        let password = Password::parse(password)?;
+        self.create_user(email, &password, Role::Customer).await
+    }
+
+    async fn create_user(&self, email: Email, password: &Password, role: Role) -> Result<User, RegisterError> {
+        let password_hash = self.hasher.hash(password).await.map_err(|e| RegisterError::Unexpected(unexpected(e)))?;
+        let user = User { id: UserId::new(), email, password_hash, role, created_at: self.clock.now() };
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
+        match self.users.insert(&user).await {
+            Ok(()) => Ok(user),
+            Err(UserRepoError::DuplicateEmail) => Err(RegisterError::EmailTaken),
+            Err(e) => Err(RegisterError::Unavailable(unexpected(e))),
+        }
+    }
+
+    /// Creates the configured admin unless a user with that email exists (then leaves
+    /// it untouched, so restarts never reset a changed password). Returns true if created.
+    #[instrument(skip_all)]
+    pub async fn ensure_admin(&self, email: Email, password: &Password) -> Result<bool, RegisterError> {
+        if self.users.by_email(&email).await.map_err(|e| RegisterError::Unavailable(unexpected(e)))?.is_some() {
+            return Ok(false);
+        }
+        match self.create_user(email, password, Role::Admin).await {
+            Ok(_) => Ok(true),
+            // Another process bootstrapping at the same time won the race: same outcome.
+            Err(RegisterError::EmailTaken) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn login(&self, email: &str, password: String) -> Result<TokenPair, LoginError> {
+        // Malformed input gets the same answer as a wrong password.
+        let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        let Some(user) = self.users.by_email(&email).await? else {
+            self.hasher.verify_dummy(&password).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        let ok = self
+            .hasher
+            .verify(&password, &user.password_hash)
+            .await
+            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
+        if !ok {
+            return Err(LoginError::InvalidCredentials);
+        }
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
+        let now = self.clock.now();
+        let (secret, hash) = self.tokens.new_refresh();
+        let session = Session {
+            family: SessionFamilyId::new(),
+            user_id: user.id,
+            current: hash,
+            previous: Vec::new(),
+            created_at: now,
+            expires_at: now + chrono::Duration::from_std(self.refresh_ttl).unwrap_or(chrono::Duration::days(30)),
+            revoked: false,
+        };
+        self.sessions.create(&session).await?;
+        let access = self
+            .tokens
+            .issue_access(user.id, user.role, now)
+            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
+        Ok(TokenPair { access_token: access.token, refresh_token: secret, expires_in_secs: access.expires_in_secs })
+    }
+
+    /// Trades a refresh token for a new pair. The presented token stops working; if it
+    /// had already been traded, the whole login is revoked (someone else holds a copy).
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn refresh(&self, token: &str) -> Result<TokenPair, RefreshError> {
+        if token.is_empty() || token.len() > 512 {
+            return Err(RefreshError::InvalidToken);
+        }
+        let presented = self.tokens.hash_refresh(&RefreshSecret(token.to_owned()));
+        let (secret, next) = self.tokens.new_refresh();
+        let now = self.clock.now();
+        let user_id = match self.sessions.rotate(&presented, &next, now).await? {
+            Rotation::Rotated { user_id, .. } => user_id,
+            Rotation::Reused { family } => {
+                tracing::warn!(family = %family.0, "refresh token reuse detected; login revoked");
+                return Err(RefreshError::InvalidToken);
+            }
+            Rotation::Invalid => return Err(RefreshError::InvalidToken),
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(user_id));
+        // The role is read again so a demoted or deleted user cannot keep renewing.
+        let Some(user) = self.users.by_id(user_id).await? else {
+            self.sessions.revoke(&next).await?;
+            return Err(RefreshError::InvalidToken);
+        };
+        let access = self
+            .tokens
+            .issue_access(user.id, user.role, now)
+            .map_err(|e| RefreshError::Unexpected(unexpected(e)))?;
+        Ok(TokenPair { access_token: access.token, refresh_token: secret, expires_in_secs: access.expires_in_secs })
+    }
+
+    /// Ends the login the token belongs to. Unknown tokens are not an error: the
+    /// outcome the caller wants (that token no longer works) holds either way.
+    #[instrument(skip_all)]
+    pub async fn logout(&self, token: &str) -> Result<(), RefreshError> {
+        if token.is_empty() || token.len() > 512 {
+            return Ok(());
+        }
+        let hash = self.tokens.hash_refresh(&RefreshSecret(token.to_owned()));
+        self.sessions.revoke(&hash).await?;
+        Ok(())
+    }
+
+    /// Checks a bearer token. No I/O: the token carries id and role.
+    pub fn authenticate(&self, bearer: &str) -> Result<AccessClaims, AuthError> {
+        self.tokens.verify_access(bearer, self.clock.now()).map_err(|e| match e {
+            TokenError::Invalid(_) => AuthError::Unauthenticated,
+            other => AuthError::Unexpected(unexpected(other)),
+        })
+    }
+
+    #[instrument(skip_all, fields(user_id = %id))]
+    pub async fn me(&self, id: UserId) -> Result<User, AuthError> {
+        self.users
+            .by_id(id)
+            .await
+            .map_err(|e| AuthError::Unavailable(unexpected(e)))?
+            .ok_or(AuthError::Unauthenticated)
+    }
+}

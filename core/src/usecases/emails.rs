@@ -1,0 +1,94 @@
+use crate::domain::{Email, Order, OrderStatus};
+use crate::ports::OutgoingEmail;
+use std::fmt::Write;
+
+fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", c / 100, c % 100)
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The email that tells a customer how their order ended. Only completed and failed
+/// orders are mailed; a cancel is the customer's own doing.
+pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
+    let currency = order.currency.as_str();
+    let (subject, headline, kind) = match order.status {
+        OrderStatus::Completed => (format!("Your order {} is confirmed", order.id), "Thank you! Your order is confirmed.", "completed"),
+        _ => (
+            format!("We could not complete your order {}", order.id),
+            "Sorry, we could not complete your order. You have not been charged.",
+            "failed",
+        ),
+    };
+    let reason = order.history.last().and_then(|h| h.reason.clone());
+
+    let mut text = format!("{headline}\n\nOrder: {}\n", order.id);
+    if let Some(r) = &reason {
+        let _ = writeln!(text, "Reason: {r}");
+    }
+    text.push('\n');
+    for l in &order.lines {
+        let _ = writeln!(
+            text,
+            "  {} x {} ({}) @ {} = {}",
+            l.quantity.get(),
+            l.name,
+            l.sku,
+            money(l.unit_price_cents, currency),
+            money(l.line_total_cents(), currency)
+        );
+    }
+    let _ = writeln!(text, "\nTotal: {}", money(order.total_cents, currency));
+
+    let mut html = format!("<p>{}</p><p>Order: <code>{}</code></p>", escape(headline), order.id);
+    if let Some(r) = &reason {
+        let _ = write!(html, "<p>Reason: {}</p>", escape(r));
+    }
+    html.push_str("<table><tr><th>Item</th><th>SKU</th><th>Qty</th><th>Unit</th><th>Total</th></tr>");
+    for l in &order.lines {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&l.name),
+            escape(l.sku.as_str()),
+            l.quantity.get(),
+            money(l.unit_price_cents, currency),
+            money(l.line_total_cents(), currency)
+        );
+    }
+    let _ = write!(html, "</table><p><strong>Total: {}</strong></p>", money(order.total_cents, currency));
+
+    OutgoingEmail { to: to.clone(), subject, text, html, reference: format!("order-{}-{kind}", order.id) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_money_exactly() {
+        assert_eq!(money(1250, "USD"), "12.50 USD");
+        assert_eq!(money(5, "EUR"), "0.05 EUR");
+        assert_eq!(money(-101, "USD"), "-1.01 USD");
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+    }
+}

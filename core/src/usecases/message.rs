@@ -1,0 +1,24 @@
+use crate::domain::OrderId;
+use serde::{Deserialize, Serialize};
+
+/// The queue message that asks the worker to process an order. Small on purpose: the
+/// order itself is read from the store, which is the source of truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderMessage {
+    pub order_id: OrderId,
+    /// The placing request's id, so the worker's logs join up with the API's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl OrderMessage {
+    pub fn to_body(&self) -> String {
+        // Serialising two plain fields cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_body(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}

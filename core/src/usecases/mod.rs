@@ -1,0 +1,21 @@
+//! Use cases: one service per area, one error enum per use case. Services hold their
+//! ports as `Arc<dyn Port>` so the binary picks adapters at run time.
+
+mod auth;
+mod catalog;
+mod emails;
+mod message;
+mod orders;
+mod processor;
+mod relay;
+
+pub use auth::{AuthError, AuthService, LoginError, RefreshError, RegisterError, TokenPair};
+pub use catalog::{CatalogError, CatalogService, NewProduct};
+pub use emails::outcome_email;
+pub use message::OrderMessage;
+pub use orders::{
+    Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError, OrderService, OrderSettings, PlaceOrder,
+    PlaceOrderError, Placed,
+};
+pub use processor::{OrderProcessor, ProcessError, Processed};
+pub use relay::Relay;

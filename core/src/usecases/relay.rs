@@ -1,0 +1,48 @@
+use super::message::OrderMessage;
+use crate::ports::{Clock, OrderRepo, Queue};
+use crate::BoxError;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::instrument;
+
+/// Publishes orders the queue has not accepted yet: the second half of the outbox.
+/// An order whose hand-off failed in the request, or whose process died between
+/// storing and publishing, is sent from here.
+pub struct Relay {
+    pub orders: Arc<dyn OrderRepo>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    /// Leave orders younger than this to the request that is publishing them, so the
+    /// relay rarely doubles a message in the normal case.
+    pub min_age: Duration,
+    /// Messages per publish call.
+    pub batch: usize,
+}
+
+impl Relay {
+    /// Publishes everything due now; returns how many orders were handed over.
+    #[instrument(skip_all)]
+    pub async fn publish_due(&self) -> Result<usize, BoxError> {
+        let batch = self.batch.max(1);
+        let mut sent = 0;
+        loop {
+            let cutoff = self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
+            let due = self.orders.unpublished(cutoff, batch).await?;
+            if due.is_empty() {
+                return Ok(sent);
+            }
+            let bodies: Vec<String> = due
+                .iter()
+                .map(|o| OrderMessage { order_id: o.id, request_id: o.request_id.clone() }.to_body())
+                .collect();
+            self.queue.publish(&bodies).await?;
+            let ids: Vec<_> = due.iter().map(|o| o.id).collect();
+            self.orders.mark_published(&ids).await?;
+            sent += due.len();
+            tracing::info!(count = due.len(), "relay published orders");
+            if due.len() < batch {
+                return Ok(sent);
+            }
+        }
+    }
+}

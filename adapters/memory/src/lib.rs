@@ -1,0 +1,24 @@
+//! Adapters that need no external service: the embedded profile runs on these alone,
+//! and the contract suites use them as the reference every real adapter must match.
+//!
+//! - [`MemoryStore`]: users, sessions, orders and inventory behind one set of locks.
+//! - [`MemoryCache`], [`NoCache`]: TTL cache, and the "no cache" choice.
+//! - [`MemoryQueue`]: visibility timeouts, receive counts, dead-lettering.
+//! - [`FileMailer`], [`LogMailer`], [`RecordingMailer`]: `.eml` files, log lines, test capture.
+//! - [`ManualClock`]: time that only moves when a test says so.
+
+mod cache;
+mod clock;
+mod inventory;
+mod mailers;
+mod orders;
+mod queue;
+mod sessions;
+mod store;
+mod users;
+
+pub use cache::{MemoryCache, NoCache};
+pub use clock::ManualClock;
+pub use mailers::{FileMailer, LogMailer, RecordingMailer};
+pub use queue::MemoryQueue;
+pub use store::MemoryStore;

@@ -1,0 +1,280 @@
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use orderflow_core::domain::{RefreshSecret, RefreshTokenHash, Role, UserId};
+use orderflow_core::ports::{AccessClaims, AccessToken, TokenError, TokenIssuer};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The only algorithm accepted. Pinned, so a token that names another (`none`, RS256
+/// with our secret as a "public key") is rejected before any signature check.
+const ALGORITHM: Algorithm = Algorithm::HS256;
+/// Marks a token as an access token; nothing else this service mints is a JWT, but the
+/// claim keeps it that way if that ever changes.
+const ACCESS_TYPE: &str = "access";
+
+/// A named HMAC key. Secrets shorter than 32 bytes are refused: HS256 is only as strong
+/// as its key.
+#[derive(Clone)]
+pub struct JwtKey {
+    pub kid: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JwtKey {{ kid: {:?}, secret: <redacted> }}", self.kid)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: u64,
+    /// Signs every new token.
+    pub signing: JwtKey,
+    /// Still accepted for verification (keys being rotated out). The signing key is
+    /// always accepted too.
+    pub verify_also: Vec<JwtKey>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    role: String,
+    typ: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+}
+
+pub struct JwtIssuer {
+    settings: JwtSettings,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+impl JwtIssuer {
+    pub const MIN_SECRET_BYTES: usize = 32;
+
+    pub fn new(settings: JwtSettings) -> Result<Self, String> {
+        let mut decoding = HashMap::new();
+        for key in std::iter::once(&settings.signing).chain(settings.verify_also.iter()) {
+            if key.secret.len() < Self::MIN_SECRET_BYTES {
+                return Err(format!("jwt key {:?}: secret must be at least {} bytes", key.kid, Self::MIN_SECRET_BYTES));
+            }
+            if key.kid.is_empty() {
+                return Err("jwt key id must not be empty".into());
+            }
+            decoding.insert(key.kid.clone(), DecodingKey::from_secret(key.secret.as_bytes()));
+        }
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        // Time is checked against the injected clock below, not the library's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        Ok(Self { encoding: EncodingKey::from_secret(settings.signing.secret.as_bytes()), decoding, validation, settings })
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> TokenError {
+    TokenError::Invalid(reason.into())
+}
+
+impl TokenIssuer for JwtIssuer {
+    fn issue_access(&self, user: UserId, role: Role, now: DateTime<Utc>) -> Result<AccessToken, TokenError> {
+        let iat = now.timestamp();
+        let ttl = i64::try_from(self.settings.access_ttl_secs).unwrap_or(i64::MAX);
+        let claims = Claims {
+            sub: user.to_string(),
+            role: role.as_str().to_owned(),
+            typ: ACCESS_TYPE.to_owned(),
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            iat,
+            nbf: iat,
+            exp: iat.saturating_add(ttl),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.settings.signing.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| TokenError::Signing(e.to_string()))?;
+        Ok(AccessToken { token, expires_in_secs: self.settings.access_ttl_secs })
+    }
+
+    fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        if token.len() > 4096 {
+            return Err(invalid("token too long"));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        if header.alg != ALGORITHM {
+            return Err(invalid("algorithm not allowed"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid("missing key id"))?;
+        let key = self.decoding.get(&kid).ok_or_else(|| invalid("unknown key id"))?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| invalid(e.to_string()))?;
+        let c = data.claims;
+        let now = now.timestamp();
+        if c.exp <= now {
+            return Err(invalid("expired"));
+        }
+        if c.nbf > now {
+            return Err(invalid("not yet valid"));
+        }
+        if c.typ != ACCESS_TYPE {
+            return Err(invalid("not an access token"));
+        }
+        let user_id = UserId::parse(&c.sub).ok_or_else(|| invalid("bad subject"))?;
+        let role = Role::parse(&c.role).ok_or_else(|| invalid("bad role"))?;
+        Ok(AccessClaims { user_id, role })
+    }
+
+    fn new_refresh(&self) -> (RefreshSecret, RefreshTokenHash) {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = RefreshSecret(URL_SAFE_NO_PAD.encode(bytes));
+        let hash = self.hash_refresh(&secret);
+        (secret, hash)
+    }
+
+    fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash {
+        // A plain hash is enough: the input is 256 random bits, not a guessable password.
+        RefreshTokenHash(hex_encode(&Sha256::digest(secret.0.as_bytes())))
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, c: char) -> JwtKey {
+        JwtKey { kid: kid.into(), secret: c.to_string().repeat(40) }
+    }
+
+    fn issuer(signing: JwtKey, verify_also: Vec<JwtKey>) -> JwtIssuer {
+        JwtIssuer::new(JwtSettings {
+            issuer: "orderflow".into(),
+            audience: "orderflow-api".into(),
+            access_ttl_secs: 900,
+            signing,
+            verify_also,
+        })
+        .unwrap()
+    }
+
+    fn forge(claims: serde_json::Value, header: Header, secret: &str) -> String {
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    fn good_claims(now: i64) -> serde_json::Value {
+        serde_json::json!({"sub": UserId::new().to_string(), "role": "admin", "typ": "access",
+            "iss": "orderflow", "aud": "orderflow-api", "iat": now, "nbf": now, "exp": now + 60})
+    }
+
+    fn header(kid: &str) -> Header {
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some(kid.into());
+        h
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let now = Utc::now();
+        let user = UserId::new();
+        let t = j.issue_access(user, Role::Customer, now).unwrap();
+        let c = j.verify_access(&t.token, now).unwrap();
+        assert_eq!(c, AccessClaims { user_id: user, role: Role::Customer });
+        assert!(j.verify_access(&t.token, now + chrono::Duration::seconds(900)).is_err());
+        assert!(j.verify_access(&t.token, now - chrono::Duration::seconds(5)).is_err(), "nbf");
+    }
+
+    #[test]
+    fn tampered_and_foreign_tokens_are_rejected() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let now = Utc::now();
+        let t = j.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
+        // Flip the role in the payload, keep the signature.
+        let parts: Vec<&str> = t.split('.').collect();
+        let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        payload["role"] = "admin".into();
+        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+        assert!(j.verify_access(&forged, now).is_err());
+
+        let ts = now.timestamp();
+        assert!(j.verify_access(&forge(good_claims(ts), header("k1"), &"b".repeat(40)), now).is_err(), "other secret");
+        let mut wrong_iss = good_claims(ts);
+        wrong_iss["iss"] = "evil".into();
+        assert!(j.verify_access(&forge(wrong_iss, header("k1"), &"a".repeat(40)), now).is_err());
+        let mut wrong_aud = good_claims(ts);
+        wrong_aud["aud"] = "other".into();
+        assert!(j.verify_access(&forge(wrong_aud, header("k1"), &"a".repeat(40)), now).is_err());
+        let mut refresh_typ = good_claims(ts);
+        refresh_typ["typ"] = "refresh".into();
+        assert!(j.verify_access(&forge(refresh_typ, header("k1"), &"a".repeat(40)), now).is_err());
+        assert!(j.verify_access(&forge(good_claims(ts), header("k1"), &"a".repeat(40)), now).is_ok(), "control");
+    }
+
+    #[test]
+    fn none_and_other_algorithms_are_rejected() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let now = Utc::now();
+        let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+        let p = URL_SAFE_NO_PAD.encode(good_claims(now.timestamp()).to_string());
+        assert!(j.verify_access(&format!("{h}.{p}."), now).is_err());
+        let mut hs512 = Header::new(Algorithm::HS512);
+        hs512.kid = Some("k1".into());
+        assert!(j.verify_access(&forge(good_claims(now.timestamp()), hs512, &"a".repeat(40)), now).is_err());
+    }
+
+    #[test]
+    fn rotation_accepts_old_keys_and_signs_with_the_new_one() {
+        let old = issuer(key("k1", 'a'), vec![]);
+        let new = issuer(key("k2", 'b'), vec![key("k1", 'a')]);
+        let now = Utc::now();
+        let old_token = old.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
+        assert!(new.verify_access(&old_token, now).is_ok());
+        let new_token = new.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
+        assert!(old.verify_access(&new_token, now).is_err(), "k2 unknown to the old issuer");
+        let retired = issuer(key("k2", 'b'), vec![]);
+        assert!(retired.verify_access(&old_token, now).is_err(), "k1 retired");
+    }
+
+    #[test]
+    fn refresh_secrets_are_random_and_hash_consistently() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let (s1, h1) = j.new_refresh();
+        let (s2, _) = j.new_refresh();
+        assert_ne!(s1, s2);
+        assert_eq!(j.hash_refresh(&s1), h1);
+        assert!(s1.0.len() >= 43);
+        assert!(j.verify_access(&s1.0, Utc::now()).is_err(), "a refresh token is not an access token");
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(JwtIssuer::new(JwtSettings {
+            issuer: "i".into(),
+            audience: "a".into(),
+            access_ttl_secs: 1,
+            signing: JwtKey { kid: "k".into(), secret: "short".into() },
+            verify_also: vec![],
+        })
+        .is_err());
+    }
+}

@@ -1,0 +1,120 @@
+use crate::MemoryStore;
+use chrono::{DateTime, Utc};
+use orderflow_core::domain::{IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId};
+use orderflow_core::ports::{OrderRepo, OrderRepoError};
+use std::ops::Bound;
+
+#[async_trait::async_trait]
+impl OrderRepo for MemoryStore {
+    async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        if let Some(key) = &order.idempotency_key {
+            let k = (order.user_id, key.clone());
+            if o.by_key.contains_key(&k) {
+                return Err(OrderRepoError::DuplicateIdempotencyKey);
+            }
+            o.by_key.insert(k, order.id);
+        }
+        let list_key = (order.created_at, order.id);
+        o.by_user.entry(order.user_id).or_default().insert(list_key);
+        if !order.published {
+            o.unpublished.insert(list_key);
+        }
+        o.by_id.insert(order.id, order.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError> {
+        Ok(self.inner.orders.read().by_id.get(&id).cloned())
+    }
+
+    async fn by_idempotency_key(&self, user: UserId, key: &IdempotencyKey) -> Result<Option<Order>, OrderRepoError> {
+        let o = self.inner.orders.read();
+        Ok(o.by_key.get(&(user, key.clone())).and_then(|id| o.by_id.get(id)).cloned())
+    }
+
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        let o = self.inner.orders.read();
+        let Some(keys) = o.by_user.get(&user) else {
+            return Ok(OrderPage { items: Vec::new(), next: None });
+        };
+        let upper = match cursor {
+            Some(c) => Bound::Excluded((c.created_at, c.id)),
+            None => Bound::Unbounded,
+        };
+        // One extra tells whether another page exists without a second query.
+        let mut items: Vec<Order> = keys
+            .range((Bound::Unbounded, upper))
+            .rev()
+            .take(limit + 1)
+            .filter_map(|(_, id)| o.by_id.get(id).cloned())
+            .collect();
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(Order::cursor)
+        } else {
+            None
+        };
+        Ok(OrderPage { items, next })
+    }
+
+    async fn cancel(&self, id: OrderId, at: DateTime<Utc>, reason: Option<String>) -> Result<Order, OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        order.transition(OrderStatus::Cancelled, at, reason).map_err(OrderRepoError::InvalidState)?;
+        Ok(order.clone())
+    }
+
+    async fn unpublished(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+        let o = self.inner.orders.read();
+        Ok(o
+            .unpublished
+            .iter()
+            .take_while(|(at, _)| *at < created_before)
+            .take(limit)
+            .filter_map(|(_, id)| o.by_id.get(id).cloned())
+            .collect())
+    }
+
+    async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        for id in ids {
+            let Some(order) = o.by_id.get_mut(id) else { continue };
+            order.published = true;
+            let key = (order.created_at, order.id);
+            o.unpublished.remove(&key);
+        }
+        Ok(())
+    }
+
+    async fn claim_notification(&self, id: OrderId, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        if order.notified || order.notify_claimed_until.is_some_and(|t| t > now) {
+            return Ok(false);
+        }
+        order.notify_claimed_until = Some(until);
+        Ok(true)
+    }
+
+    async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        order.notified = true;
+        order.notify_claimed_until = None;
+        Ok(())
+    }
+
+    async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        if let Some(order) = o.by_id.get_mut(&id) {
+            order.notify_claimed_until = None;
+        }
+        Ok(())
+    }
+}

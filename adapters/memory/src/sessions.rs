@@ -1,0 +1,55 @@
+use crate::MemoryStore;
+use chrono::{DateTime, Utc};
+use orderflow_core::domain::{RefreshTokenHash, Session};
+use orderflow_core::ports::{Rotation, SessionRepo, SessionRepoError};
+
+#[async_trait::async_trait]
+impl SessionRepo for MemoryStore {
+    async fn create(&self, session: &Session) -> Result<(), SessionRepoError> {
+        let mut s = self.inner.sessions.lock();
+        s.by_hash.insert(session.current.clone(), session.family);
+        for h in &session.previous {
+            s.by_hash.insert(h.clone(), session.family);
+        }
+        s.families.insert(session.family, session.clone());
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        presented: &RefreshTokenHash,
+        next: &RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, SessionRepoError> {
+        let mut s = self.inner.sessions.lock();
+        let Some(family_id) = s.by_hash.get(presented).copied() else {
+            return Ok(Rotation::Invalid);
+        };
+        let Some(family) = s.families.get_mut(&family_id) else {
+            return Ok(Rotation::Invalid);
+        };
+        if family.revoked || family.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        if &family.current != presented {
+            family.revoked = true;
+            return Ok(Rotation::Reused { family: family_id });
+        }
+        let old = std::mem::replace(&mut family.current, next.clone());
+        family.previous.push(old);
+        let user_id = family.user_id;
+        s.by_hash.insert(next.clone(), family_id);
+        Ok(Rotation::Rotated { user_id, family: family_id })
+    }
+
+    async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError> {
+        let mut s = self.inner.sessions.lock();
+        let Some(family_id) = s.by_hash.get(token).copied() else {
+            return Ok(false);
+        };
+        if let Some(f) = s.families.get_mut(&family_id) {
+            f.revoked = true;
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,65 @@
+use orderflow_core::domain::{
+    Email, IdempotencyKey, Order, OrderId, Product, RefreshTokenHash, Session, SessionFamilyId, Sku, User, UserId,
+};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Users, sessions, orders and products in memory. Cloning shares the same data.
+///
+/// Locks are never held across an `.await` (every method does its work synchronously
+/// inside one critical section), and `fulfil` takes `orders` before `products`, the
+/// only place both are held, so there is one lock order and no deadlock.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub(crate) users: RwLock<Users>,
+    pub(crate) sessions: Mutex<Sessions>,
+    pub(crate) orders: RwLock<Orders>,
+    pub(crate) products: RwLock<BTreeMap<Sku, Product>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Users {
+    pub(crate) by_id: HashMap<UserId, User>,
+    pub(crate) by_email: HashMap<Email, UserId>,
+}
+
+#[derive(Default)]
+pub(crate) struct Sessions {
+    pub(crate) families: HashMap<SessionFamilyId, Session>,
+    /// Every hash a family ever had (current and previous) points at that family.
+    pub(crate) by_hash: HashMap<RefreshTokenHash, SessionFamilyId>,
+}
+
+/// Position of an order in its owner's newest-first list.
+pub(crate) type ListKey = (chrono::DateTime<chrono::Utc>, OrderId);
+
+#[derive(Default)]
+pub(crate) struct Orders {
+    pub(crate) by_id: HashMap<OrderId, Order>,
+    pub(crate) by_user: HashMap<UserId, BTreeSet<ListKey>>,
+    pub(crate) by_key: HashMap<(UserId, IdempotencyKey), OrderId>,
+    /// The outbox: orders not yet accepted by the queue, oldest first.
+    pub(crate) unpublished: BTreeSet<ListKey>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Total units on hand across all products; for tests and the soak's ledger check.
+    pub fn total_stock(&self) -> u64 {
+        self.inner.products.read().values().map(|p| u64::from(p.stock)).sum()
+    }
+
+    /// Every order, for test assertions.
+    pub fn all_orders(&self) -> Vec<Order> {
+        self.inner.orders.read().by_id.values().cloned().collect()
+    }
+}

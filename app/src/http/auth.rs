@@ -1,0 +1,66 @@
+//! `/api/auth/*`
+
+use super::error::{ApiError, Problem};
+use super::extract::{Authenticated, JsonBody};
+use super::views::{Credentials, MeView, RefreshRequest, TokenView, UserView};
+use super::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use orderflow_core::usecases::TokenPair;
+
+fn tokens(pair: TokenPair) -> Json<TokenView> {
+    Json(TokenView {
+        access_token: pair.access_token,
+        refresh_token: pair.refresh_token.0,
+        token_type: "Bearer",
+        expires_in: pair.expires_in_secs,
+    })
+}
+
+/// Create a customer account.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
+    responses((status = 201, body = UserView),
+        (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
+pub async fn register(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let user = s.services.auth.register(&body.email, body.password).await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+/// Exchange email and password for an access token and a refresh token.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+    responses((status = 200, body = TokenView),
+        (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json")))]
+pub async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<Credentials>) -> Result<Json<TokenView>, ApiError> {
+    Ok(tokens(s.services.auth.login(&body.email, body.password).await?))
+}
+
+/// Trade a refresh token for a new pair; the old one stops working. Presenting an
+/// already-rotated token revokes the whole login.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
+pub async fn refresh(State(s): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> Result<Json<TokenView>, ApiError> {
+    Ok(tokens(s.services.auth.refresh(&body.refresh_token).await?))
+}
+
+/// End the login the refresh token belongs to.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "logged out")))]
+pub async fn logout(State(s): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> Result<StatusCode, ApiError> {
+    s.services.auth.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who the bearer token belongs to.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MeView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
+pub async fn me(State(s): State<AppState>, Authenticated(actor): Authenticated) -> Result<Json<MeView>, ApiError> {
+    let user = s.services.auth.me(actor.user_id).await?;
+    Ok(Json(MeView { id: user.id.0, email: user.email.to_string(), role: user.role.as_str().into() }))
+}

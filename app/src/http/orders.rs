@@ -1,0 +1,88 @@
+//! `/api/orders*`
+
+use super::error::{ApiError, Problem};
+use super::extract::{request_id, Authenticated, JsonBody, QueryParams};
+use super::views::{page_limit, OrderPageView, OrderView, PageQuery, PlaceOrderRequest};
+use super::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orderflow_core::domain::OrderId;
+use orderflow_core::usecases::{CacheStatus, PlaceOrder};
+
+fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(raw).ok_or(ApiError::NotFound("no such order"))
+}
+
+/// Place an order. It is processed asynchronously: poll `GET /api/orders/{id}`.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = [])), request_body = PlaceOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same order; max 255 chars")),
+    responses((status = 202, body = OrderView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "insufficient_stock", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed, unknown_sku or idempotency_conflict", body = Problem, content_type = "application/problem+json")))]
+pub async fn place(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PlaceOrderRequest>,
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::Validation("Idempotency-Key: must be visible ASCII".into()))?),
+        None => None,
+    };
+    let items = body.items.into_iter().map(|i| (i.sku, i.quantity)).collect();
+    let req = PlaceOrder::parse(items, key, request_id(&headers))?;
+    let placed = s.services.orders.place(actor, req).await?;
+    Ok((StatusCode::ACCEPTED, Json(OrderView::from(&placed.order))))
+}
+
+/// Your orders, newest first.
+#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = OrderPageView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<OrderPageView>, ApiError> {
+    let page = s.services.orders.list(actor, page_limit(q.limit)?, q.cursor.as_deref()).await?;
+    Ok(Json(OrderPageView::from(&page)))
+}
+
+/// One order. `X-Cache` says whether it came from the cache.
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView, headers(("X-Cache" = String, description = "hit or miss"))),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found (also for other users' orders)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (order, cache) = s.services.orders.get(actor, order_id(&id)?).await?;
+    let mut res = Json(OrderView::from(&order)).into_response();
+    let v = match cache {
+        CacheStatus::Hit => "hit",
+        CacheStatus::Miss => "miss",
+    };
+    res.headers_mut().insert("x-cache", HeaderValue::from_static(v));
+    Ok(res)
+}
+
+/// Cancel a pending order.
+#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_state: the order is no longer pending", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = s.services.orders.cancel(actor, order_id(&id)?).await?;
+    Ok(Json(OrderView::from(&order)))
+}

@@ -1,0 +1,90 @@
+//! Starting roles and stopping them gracefully.
+
+use crate::bootstrap::bootstrap;
+use crate::cli::Command;
+use crate::config::Config;
+use crate::wiring::{Adapters, Services};
+use crate::worker::Worker;
+use anyhow::Context;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Runs a role until SIGINT/SIGTERM, then lets in-flight work finish within the grace
+/// period. Returns an error if start-up fails or the grace period ran out.
+pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
+    let adapters = Adapters::from_config(&config).await?;
+    let services = Services::new(&config, adapters);
+    bootstrap(&services, &config.bootstrap).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    if matches!(role, Command::Run | Command::Api) {
+        let listener = tokio::net::TcpListener::bind(config.http.bind)
+            .await
+            .with_context(|| format!("binding http.bind = {}", config.http.bind))?;
+        tracing::info!(addr = %listener.local_addr()?, "http api listening");
+        let app = crate::http::router(services.clone(), &config.http);
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(error = %e, "http server failed");
+            }
+        });
+        tasks.spawn(crate::relay::run_relay(
+            services.relay.clone(),
+            Duration::from_millis(config.relay.interval_ms),
+            stop_rx.clone(),
+        ));
+    }
+    if matches!(role, Command::Run | Command::Worker) {
+        let worker = Worker::new(services.adapters.queue.clone(), services.processor.clone(), &config.worker);
+        tasks.spawn(worker.run(stop_rx.clone()));
+    }
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight work");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_millis(config.http.shutdown_grace_ms);
+    let drained = tokio::time::timeout(grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    match drained {
+        Ok(()) => {
+            tracing::info!("stopped cleanly");
+            Ok(())
+        }
+        Err(_) => {
+            tasks.abort_all();
+            anyhow::bail!("in-flight work did not finish within http.shutdown_grace_ms = {}", config.http.shutdown_grace_ms)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

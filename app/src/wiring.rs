@@ -1,0 +1,154 @@
+//! Builds adapters from configuration and use cases from adapters. The only place
+//! that knows which technology backs which port.
+
+use crate::config::{CacheKind, Config, MailerKind, QueueKind, StoreKind};
+use anyhow::Context;
+use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
+use orderflow_adapter_memory::{FileMailer, LogMailer, MemoryCache, MemoryQueue, MemoryStore, NoCache};
+use orderflow_core::ports::{
+    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, SessionRepo, SystemClock, TokenIssuer,
+    UserRepo,
+};
+use orderflow_core::usecases::{AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One adapter per port.
+#[derive(Clone)]
+pub struct Adapters {
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub orders: Arc<dyn OrderRepo>,
+    pub inventory: Arc<dyn InventoryRepo>,
+    pub cache: Arc<dyn Cache>,
+    pub queue: Arc<dyn Queue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub tokens: Arc<dyn TokenIssuer>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Adapters {
+    pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
+        let (users, sessions, orders, inventory): (Arc<dyn UserRepo>, Arc<dyn SessionRepo>, Arc<dyn OrderRepo>, Arc<dyn InventoryRepo>) =
+            match c.adapters.store {
+                StoreKind::Memory => {
+                    let s = MemoryStore::new();
+                    (Arc::new(s.clone()), Arc::new(s.clone()), Arc::new(s.clone()), Arc::new(s))
+                }
+            };
+        let cache: Arc<dyn Cache> = match c.adapters.cache {
+            CacheKind::None => Arc::new(NoCache),
+            CacheKind::Memory => Arc::new(MemoryCache::new(c.cache.max_entries)),
+        };
+        let queue: Arc<dyn Queue> = match c.adapters.queue {
+            QueueKind::Memory => Arc::new(memory_queue(c)),
+        };
+        let mailer: Arc<dyn Mailer> = match c.adapters.mailer {
+            MailerKind::File => Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from)),
+            MailerKind::Log => Arc::new(LogMailer),
+        };
+        Ok(Self {
+            users,
+            sessions,
+            orders,
+            inventory,
+            cache,
+            queue,
+            mailer,
+            tokens: Arc::new(jwt_issuer(c)?),
+            hasher: Arc::new(argon2_hasher(c)?),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+pub fn memory_queue(c: &Config) -> MemoryQueue {
+    MemoryQueue::new(Duration::from_secs(c.worker.visibility_timeout_seconds), c.worker.max_receives)
+}
+
+pub fn jwt_issuer(c: &Config) -> anyhow::Result<JwtIssuer> {
+    JwtIssuer::new(JwtSettings {
+        issuer: c.auth.issuer.clone(),
+        audience: c.auth.audience.clone(),
+        access_ttl_secs: c.auth.access_ttl_secs,
+        signing: JwtKey { kid: c.auth.jwt_kid.clone(), secret: c.auth.jwt_secret.expose().to_owned() },
+        verify_also: c
+            .auth
+            .verify_keys
+            .iter()
+            .map(|k| JwtKey { kid: k.kid.clone(), secret: k.secret.expose().to_owned() })
+            .collect(),
+    })
+    .map_err(anyhow::Error::msg)
+    .context("auth: jwt keys")
+}
+
+pub fn argon2_hasher(c: &Config) -> anyhow::Result<Argon2Hasher> {
+    Argon2Hasher::new(Argon2Settings {
+        memory_kib: c.auth.argon2_memory_kib,
+        iterations: c.auth.argon2_iterations,
+        parallelism: c.auth.argon2_parallelism,
+    })
+    .map_err(anyhow::Error::msg)
+    .context("auth.argon2_*")
+}
+
+/// The use cases, built once and shared by the API, the worker and the relay.
+#[derive(Clone)]
+pub struct Services {
+    pub auth: Arc<AuthService>,
+    pub catalog: Arc<CatalogService>,
+    pub orders: Arc<OrderService>,
+    pub processor: Arc<OrderProcessor>,
+    pub relay: Arc<Relay>,
+    pub adapters: Adapters,
+}
+
+impl Services {
+    pub fn new(c: &Config, a: Adapters) -> Self {
+        let auth = AuthService {
+            users: a.users.clone(),
+            sessions: a.sessions.clone(),
+            hasher: a.hasher.clone(),
+            tokens: a.tokens.clone(),
+            clock: a.clock.clone(),
+            refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
+        };
+        let orders = OrderService {
+            orders: a.orders.clone(),
+            inventory: a.inventory.clone(),
+            queue: a.queue.clone(),
+            cache: a.cache.clone(),
+            clock: a.clock.clone(),
+            settings: OrderSettings {
+                terminal_ttl: Duration::from_secs(c.cache.order_ttl_secs),
+                pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
+            },
+        };
+        let processor = OrderProcessor {
+            orders: a.orders.clone(),
+            inventory: a.inventory.clone(),
+            users: a.users.clone(),
+            mailer: a.mailer.clone(),
+            cache: a.cache.clone(),
+            clock: a.clock.clone(),
+            notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
+        };
+        let relay = Relay {
+            orders: a.orders.clone(),
+            queue: a.queue.clone(),
+            clock: a.clock.clone(),
+            min_age: Duration::from_millis(c.relay.min_age_ms),
+            batch: c.relay.batch_size,
+        };
+        Self {
+            auth: Arc::new(auth),
+            catalog: Arc::new(CatalogService { inventory: a.inventory.clone() }),
+            orders: Arc::new(orders),
+            processor: Arc::new(processor),
+            relay: Arc::new(relay),
+            adapters: a,
+        }
+    }
+}

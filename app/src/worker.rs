@@ -1,0 +1,97 @@
+//! The order worker: receives batches from the queue, processes them with bounded
+//! concurrency, acks what is done and backs off what is not.
+
+use crate::config::WorkerConfig;
+use futures::StreamExt;
+use orderflow_core::ports::{Delivery, Queue, QueueError};
+use orderflow_core::usecases::{OrderProcessor, ProcessError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+pub struct Worker {
+    pub queue: Arc<dyn Queue>,
+    pub processor: Arc<OrderProcessor>,
+    pub batch_size: usize,
+    pub concurrency: usize,
+    pub wait: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Worker {
+    pub fn new(queue: Arc<dyn Queue>, processor: Arc<OrderProcessor>, c: &WorkerConfig) -> Self {
+        Self {
+            queue,
+            processor,
+            batch_size: c.batch_size,
+            concurrency: c.concurrency,
+            wait: Duration::from_secs(c.wait_time_seconds),
+            retry_base: Duration::from_millis(c.retry_base_ms),
+            retry_max: Duration::from_millis(c.retry_max_ms),
+        }
+    }
+
+    /// Receives one batch (waiting at most `wait` for it) and settles every delivery in
+    /// it before returning. Returns how many deliveries it handled.
+    pub async fn run_once(&self, wait: Duration) -> Result<usize, QueueError> {
+        let deliveries = self.queue.receive(self.batch_size, wait).await?;
+        let n = deliveries.len();
+        futures::stream::iter(deliveries).for_each_concurrent(self.concurrency, |d| self.handle(d)).await;
+        Ok(n)
+    }
+
+    async fn handle(&self, d: Delivery) {
+        match self.processor.process(&d.body).await {
+            Ok(_) => {
+                if let Err(e) = self.queue.ack(&d.receipt).await {
+                    // The message will come back; processing it again changes nothing.
+                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
+                }
+            }
+            Err(e) => {
+                let delay = self.backoff(d.receive_count);
+                match &e {
+                    ProcessError::Poison(reason) => {
+                        tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
+                    }
+                    ProcessError::Retry(cause) => {
+                        tracing::warn!(error = %cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
+                    }
+                }
+                if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
+                    tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
+                }
+            }
+        }
+    }
+
+    /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
+    pub fn backoff(&self, receive_count: u32) -> Duration {
+        let factor = 1u32.checked_shl(receive_count.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
+        self.retry_base.saturating_mul(factor).min(self.retry_max)
+    }
+
+    /// Runs until `stop` turns true; the batch in hand is always finished first.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!("worker started");
+        let mut failures = 0u32;
+        while !*stop.borrow() {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                r = self.run_once(self.wait) => match r {
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        let pause = self.backoff(failures).max(Duration::from_millis(100));
+                        tracing::warn!(error = %e, ?pause, "queue receive failed; backing off");
+                        tokio::select! { _ = stop.changed() => break, _ = tokio::time::sleep(pause) => {} }
+                    }
+                }
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+}

@@ -312,7 +312,7 @@ mod tests {
             assert_eq!(c.http.bind.port(), 9000);
             jail.set_env("ORDERFLOW_HTTP__BINDD", "x");
             let err = Config::load(&Sources::default()).unwrap_err().to_string();
-            assert!(err.contains("bindd"), "{err}");
+            assert!(err.to_lowercase().contains("bindd"), "{err}");
             Ok(())
         });
     }
@@ -322,7 +322,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORDERFLOW_ADAPTERS__QUEUE", "carrier-pigeon");
             let err = Config::load(&Sources::default()).unwrap_err().to_string();
-            assert!(err.contains("queue") && err.contains("carrier-pigeon"), "{err}");
+            assert!(err.to_lowercase().contains("adapters.queue") && err.contains("carrier-pigeon"), "{err}");
             Ok(())
         });
     }

@@ -1,0 +1,21 @@
+//! Shared test support.
+//!
+//! - [`spawn_app`] / [`TestApp`]: the real router on port 0 with fresh in-memory
+//!   adapters per test, the worker and relay stepped by the test itself.
+//! - [`faults`]: adapters that can be switched to fail, for outage tests.
+//! - [`contracts`]: one behavioural suite per port, run against every adapter.
+//!
+//! Set `TEST_LOG=1` to see the application's logs.
+
+pub mod contracts;
+pub mod faults;
+mod spawn;
+
+pub use spawn::{spawn_app, spawn_app_with, TestApp, TestUser};
+
+/// Turns on logs when `TEST_LOG` is set; safe to call from every test.
+pub fn init_test_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+    }
+}

@@ -1,0 +1,133 @@
+//! `Queue` contract. The factory takes the visibility timeout and max receives the
+//! queue must be created with.
+
+use orderflow_core::ports::{Delivery, Queue};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Receives until `n` deliveries arrived or `within` passed (real queues may hand out
+/// fewer messages per call than are waiting).
+pub async fn receive_n(q: &dyn Queue, n: usize, within: Duration) -> Vec<Delivery> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut got = Vec::new();
+    while got.len() < n && tokio::time::Instant::now() < deadline {
+        got.extend(q.receive(10, Duration::from_secs(1)).await.unwrap());
+    }
+    got
+}
+
+fn body(tag: &str) -> String {
+    format!("{{\"tag\":\"{tag}\",\"n\":\"{}\"}}", uuid::Uuid::new_v4())
+}
+
+pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
+    let bodies: Vec<String> = (0..3).map(|i| body(&format!("m{i}"))).collect();
+    q.publish(&bodies).await.unwrap();
+    let got = receive_n(q.as_ref(), 3, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 3);
+    let got_bodies: HashSet<_> = got.iter().map(|d| d.body.clone()).collect();
+    assert_eq!(got_bodies, bodies.iter().cloned().collect());
+    assert!(got.iter().all(|d| d.receive_count == 1));
+    for d in &got {
+        q.ack(&d.receipt).await.unwrap();
+    }
+    assert!(receive_n(q.as_ref(), 1, Duration::from_secs(2)).await.is_empty(), "acked messages are gone");
+}
+
+pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
+    q.publish(&[body("once")]).await.unwrap();
+    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+    q.ack(&d.receipt).await.unwrap();
+    q.ack(&d.receipt).await.unwrap();
+}
+
+pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>) {
+    let b = body("again");
+    q.publish(&[b.clone()]).await.unwrap();
+    let first = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("first delivery");
+    assert_eq!((first.body.as_str(), first.receive_count), (b.as_str(), 1));
+    let second = receive_n(q.as_ref(), 1, Duration::from_secs(15)).await.pop().expect("redelivered");
+    assert_eq!(second.body, b);
+    assert_eq!(second.message_id, first.message_id);
+    assert_eq!(second.receive_count, 2, "receive count rises");
+    q.ack(&second.receipt).await.unwrap();
+}
+
+pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
+    q.publish(&[body("retry")]).await.unwrap();
+    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+    q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
+    let again = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("visible again");
+    assert_eq!(again.receive_count, 2);
+    q.ack(&again.receipt).await.unwrap();
+}
+
+/// Expects a queue created with `max_receives = 2`.
+pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
+    let b = body("poison");
+    q.publish(&[b.clone()]).await.unwrap();
+    for expected in 1..=2 {
+        let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+        assert_eq!(d.receive_count, expected);
+        q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
+    }
+    assert!(receive_n(q.as_ref(), 1, Duration::from_secs(3)).await.is_empty(), "not delivered a third time");
+    let mut dead = Vec::new();
+    for _ in 0..20 {
+        dead = q.dead_letters(10).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(dead.len(), 1, "dead-lettered");
+    assert_eq!(dead[0].body, b);
+    assert_eq!(q.redrive(10).await.unwrap(), 1);
+    let back = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("redriven");
+    assert_eq!(back.body, b);
+    assert_eq!(back.receive_count, 1, "fresh count after redrive");
+    q.ack(&back.receipt).await.unwrap();
+    assert!(q.dead_letters(10).await.unwrap().is_empty());
+}
+
+pub async fn receive_never_waits_past_its_wait(q: Arc<dyn Queue>) {
+    let r = tokio::time::timeout(Duration::from_secs(15), q.receive(10, Duration::from_secs(1))).await;
+    assert!(r.expect("receive returned").unwrap().is_empty());
+}
+
+#[macro_export]
+macro_rules! queue_contract {
+    ($factory:expr) => {
+        mod queue_contract {
+            use super::*;
+            use std::time::Duration;
+            #[tokio::test]
+            async fn publish_receive_ack() {
+                $crate::contracts::queue::publish_receive_ack($factory(Duration::from_secs(30), 5).await).await
+            }
+            #[tokio::test]
+            async fn ack_is_idempotent() {
+                $crate::contracts::queue::ack_is_idempotent($factory(Duration::from_secs(30), 5).await).await
+            }
+            #[tokio::test]
+            async fn unacked_messages_return_after_visibility_timeout() {
+                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout($factory(Duration::from_secs(2), 5).await)
+                    .await
+            }
+            #[tokio::test]
+            async fn retry_after_zero_redelivers_at_once() {
+                $crate::contracts::queue::retry_after_zero_redelivers_at_once($factory(Duration::from_secs(30), 5).await).await
+            }
+            #[tokio::test]
+            async fn dead_letters_after_max_receives_and_redrives() {
+                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives($factory(Duration::from_secs(30), 2).await)
+                    .await
+            }
+            #[tokio::test]
+            async fn receive_never_waits_past_its_wait() {
+                $crate::contracts::queue::receive_never_waits_past_its_wait($factory(Duration::from_secs(30), 5).await).await
+            }
+        }
+    };
+}

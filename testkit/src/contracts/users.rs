@@ -1,0 +1,60 @@
+//! `UserRepo` contract.
+
+use super::fixtures::user;
+use orderflow_core::ports::{UserRepo, UserRepoError};
+use std::sync::Arc;
+
+pub async fn insert_then_find_by_email_and_id(repo: Arc<dyn UserRepo>) {
+    let u = user("Find.Me@example.com");
+    repo.insert(&u).await.unwrap();
+    let by_email = repo.by_email(&u.email).await.unwrap().expect("found by email");
+    assert_eq!(by_email.id, u.id);
+    assert_eq!(by_email.email.as_str(), "find.me@example.com");
+    assert_eq!(by_email.password_hash, u.password_hash);
+    let by_id = repo.by_id(u.id).await.unwrap().expect("found by id");
+    assert_eq!(by_id.email, u.email);
+}
+
+pub async fn missing_users_are_none(repo: Arc<dyn UserRepo>) {
+    assert!(repo.by_email(&user("nobody@example.com").email).await.unwrap().is_none());
+    assert!(repo.by_id(orderflow_core::domain::UserId::new()).await.unwrap().is_none());
+}
+
+pub async fn duplicate_email_is_refused_even_under_races(repo: Arc<dyn UserRepo>) {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let repo = repo.clone();
+            tokio::spawn(async move { repo.insert(&user("race@example.com")).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(UserRepoError::DuplicateEmail) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one insert wins");
+}
+
+#[macro_export]
+macro_rules! user_repo_contract {
+    ($factory:expr) => {
+        mod user_repo_contract {
+            use super::*;
+            #[tokio::test]
+            async fn insert_then_find_by_email_and_id() {
+                $crate::contracts::users::insert_then_find_by_email_and_id($factory).await
+            }
+            #[tokio::test]
+            async fn missing_users_are_none() {
+                $crate::contracts::users::missing_users_are_none($factory).await
+            }
+            #[tokio::test]
+            async fn duplicate_email_is_refused_even_under_races() {
+                $crate::contracts::users::duplicate_email_is_refused_even_under_races($factory).await
+            }
+        }
+    };
+}

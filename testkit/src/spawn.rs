@@ -1,0 +1,249 @@
+use crate::faults::SwitchableQueue;
+use orderflow::config::{Config, Secret};
+use orderflow::wiring::{jwt_issuer, memory_queue, Adapters, Services};
+use orderflow::worker::Worker;
+use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings};
+use orderflow_adapter_memory::{MemoryCache, MemoryQueue, MemoryStore, RecordingMailer};
+use orderflow_core::ports::SystemClock;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A running API on a random port, with handles on its adapters.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub config: Config,
+    pub services: Services,
+    pub store: MemoryStore,
+    pub queue: MemoryQueue,
+    /// The queue as the app sees it: switch it off to simulate an outage.
+    pub queue_switch: SwitchableQueue,
+    pub mailer: RecordingMailer,
+    pub worker: Worker,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app with test settings, after `tweak` has had its say.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    crate::init_test_logs();
+    let mut config = Config::defaults();
+    config.http.bind = "127.0.0.1:0".parse().expect("literal address");
+    // Tests hash hundreds of passwords: cheap argon2 here only. The OWASP defaults are
+    // asserted by the auth adapter's own tests.
+    config.auth.argon2_memory_kib = 256;
+    config.auth.argon2_iterations = 1;
+    config.relay.min_age_ms = 0;
+    config.worker.retry_base_ms = 0;
+    config.worker.retry_max_ms = 0;
+    config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
+    config.bootstrap.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    config.bootstrap.demo_catalog = false;
+    tweak(&mut config);
+
+    let store = MemoryStore::new();
+    let queue = memory_queue(&config);
+    let queue_switch = SwitchableQueue::new(Arc::new(queue.clone()));
+    let mailer = RecordingMailer::default();
+    let adapters = Adapters {
+        users: Arc::new(store.clone()),
+        sessions: Arc::new(store.clone()),
+        orders: Arc::new(store.clone()),
+        inventory: Arc::new(store.clone()),
+        cache: Arc::new(MemoryCache::new(config.cache.max_entries)),
+        queue: Arc::new(queue_switch.clone()),
+        mailer: Arc::new(mailer.clone()),
+        tokens: Arc::new(jwt_issuer(&config).expect("test jwt settings")),
+        hasher: Arc::new(
+            Argon2Hasher::new(Argon2Settings {
+                memory_kib: config.auth.argon2_memory_kib,
+                iterations: config.auth.argon2_iterations,
+                parallelism: 1,
+            })
+            .expect("test argon2 settings"),
+        ),
+        clock: Arc::new(SystemClock),
+    };
+    let services = Services::new(&config, adapters);
+    orderflow::bootstrap::bootstrap(&services, &config.bootstrap).await.expect("bootstrap");
+    let listener = tokio::net::TcpListener::bind(config.http.bind).await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let router = orderflow::http::router(services.clone(), &config.http);
+    let server = tokio::spawn(async move {
+        let _ = axum_serve(listener, router).await;
+    });
+    let worker = Worker::new(services.adapters.queue.clone(), services.processor.clone(), &config.worker);
+    TestApp {
+        addr,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        config,
+        services,
+        store,
+        queue,
+        queue_switch,
+        mailer,
+        worker,
+        server,
+    }
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
+}
+
+/// A response read whole: status, headers and JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem `code` of an error reply.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Reply {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// Sends a raw body with the given content type.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/auth/login", None, json!({"email": email, "password": password})).await
+    }
+
+    /// Registers and logs in a fresh customer.
+    pub async fn customer(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "a-strong-password".to_owned();
+        let r = self.post("/api/auth/register", None, json!({"email": email, "password": password})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let id = r.body["id"].as_str().expect("id").to_owned();
+        let t = self.login(&email, &password).await;
+        assert_eq!(t.status, StatusCode::OK, "{:?}", t.body);
+        TestUser {
+            id,
+            email,
+            password,
+            access_token: t.body["access_token"].as_str().expect("access").to_owned(),
+            refresh_token: t.body["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// The bootstrap admin's access token.
+    pub async fn admin_token(&self) -> String {
+        let t = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(t.status, StatusCode::OK, "{:?}", t.body);
+        t.body["access_token"].as_str().expect("access").to_owned()
+    }
+
+    /// Creates a product through the API as admin.
+    pub async fn product(&self, sku: &str, price_cents: i64, stock: i64) {
+        let admin = self.admin_token().await;
+        let r = self
+            .post("/api/products", Some(&admin), json!({"sku": sku, "name": format!("Product {sku}"), "price_cents": price_cents, "stock": stock}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+
+    pub async fn place(&self, token: &str, items: Value) -> Reply {
+        self.post("/api/orders", Some(token), json!({ "items": items })).await
+    }
+
+    /// Runs the worker until the queue has nothing visible; returns deliveries handled.
+    pub async fn drain(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let n = self.worker.run_once(Duration::ZERO).await.expect("queue receive");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+
+    pub async fn run_relay(&self) -> usize {
+        self.services.relay.publish_due().await.expect("relay")
+    }
+
+    pub async fn stock(&self, sku: &str) -> i64 {
+        let r = self.get(&format!("/api/products/{sku}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["stock"].as_i64().expect("stock")
+    }
+}

@@ -1,0 +1,30 @@
+//! The port contracts, run against the in-memory adapters.
+
+use orderflow_adapter_memory::{MemoryCache, MemoryQueue, MemoryStore};
+use orderflow_core::ports::{Cache, Queue, SessionRepo, UserRepo};
+use orderflow_testkit::contracts::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn users() -> Arc<dyn UserRepo> {
+    Arc::new(MemoryStore::new())
+}
+fn sessions() -> Arc<dyn SessionRepo> {
+    Arc::new(MemoryStore::new())
+}
+fn store() -> Store {
+    let s = MemoryStore::new();
+    Store { orders: Arc::new(s.clone()), inventory: Arc::new(s) }
+}
+fn cache() -> Arc<dyn Cache> {
+    Arc::new(MemoryCache::default())
+}
+async fn queue(visibility: Duration, max_receives: u32) -> Arc<dyn Queue> {
+    Arc::new(MemoryQueue::new(visibility, max_receives))
+}
+
+orderflow_testkit::user_repo_contract!(users());
+orderflow_testkit::session_repo_contract!(sessions());
+orderflow_testkit::store_contract!(store());
+orderflow_testkit::cache_contract!(cache());
+orderflow_testkit::queue_contract!(queue);

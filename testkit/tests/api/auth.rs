@@ -1,0 +1,132 @@
+use orderflow_testkit::spawn_app;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn register_returns_the_account_and_normalises_email() {
+    let app = spawn_app().await;
+    let r = app.post("/api/auth/register", None, json!({"email": "  Ada@Example.COM ", "password": "a-strong-password"})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["email"], "ada@example.com");
+    assert_eq!(r.body["role"], "customer");
+    assert!(r.body["id"].as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()));
+    assert!(r.body["created_at"].as_str().is_some());
+    assert!(r.body.get("password").is_none() && r.body.get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn duplicate_email_is_409_email_taken_whatever_the_case() {
+    let app = spawn_app().await;
+    let body = json!({"email": "bob@example.com", "password": "a-strong-password"});
+    assert_eq!(app.post("/api/auth/register", None, body).await.status, StatusCode::CREATED);
+    let r = app.post("/api/auth/register", None, json!({"email": "BOB@example.com", "password": "another-password"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.code(), "email_taken");
+}
+
+#[tokio::test]
+async fn register_validates_email_and_password() {
+    let app = spawn_app().await;
+    for body in [
+        json!({"email": "not-an-email", "password": "a-strong-password"}),
+        json!({"email": "a@b.co", "password": "short"}),
+        json!({"email": "a@b.co", "password": "x".repeat(129)}),
+        json!({"email": "a@b.co"}),
+        json!({"email": "a@b.co", "password": "a-strong-password", "role": "admin"}),
+        json!({"email": 5, "password": "a-strong-password"}),
+    ] {
+        let r = app.post("/api/auth/register", None, body.clone()).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(r.code(), "validation_failed", "{body}");
+    }
+    assert!(app.store.all_orders().is_empty());
+}
+
+#[tokio::test]
+async fn login_answers_the_same_for_unknown_email_and_wrong_password() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let wrong = app.login(&user.email, "the-wrong-password").await;
+    let unknown = app.login("nobody@example.com", "the-wrong-password").await;
+    let malformed = app.login("nobody", "x").await;
+    for r in [&wrong, &unknown, &malformed] {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.code(), "unauthorized");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    }
+    assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+    let ok = app.login(&user.email.to_uppercase(), &user.password).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.body["token_type"], "Bearer");
+    assert_eq!(ok.body["expires_in"], 900);
+    assert!(ok.body["access_token"].as_str().unwrap().split('.').count() == 3);
+    assert!(ok.body["refresh_token"].as_str().unwrap().len() >= 43);
+}
+
+#[tokio::test]
+async fn me_needs_a_valid_access_token() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let r = app.get("/api/auth/me", Some(&user.access_token)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, json!({"id": user.id, "email": user.email, "role": "customer"}));
+    for token in [None, Some("garbage"), Some(user.refresh_token.as_str())] {
+        let r = app.get("/api/auth/me", token).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(r.code(), "unauthorized");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    }
+    let basic = app.client.get(app.url("/api/auth/me")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_old_token_stops_working() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let new_refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, user.refresh_token);
+    let me = app.get("/api/auth/me", r.body["access_token"].as_str()).await;
+    assert_eq!(me.status, StatusCode::OK);
+    // The next rotation with the new token works...
+    let r2 = app.post("/api/auth/refresh", None, json!({"refresh_token": new_refresh})).await;
+    assert_eq!(r2.status, StatusCode::OK);
+    let newest = r2.body["refresh_token"].as_str().unwrap().to_owned();
+    // ...presenting the first (rotated) one again is reuse: 401 and the family dies.
+    let reuse = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
+    let after = app.post("/api/auth/refresh", None, json!({"refresh_token": newest})).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "reuse revoked the whole login");
+    // Another login of the same user is unaffected.
+    let other = app.login(&user.email, &user.password).await;
+    let still = app.post("/api/auth/refresh", None, json!({"refresh_token": other.body["refresh_token"]})).await;
+    assert_eq!(still.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_with_one_token_have_one_winner() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let calls = (0..6).map(|_| app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})));
+    let replies = futures::future::join_all(calls).await;
+    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(replies.iter().all(|r| r.status == StatusCode::OK || r.status == StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn logout_revokes_the_login() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let r = app.post("/api/auth/logout", None, json!({"refresh_token": user.refresh_token})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.code(), "unauthorized");
+    // Logging out with an unknown token is not an error: the token does not work either way.
+    assert_eq!(app.post("/api/auth/logout", None, json!({"refresh_token": "nope"})).await.status, StatusCode::NO_CONTENT);
+    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": ""})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

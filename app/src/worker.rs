@@ -37,9 +37,13 @@ impl Worker {
     /// it before returning. Returns how many deliveries it handled.
     pub async fn run_once(&self, wait: Duration) -> Result<usize, QueueError> {
         let deliveries = self.queue.receive(self.batch_size, wait).await?;
+        Ok(self.settle(deliveries).await)
+    }
+
+    async fn settle(&self, deliveries: Vec<Delivery>) -> usize {
         let n = deliveries.len();
         futures::stream::iter(deliveries).for_each_concurrent(self.concurrency, |d| self.handle(d)).await;
-        Ok(n)
+        n
     }
 
     async fn handle(&self, d: Delivery) {
@@ -73,22 +77,27 @@ impl Worker {
         self.retry_base.saturating_mul(factor).min(self.retry_max)
     }
 
-    /// Runs until `stop` turns true; the batch in hand is always finished first.
+    /// Runs until `stop` turns true. Only the wait for messages is interrupted: a batch
+    /// in hand is always settled first, so nothing received is abandoned.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!("worker started");
         let mut failures = 0u32;
         while !*stop.borrow() {
-            tokio::select! {
+            let received = tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                r = self.run_once(self.wait) => match r {
-                    Ok(_) => failures = 0,
-                    Err(e) => {
-                        failures = failures.saturating_add(1);
-                        let pause = self.backoff(failures).max(Duration::from_millis(100));
-                        tracing::warn!(error = %e, ?pause, "queue receive failed; backing off");
-                        tokio::select! { _ = stop.changed() => break, _ = tokio::time::sleep(pause) => {} }
-                    }
+                r = self.queue.receive(self.batch_size, self.wait) => r,
+            };
+            match received {
+                Ok(deliveries) => {
+                    failures = 0;
+                    self.settle(deliveries).await;
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let pause = self.backoff(failures).max(Duration::from_millis(100));
+                    tracing::warn!(error = %e, ?pause, "queue receive failed; backing off");
+                    tokio::select! { _ = stop.changed() => break, _ = tokio::time::sleep(pause) => {} }
                 }
             }
         }

@@ -93,3 +93,33 @@ impl Mailer for RecordingMailer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderflow_core::domain::Email;
+
+    #[tokio::test]
+    async fn file_mailer_writes_a_readable_eml() {
+        let dir = std::env::temp_dir().join(format!("orderflow-mail-{}", uuid::Uuid::new_v4()));
+        let mailer = FileMailer::new(&dir, "Orderflow <orders@example.com>");
+        let email = OutgoingEmail {
+            to: Email::parse("ada@example.com").unwrap(),
+            subject: "Your order 1 is confirmed".into(),
+            text: "Line one\nTotal: 1.00 USD".into(),
+            html: "<p>Total: 1.00 USD</p>".into(),
+            reference: "order-1-completed".into(),
+        };
+        mailer.send(&email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "one file, no temporary left behind");
+        let path = &files[0];
+        assert!(path.to_string_lossy().ends_with("order-1-completed.eml"));
+        let text = std::fs::read_to_string(path).unwrap();
+        for needle in ["To: ada@example.com", "From: Orderflow <orders@example.com>", "Subject: Your order 1 is confirmed",
+            "Content-Type: multipart/alternative", "Total: 1.00 USD", "<p>Total: 1.00 USD</p>"] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -18,14 +18,26 @@ pub const DEMO_CATALOG: &[(&str, &str, i64, i64)] = &[
 pub async fn bootstrap(services: &Services, c: &BootstrapConfig) -> anyhow::Result<()> {
     if let (Some(email), Some(password)) = (&c.admin_email, &c.admin_password) {
         let email = Email::parse(email).context("bootstrap.admin_email")?;
-        let password = Password::parse(password.expose().to_owned()).context("bootstrap.admin_password")?;
-        if services.auth.ensure_admin(email.clone(), &password).await.context("creating the bootstrap admin")? {
+        let password =
+            Password::parse(password.expose().to_owned()).context("bootstrap.admin_password")?;
+        if services
+            .auth
+            .ensure_admin(email.clone(), &password)
+            .await
+            .context("creating the bootstrap admin")?
+        {
             tracing::info!(%email, "bootstrap admin created");
         }
     }
     if c.demo_catalog {
         for (sku, name, price, stock) in DEMO_CATALOG {
-            let p = NewProduct { sku: (*sku).into(), name: (*name).into(), price_cents: *price, currency: None, stock: *stock };
+            let p = NewProduct {
+                sku: (*sku).into(),
+                name: (*name).into(),
+                price_cents: *price,
+                currency: None,
+                stock: *stock,
+            };
             match services.catalog.create(p).await {
                 Ok(_) | Err(CatalogError::SkuTaken) => {}
                 Err(e) => return Err(anyhow::Error::new(e).context("loading the demo catalog")),

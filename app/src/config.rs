@@ -208,21 +208,35 @@ impl Config {
             .or_else(|| std::env::var("ORDERFLOW_PROFILE").ok())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(default_profile);
-        let dir = sources.config_dir.clone().unwrap_or_else(|| PathBuf::from("config"));
+        let dir = sources
+            .config_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("config"));
         let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
         if profile != DEFAULT_PROFILE {
-            if !profile.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(ConfigError::Invalid(format!("profile {profile:?}: letters, digits, '-' and '_' only")));
+            if !profile
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "profile {profile:?}: letters, digits, '-' and '_' only"
+                )));
             }
             let path = dir.join(format!("{profile}.toml"));
             if !path.is_file() {
-                return Err(ConfigError::Invalid(format!("profile {profile:?}: {} not found", path.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "profile {profile:?}: {} not found",
+                    path.display()
+                )));
             }
             fig = fig.merge(Toml::file_exact(path));
         }
         if let Some(file) = &sources.file {
             if !Path::new(file).is_file() {
-                return Err(ConfigError::Invalid(format!("--config {}: file not found", file.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "--config {}: file not found",
+                    file.display()
+                )));
             }
             fig = fig.merge(Toml::file_exact(file));
         }
@@ -234,7 +248,9 @@ impl Config {
             })
             .split("__");
         fig = fig.merge(env).merge(("profile", profile));
-        let config: Config = fig.extract().map_err(|e| ConfigError::Figment(Box::new(e)))?;
+        let config: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Figment(Box::new(e)))?;
         config.check()?;
         Ok(config)
     }
@@ -254,7 +270,12 @@ impl Config {
             if self.auth.jwt_secret.expose() == DEV_JWT_SECRET {
                 return bad(format!("auth.jwt_secret: profile {:?} refuses the development secret; set ORDERFLOW_AUTH__JWT_SECRET", self.profile));
             }
-            if self.bootstrap.admin_password.as_ref().is_some_and(|p| p.expose() == DEV_ADMIN_PASSWORD) {
+            if self
+                .bootstrap
+                .admin_password
+                .as_ref()
+                .is_some_and(|p| p.expose() == DEV_ADMIN_PASSWORD)
+            {
                 return bad(format!("bootstrap.admin_password: profile {:?} refuses the development password; set ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", self.profile));
             }
         }
@@ -262,7 +283,9 @@ impl Config {
             return bad("auth.jwt_secret: must be at least 32 bytes".into());
         }
         if self.bootstrap.admin_email.is_some() != self.bootstrap.admin_password.is_some() {
-            return bad("bootstrap.admin_email and bootstrap.admin_password: set both or neither".into());
+            return bad(
+                "bootstrap.admin_email and bootstrap.admin_password: set both or neither".into(),
+            );
         }
         if self.worker.batch_size == 0 || self.worker.batch_size > 10 {
             return bad("worker.batch_size: must be 1 to 10".into());
@@ -292,6 +315,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's own error type
 mod tests {
     use super::*;
 
@@ -322,7 +346,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORDERFLOW_ADAPTERS__QUEUE", "carrier-pigeon");
             let err = Config::load(&Sources::default()).unwrap_err().to_string();
-            assert!(err.to_lowercase().contains("adapters.queue") && err.contains("carrier-pigeon"), "{err}");
+            assert!(
+                err.to_lowercase().contains("adapters.queue") && err.contains("carrier-pigeon"),
+                "{err}"
+            );
             Ok(())
         });
     }
@@ -332,19 +359,34 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_dir("config")?;
             jail.create_file("config/prod.toml", "[log]\nformat = \"json\"\n")?;
-            let p = Sources { profile: Some("prod".into()), ..Default::default() };
+            let p = Sources {
+                profile: Some("prod".into()),
+                ..Default::default()
+            };
             let err = Config::load(&p).unwrap_err().to_string();
             assert!(err.contains("jwt_secret"), "{err}");
-            jail.set_env("ORDERFLOW_AUTH__JWT_SECRET", "a-real-secret-of-at-least-32-bytes!!");
+            jail.set_env(
+                "ORDERFLOW_AUTH__JWT_SECRET",
+                "a-real-secret-of-at-least-32-bytes!!",
+            );
             let err = Config::load(&p).unwrap_err().to_string();
             assert!(err.contains("admin_password"), "{err}");
-            jail.set_env("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", "another-real-password");
+            jail.set_env(
+                "ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD",
+                "another-real-password",
+            );
             let c = Config::load(&p).unwrap();
             assert_eq!(c.profile, "prod");
             assert_eq!(c.log.format, LogFormat::Json);
             assert!(!c.redacted_toml().contains("a-real-secret"));
-            let missing = Sources { profile: Some("nope".into()), ..Default::default() };
-            assert!(Config::load(&missing).unwrap_err().to_string().contains("nope.toml"));
+            let missing = Sources {
+                profile: Some("nope".into()),
+                ..Default::default()
+            };
+            assert!(Config::load(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("nope.toml"));
             Ok(())
         });
     }

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let sources = Sources { profile: cli.profile.clone(), file: cli.config.clone(), config_dir: None };
+    let sources = Sources {
+        profile: cli.profile.clone(),
+        file: cli.config.clone(),
+        config_dir: None,
+    };
     let config = match Config::load(&sources) {
         Ok(c) => c,
         Err(e) => {

@@ -30,7 +30,10 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(error = %e, "http server failed");
             }
         });
@@ -41,7 +44,11 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
         ));
     }
     if matches!(role, Command::Run | Command::Worker) {
-        let worker = Worker::new(services.adapters.queue.clone(), services.processor.clone(), &config.worker);
+        let worker = Worker::new(
+            services.adapters.queue.clone(),
+            services.processor.clone(),
+            &config.worker,
+        );
         tasks.spawn(worker.run(stop_rx.clone()));
     }
 
@@ -49,10 +56,8 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing in-flight work");
     let _ = stop_tx.send(true);
     let grace = Duration::from_millis(config.http.shutdown_grace_ms);
-    let drained = tokio::time::timeout(grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     match drained {
         Ok(()) => {
             tracing::info!("stopped cleanly");
@@ -60,7 +65,10 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
         }
         Err(_) => {
             tasks.abort_all();
-            anyhow::bail!("in-flight work did not finish within http.shutdown_grace_ms = {}", config.http.shutdown_grace_ms)
+            anyhow::bail!(
+                "in-flight work did not finish within http.shutdown_grace_ms = {}",
+                config.http.shutdown_grace_ms
+            )
         }
     }
 }

@@ -4,12 +4,16 @@
 use crate::config::{CacheKind, Config, MailerKind, QueueKind, StoreKind};
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
-use orderflow_adapter_memory::{FileMailer, LogMailer, MemoryCache, MemoryQueue, MemoryStore, NoCache};
-use orderflow_core::ports::{
-    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, SessionRepo, SystemClock, TokenIssuer,
-    UserRepo,
+use orderflow_adapter_memory::{
+    FileMailer, LogMailer, MemoryCache, MemoryQueue, MemoryStore, NoCache,
 };
-use orderflow_core::usecases::{AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay};
+use orderflow_core::ports::{
+    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, SessionRepo,
+    SystemClock, TokenIssuer, UserRepo,
+};
+use orderflow_core::usecases::{
+    AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,13 +34,9 @@ pub struct Adapters {
 
 impl Adapters {
     pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
-        let (users, sessions, orders, inventory): (Arc<dyn UserRepo>, Arc<dyn SessionRepo>, Arc<dyn OrderRepo>, Arc<dyn InventoryRepo>) =
-            match c.adapters.store {
-                StoreKind::Memory => {
-                    let s = MemoryStore::new();
-                    (Arc::new(s.clone()), Arc::new(s.clone()), Arc::new(s.clone()), Arc::new(s))
-                }
-            };
+        let store = match c.adapters.store {
+            StoreKind::Memory => MemoryStore::new(),
+        };
         let cache: Arc<dyn Cache> = match c.adapters.cache {
             CacheKind::None => Arc::new(NoCache),
             CacheKind::Memory => Arc::new(MemoryCache::new(c.cache.max_entries)),
@@ -49,10 +49,10 @@ impl Adapters {
             MailerKind::Log => Arc::new(LogMailer),
         };
         Ok(Self {
-            users,
-            sessions,
-            orders,
-            inventory,
+            users: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
+            orders: Arc::new(store.clone()),
+            inventory: Arc::new(store),
             cache,
             queue,
             mailer,
@@ -64,7 +64,10 @@ impl Adapters {
 }
 
 pub fn memory_queue(c: &Config) -> MemoryQueue {
-    MemoryQueue::new(Duration::from_secs(c.worker.visibility_timeout_seconds), c.worker.max_receives)
+    MemoryQueue::new(
+        Duration::from_secs(c.worker.visibility_timeout_seconds),
+        c.worker.max_receives,
+    )
 }
 
 pub fn jwt_issuer(c: &Config) -> anyhow::Result<JwtIssuer> {
@@ -72,12 +75,18 @@ pub fn jwt_issuer(c: &Config) -> anyhow::Result<JwtIssuer> {
         issuer: c.auth.issuer.clone(),
         audience: c.auth.audience.clone(),
         access_ttl_secs: c.auth.access_ttl_secs,
-        signing: JwtKey { kid: c.auth.jwt_kid.clone(), secret: c.auth.jwt_secret.expose().to_owned() },
+        signing: JwtKey {
+            kid: c.auth.jwt_kid.clone(),
+            secret: c.auth.jwt_secret.expose().to_owned(),
+        },
         verify_also: c
             .auth
             .verify_keys
             .iter()
-            .map(|k| JwtKey { kid: k.kid.clone(), secret: k.secret.expose().to_owned() })
+            .map(|k| JwtKey {
+                kid: k.kid.clone(),
+                secret: k.secret.expose().to_owned(),
+            })
             .collect(),
     })
     .map_err(anyhow::Error::msg)
@@ -144,7 +153,9 @@ impl Services {
         };
         Self {
             auth: Arc::new(auth),
-            catalog: Arc::new(CatalogService { inventory: a.inventory.clone() }),
+            catalog: Arc::new(CatalogService {
+                inventory: a.inventory.clone(),
+            }),
             orders: Arc::new(orders),
             processor: Arc::new(processor),
             relay: Arc::new(relay),

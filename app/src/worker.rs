@@ -42,7 +42,9 @@ impl Worker {
 
     async fn settle(&self, deliveries: Vec<Delivery>) -> usize {
         let n = deliveries.len();
-        futures::stream::iter(deliveries).for_each_concurrent(self.concurrency, |d| self.handle(d)).await;
+        futures::stream::iter(deliveries)
+            .for_each_concurrent(self.concurrency, |d| self.handle(d))
+            .await;
         n
     }
 
@@ -73,7 +75,9 @@ impl Worker {
 
     /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
     pub fn backoff(&self, receive_count: u32) -> Duration {
-        let factor = 1u32.checked_shl(receive_count.saturating_sub(1).min(16)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(receive_count.saturating_sub(1).min(16))
+            .unwrap_or(u32::MAX);
         self.retry_base.saturating_mul(factor).min(self.retry_max)
     }
 

@@ -14,7 +14,10 @@ pub struct SwitchableQueue {
 
 impl SwitchableQueue {
     pub fn new(inner: Arc<dyn Queue>) -> Self {
-        Self { inner, down: Arc::new(AtomicBool::new(false)) }
+        Self {
+            inner,
+            down: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     pub fn set_down(&self, down: bool) {
@@ -23,7 +26,9 @@ impl SwitchableQueue {
 
     fn check(&self) -> Result<(), QueueError> {
         if self.down.load(Ordering::SeqCst) {
-            Err(QueueError::Unavailable("queue switched off by the test".into()))
+            Err(QueueError::Unavailable(
+                "queue switched off by the test".into(),
+            ))
         } else {
             Ok(())
         }

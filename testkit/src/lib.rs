@@ -16,6 +16,9 @@ pub use spawn::{spawn_app, spawn_app_with, TestApp, TestUser};
 /// Turns on logs when `TEST_LOG` is set; safe to call from every test.
 pub fn init_test_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter("info").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
     }
 }

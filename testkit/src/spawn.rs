@@ -90,17 +90,28 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         clock: Arc::new(SystemClock),
     };
     let services = Services::new(&config, adapters);
-    orderflow::bootstrap::bootstrap(&services, &config.bootstrap).await.expect("bootstrap");
-    let listener = tokio::net::TcpListener::bind(config.http.bind).await.expect("bind port 0");
+    orderflow::bootstrap::bootstrap(&services, &config.bootstrap)
+        .await
+        .expect("bootstrap");
+    let listener = tokio::net::TcpListener::bind(config.http.bind)
+        .await
+        .expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let router = orderflow::http::router(services.clone(), &config.http);
     let server = tokio::spawn(async move {
         let _ = axum_serve(listener, router).await;
     });
-    let worker = Worker::new(services.adapters.queue.clone(), services.processor.clone(), &config.worker);
+    let worker = Worker::new(
+        services.adapters.queue.clone(),
+        services.processor.clone(),
+        &config.worker,
+    );
     TestApp {
         addr,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
         config,
         services,
         store,
@@ -112,7 +123,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) -> std::io::Result<()> {
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> std::io::Result<()> {
     axum::serve(listener, router).await
 }
 
@@ -140,7 +154,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -156,7 +176,11 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body read");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -172,7 +196,13 @@ impl TestApp {
     }
 
     /// Sends a raw body with the given content type.
-    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut req = self.client.post(self.url(path)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -184,14 +214,25 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/auth/login", None, json!({"email": email, "password": password})).await
+        self.post(
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     /// Registers and logs in a fresh customer.
     pub async fn customer(&self) -> TestUser {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
         let password = "a-strong-password".to_owned();
-        let r = self.post("/api/auth/register", None, json!({"email": email, "password": password})).await;
+        let r = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let id = r.body["id"].as_str().expect("id").to_owned();
         let t = self.login(&email, &password).await;
@@ -201,7 +242,10 @@ impl TestApp {
             email,
             password,
             access_token: t.body["access_token"].as_str().expect("access").to_owned(),
-            refresh_token: t.body["refresh_token"].as_str().expect("refresh").to_owned(),
+            refresh_token: t.body["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
         }
     }
 
@@ -222,14 +266,19 @@ impl TestApp {
     }
 
     pub async fn place(&self, token: &str, items: Value) -> Reply {
-        self.post("/api/orders", Some(token), json!({ "items": items })).await
+        self.post("/api/orders", Some(token), json!({ "items": items }))
+            .await
     }
 
     /// Runs the worker until the queue has nothing visible; returns deliveries handled.
     pub async fn drain(&self) -> usize {
         let mut total = 0;
         loop {
-            let n = self.worker.run_once(Duration::ZERO).await.expect("queue receive");
+            let n = self
+                .worker
+                .run_once(Duration::ZERO)
+                .await
+                .expect("queue receive");
             if n == 0 {
                 return total;
             }

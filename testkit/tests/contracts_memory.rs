@@ -14,7 +14,10 @@ fn sessions() -> Arc<dyn SessionRepo> {
 }
 fn store() -> Store {
     let s = MemoryStore::new();
-    Store { orders: Arc::new(s.clone()), inventory: Arc::new(s) }
+    Store {
+        orders: Arc::new(s.clone()),
+        inventory: Arc::new(s),
+    }
 }
 fn cache() -> Arc<dyn Cache> {
     Arc::new(MemoryCache::default())

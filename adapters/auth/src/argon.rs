@@ -14,7 +14,11 @@ pub struct Argon2Settings {
 
 impl Default for Argon2Settings {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -27,13 +31,17 @@ pub struct Argon2Hasher {
 
 impl Argon2Hasher {
     pub fn new(s: Argon2Settings) -> Result<Self, String> {
-        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None).map_err(|e| e.to_string())?;
+        let params = Params::new(s.memory_kib, s.iterations, s.parallelism, None)
+            .map_err(|e| e.to_string())?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy = argon
             .hash_password(uuid::Uuid::new_v4().to_string().as_bytes())
             .map_err(|e| e.to_string())?
             .to_string();
-        Ok(Self { argon: Arc::new(argon), dummy: PasswordHash(dummy) })
+        Ok(Self {
+            argon: Arc::new(argon),
+            dummy: PasswordHash(dummy),
+        })
     }
 }
 
@@ -57,7 +65,9 @@ impl PasswordHasher for Argon2Hasher {
         let password = password.clone();
         let hash = hash.0.clone();
         tokio::task::spawn_blocking(move || match Phc::new(&hash) {
-            Ok(parsed) => argon.verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => argon
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         })
         .await
@@ -74,7 +84,12 @@ mod tests {
     use super::*;
 
     fn fast() -> Argon2Hasher {
-        Argon2Hasher::new(Argon2Settings { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap()
+        Argon2Hasher::new(Argon2Settings {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
     }
 
     #[tokio::test]
@@ -86,14 +101,23 @@ mod tests {
         assert_ne!(a, b, "salted");
         assert!(a.0.starts_with("$argon2id$"));
         assert!(h.verify(&pw, &a).await.unwrap());
-        assert!(!h.verify(&Password::parse("wrong horse".into()).unwrap(), &a).await.unwrap());
-        assert!(!h.verify(&pw, &PasswordHash("garbage".into())).await.unwrap());
+        assert!(!h
+            .verify(&Password::parse("wrong horse".into()).unwrap(), &a)
+            .await
+            .unwrap());
+        assert!(!h
+            .verify(&pw, &PasswordHash("garbage".into()))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
     async fn default_settings_are_owasp_strength() {
         let h = Argon2Hasher::new(Argon2Settings::default()).unwrap();
-        let hash = h.hash(&Password::parse("correct horse".into()).unwrap()).await.unwrap();
+        let hash = h
+            .hash(&Password::parse("correct horse".into()).unwrap())
+            .await
+            .unwrap();
         assert!(hash.0.contains("m=19456,t=2,p=1"), "{}", hash.0);
     }
 }

@@ -67,12 +67,19 @@ impl JwtIssuer {
         let mut decoding = HashMap::new();
         for key in std::iter::once(&settings.signing).chain(settings.verify_also.iter()) {
             if key.secret.len() < Self::MIN_SECRET_BYTES {
-                return Err(format!("jwt key {:?}: secret must be at least {} bytes", key.kid, Self::MIN_SECRET_BYTES));
+                return Err(format!(
+                    "jwt key {:?}: secret must be at least {} bytes",
+                    key.kid,
+                    Self::MIN_SECRET_BYTES
+                ));
             }
             if key.kid.is_empty() {
                 return Err("jwt key id must not be empty".into());
             }
-            decoding.insert(key.kid.clone(), DecodingKey::from_secret(key.secret.as_bytes()));
+            decoding.insert(
+                key.kid.clone(),
+                DecodingKey::from_secret(key.secret.as_bytes()),
+            );
         }
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[&settings.issuer]);
@@ -81,7 +88,12 @@ impl JwtIssuer {
         // Time is checked against the injected clock below, not the library's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        Ok(Self { encoding: EncodingKey::from_secret(settings.signing.secret.as_bytes()), decoding, validation, settings })
+        Ok(Self {
+            encoding: EncodingKey::from_secret(settings.signing.secret.as_bytes()),
+            decoding,
+            validation,
+            settings,
+        })
     }
 }
 
@@ -90,7 +102,12 @@ fn invalid(reason: impl Into<String>) -> TokenError {
 }
 
 impl TokenIssuer for JwtIssuer {
-    fn issue_access(&self, user: UserId, role: Role, now: DateTime<Utc>) -> Result<AccessToken, TokenError> {
+    fn issue_access(
+        &self,
+        user: UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, TokenError> {
         let iat = now.timestamp();
         let ttl = i64::try_from(self.settings.access_ttl_secs).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -105,8 +122,12 @@ impl TokenIssuer for JwtIssuer {
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.settings.signing.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| TokenError::Signing(e.to_string()))?;
-        Ok(AccessToken { token, expires_in_secs: self.settings.access_ttl_secs })
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        Ok(AccessToken {
+            token,
+            expires_in_secs: self.settings.access_ttl_secs,
+        })
     }
 
     fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
@@ -118,8 +139,12 @@ impl TokenIssuer for JwtIssuer {
             return Err(invalid("algorithm not allowed"));
         }
         let kid = header.kid.ok_or_else(|| invalid("missing key id"))?;
-        let key = self.decoding.get(&kid).ok_or_else(|| invalid("unknown key id"))?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map_err(|e| invalid(e.to_string()))?;
+        let key = self
+            .decoding
+            .get(&kid)
+            .ok_or_else(|| invalid("unknown key id"))?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map_err(|e| invalid(e.to_string()))?;
         let c = data.claims;
         let now = now.timestamp();
         if c.exp <= now {
@@ -152,10 +177,12 @@ impl TokenIssuer for JwtIssuer {
 
 fn hex_encode(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -163,7 +190,10 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, c: char) -> JwtKey {
-        JwtKey { kid: kid.into(), secret: c.to_string().repeat(40) }
+        JwtKey {
+            kid: kid.into(),
+            secret: c.to_string().repeat(40),
+        }
     }
 
     fn issuer(signing: JwtKey, verify_also: Vec<JwtKey>) -> JwtIssuer {
@@ -178,7 +208,12 @@ mod tests {
     }
 
     fn forge(claims: serde_json::Value, header: Header, secret: &str) -> String {
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn good_claims(now: i64) -> serde_json::Value {
@@ -199,35 +234,70 @@ mod tests {
         let user = UserId::new();
         let t = j.issue_access(user, Role::Customer, now).unwrap();
         let c = j.verify_access(&t.token, now).unwrap();
-        assert_eq!(c, AccessClaims { user_id: user, role: Role::Customer });
-        assert!(j.verify_access(&t.token, now + chrono::Duration::seconds(900)).is_err());
-        assert!(j.verify_access(&t.token, now - chrono::Duration::seconds(5)).is_err(), "nbf");
+        assert_eq!(
+            c,
+            AccessClaims {
+                user_id: user,
+                role: Role::Customer
+            }
+        );
+        assert!(j
+            .verify_access(&t.token, now + chrono::Duration::seconds(900))
+            .is_err());
+        assert!(
+            j.verify_access(&t.token, now - chrono::Duration::seconds(5))
+                .is_err(),
+            "nbf"
+        );
     }
 
     #[test]
     fn tampered_and_foreign_tokens_are_rejected() {
         let j = issuer(key("k1", 'a'), vec![]);
         let now = Utc::now();
-        let t = j.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
+        let t = j
+            .issue_access(UserId::new(), Role::Customer, now)
+            .unwrap()
+            .token;
         // Flip the role in the payload, keep the signature.
         let parts: Vec<&str> = t.split('.').collect();
-        let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let mut payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["role"] = "admin".into();
-        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            parts[2]
+        );
         assert!(j.verify_access(&forged, now).is_err());
 
         let ts = now.timestamp();
-        assert!(j.verify_access(&forge(good_claims(ts), header("k1"), &"b".repeat(40)), now).is_err(), "other secret");
+        assert!(
+            j.verify_access(&forge(good_claims(ts), header("k1"), &"b".repeat(40)), now)
+                .is_err(),
+            "other secret"
+        );
         let mut wrong_iss = good_claims(ts);
         wrong_iss["iss"] = "evil".into();
-        assert!(j.verify_access(&forge(wrong_iss, header("k1"), &"a".repeat(40)), now).is_err());
+        assert!(j
+            .verify_access(&forge(wrong_iss, header("k1"), &"a".repeat(40)), now)
+            .is_err());
         let mut wrong_aud = good_claims(ts);
         wrong_aud["aud"] = "other".into();
-        assert!(j.verify_access(&forge(wrong_aud, header("k1"), &"a".repeat(40)), now).is_err());
+        assert!(j
+            .verify_access(&forge(wrong_aud, header("k1"), &"a".repeat(40)), now)
+            .is_err());
         let mut refresh_typ = good_claims(ts);
         refresh_typ["typ"] = "refresh".into();
-        assert!(j.verify_access(&forge(refresh_typ, header("k1"), &"a".repeat(40)), now).is_err());
-        assert!(j.verify_access(&forge(good_claims(ts), header("k1"), &"a".repeat(40)), now).is_ok(), "control");
+        assert!(j
+            .verify_access(&forge(refresh_typ, header("k1"), &"a".repeat(40)), now)
+            .is_err());
+        assert!(
+            j.verify_access(&forge(good_claims(ts), header("k1"), &"a".repeat(40)), now)
+                .is_ok(),
+            "control"
+        );
     }
 
     #[test]
@@ -239,7 +309,12 @@ mod tests {
         assert!(j.verify_access(&format!("{h}.{p}."), now).is_err());
         let mut hs512 = Header::new(Algorithm::HS512);
         hs512.kid = Some("k1".into());
-        assert!(j.verify_access(&forge(good_claims(now.timestamp()), hs512, &"a".repeat(40)), now).is_err());
+        assert!(j
+            .verify_access(
+                &forge(good_claims(now.timestamp()), hs512, &"a".repeat(40)),
+                now
+            )
+            .is_err());
     }
 
     #[test]
@@ -247,12 +322,24 @@ mod tests {
         let old = issuer(key("k1", 'a'), vec![]);
         let new = issuer(key("k2", 'b'), vec![key("k1", 'a')]);
         let now = Utc::now();
-        let old_token = old.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
+        let old_token = old
+            .issue_access(UserId::new(), Role::Customer, now)
+            .unwrap()
+            .token;
         assert!(new.verify_access(&old_token, now).is_ok());
-        let new_token = new.issue_access(UserId::new(), Role::Customer, now).unwrap().token;
-        assert!(old.verify_access(&new_token, now).is_err(), "k2 unknown to the old issuer");
+        let new_token = new
+            .issue_access(UserId::new(), Role::Customer, now)
+            .unwrap()
+            .token;
+        assert!(
+            old.verify_access(&new_token, now).is_err(),
+            "k2 unknown to the old issuer"
+        );
         let retired = issuer(key("k2", 'b'), vec![]);
-        assert!(retired.verify_access(&old_token, now).is_err(), "k1 retired");
+        assert!(
+            retired.verify_access(&old_token, now).is_err(),
+            "k1 retired"
+        );
     }
 
     #[test]
@@ -263,7 +350,10 @@ mod tests {
         assert_ne!(s1, s2);
         assert_eq!(j.hash_refresh(&s1), h1);
         assert!(s1.0.len() >= 43);
-        assert!(j.verify_access(&s1.0, Utc::now()).is_err(), "a refresh token is not an access token");
+        assert!(
+            j.verify_access(&s1.0, Utc::now()).is_err(),
+            "a refresh token is not an access token"
+        );
     }
 
     #[test]
@@ -272,7 +362,10 @@ mod tests {
             issuer: "i".into(),
             audience: "a".into(),
             access_ttl_secs: 1,
-            signing: JwtKey { kid: "k".into(), secret: "short".into() },
+            signing: JwtKey {
+                kid: "k".into(),
+                secret: "short".into()
+            },
             verify_also: vec![],
         })
         .is_err());

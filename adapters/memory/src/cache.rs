@@ -12,7 +12,10 @@ pub struct MemoryCache {
 
 impl MemoryCache {
     pub fn new(max_entries: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), max_entries: max_entries.max(1) }
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            max_entries: max_entries.max(1),
+        }
     }
 }
 

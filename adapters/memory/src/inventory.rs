@@ -1,6 +1,8 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
-use orderflow_core::domain::{OrderId, OrderStatus, Product, ProductCursor, ProductPage, ProductPatch, Sku};
+use orderflow_core::domain::{
+    OrderId, OrderStatus, Product, ProductCursor, ProductPage, ProductPatch, Sku,
+};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
 use std::ops::Bound;
 
@@ -24,13 +26,21 @@ impl InventoryRepo for MemoryStore {
         Ok(skus.iter().filter_map(|s| p.get(s).cloned()).collect())
     }
 
-    async fn list(&self, limit: usize, after: Option<&ProductCursor>) -> Result<ProductPage, InventoryError> {
+    async fn list(
+        &self,
+        limit: usize,
+        after: Option<&ProductCursor>,
+    ) -> Result<ProductPage, InventoryError> {
         let p = self.inner.products.read();
         let lower = match after {
             Some(c) => Bound::Excluded(&c.0),
             None => Bound::Unbounded,
         };
-        let mut items: Vec<Product> = p.range::<Sku, _>((lower, Bound::Unbounded)).take(limit + 1).map(|(_, v)| v.clone()).collect();
+        let mut items: Vec<Product> = p
+            .range::<Sku, _>((lower, Bound::Unbounded))
+            .take(limit + 1)
+            .map(|(_, v)| v.clone())
+            .collect();
         let next = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|p| ProductCursor(p.sku.clone()))
@@ -49,7 +59,10 @@ impl InventoryRepo for MemoryStore {
                 if n < 0 {
                     return Err(InventoryError::InsufficientStock);
                 }
-                u32::try_from(n).ok().filter(|n| *n <= Product::MAX_STOCK).ok_or(InventoryError::StockLimit)?
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= Product::MAX_STOCK)
+                    .ok_or(InventoryError::StockLimit)?
             }
             None => product.stock,
         };
@@ -63,17 +76,31 @@ impl InventoryRepo for MemoryStore {
         Ok(product.clone())
     }
 
-    async fn fulfil(&self, order_id: OrderId, at: DateTime<Utc>) -> Result<Fulfilment, InventoryError> {
+    async fn fulfil(
+        &self,
+        order_id: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Fulfilment, InventoryError> {
         let mut orders = self.inner.orders.write();
         let mut products = self.inner.products.write();
-        let order = orders.by_id.get_mut(&order_id).ok_or(InventoryError::NotFound)?;
+        let order = orders
+            .by_id
+            .get_mut(&order_id)
+            .ok_or(InventoryError::NotFound)?;
         if order.status != OrderStatus::Pending {
-            return Ok(Fulfilment { order: order.clone(), outcome: FulfilmentOutcome::AlreadyFinal });
+            return Ok(Fulfilment {
+                order: order.clone(),
+                outcome: FulfilmentOutcome::AlreadyFinal,
+            });
         }
         let short: Vec<Sku> = order
             .lines
             .iter()
-            .filter(|l| products.get(&l.sku).is_none_or(|p| p.stock < l.quantity.get()))
+            .filter(|l| {
+                products
+                    .get(&l.sku)
+                    .is_none_or(|p| p.stock < l.quantity.get())
+            })
             .map(|l| l.sku.clone())
             .collect();
         let outcome = if short.is_empty() {
@@ -93,6 +120,9 @@ impl InventoryRepo for MemoryStore {
             let _ = order.transition(OrderStatus::Failed, at, Some(reason));
             FulfilmentOutcome::Failed { short }
         };
-        Ok(Fulfilment { order: order.clone(), outcome })
+        Ok(Fulfilment {
+            order: order.clone(),
+            outcome,
+        })
     }
 }

@@ -13,7 +13,10 @@ pub struct FileMailer {
 
 impl FileMailer {
     pub fn new(dir: impl Into<PathBuf>, from: impl Into<String>) -> Self {
-        Self { dir: dir.into(), from: from.into() }
+        Self {
+            dir: dir.into(),
+            from: from.into(),
+        }
     }
 
     /// The whole message as text: a multipart/alternative with text and HTML parts.
@@ -41,12 +44,20 @@ impl Mailer for FileMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         let now = chrono::Utc::now();
         let unavailable = |e: std::io::Error| MailError::Unavailable(Box::new(e));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(unavailable)?;
-        let name = format!("{}-{}.eml", now.format("%Y%m%dT%H%M%S%.3f"), email.reference);
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(unavailable)?;
+        let name = format!(
+            "{}-{}.eml",
+            now.format("%Y%m%dT%H%M%S%.3f"),
+            email.reference
+        );
         let path = self.dir.join(name);
         // Written under a temporary name and renamed, so a reader never sees half a file.
         let tmp = path.with_extension("eml.tmp");
-        tokio::fs::write(&tmp, self.render(email, now)).await.map_err(unavailable)?;
+        tokio::fs::write(&tmp, self.render(email, now))
+            .await
+            .map_err(unavailable)?;
         tokio::fs::rename(&tmp, &path).await.map_err(unavailable)?;
         tracing::info!(to = %email.to, subject = %email.subject, path = %path.display(), "email written");
         Ok(())
@@ -87,7 +98,9 @@ impl RecordingMailer {
 impl Mailer for RecordingMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(MailError::Unavailable("recording mailer switched to failing".into()));
+            return Err(MailError::Unavailable(
+                "recording mailer switched to failing".into(),
+            ));
         }
         self.sent.lock().push(email.clone());
         Ok(())
@@ -111,13 +124,22 @@ mod tests {
             reference: "order-1-completed".into(),
         };
         mailer.send(&email).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(files.len(), 1, "one file, no temporary left behind");
         let path = &files[0];
         assert!(path.to_string_lossy().ends_with("order-1-completed.eml"));
         let text = std::fs::read_to_string(path).unwrap();
-        for needle in ["To: ada@example.com", "From: Orderflow <orders@example.com>", "Subject: Your order 1 is confirmed",
-            "Content-Type: multipart/alternative", "Total: 1.00 USD", "<p>Total: 1.00 USD</p>"] {
+        for needle in [
+            "To: ada@example.com",
+            "From: Orderflow <orders@example.com>",
+            "Subject: Your order 1 is confirmed",
+            "Content-Type: multipart/alternative",
+            "Total: 1.00 USD",
+            "<p>Total: 1.00 USD</p>",
+        ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,6 +1,8 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
-use orderflow_core::domain::{IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId};
+use orderflow_core::domain::{
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId,
+};
 use orderflow_core::ports::{OrderRepo, OrderRepoError};
 use std::ops::Bound;
 
@@ -28,9 +30,16 @@ impl OrderRepo for MemoryStore {
         Ok(self.inner.orders.read().by_id.get(&id).cloned())
     }
 
-    async fn by_idempotency_key(&self, user: UserId, key: &IdempotencyKey) -> Result<Option<Order>, OrderRepoError> {
+    async fn by_idempotency_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Order>, OrderRepoError> {
         let o = self.inner.orders.read();
-        Ok(o.by_key.get(&(user, key.clone())).and_then(|id| o.by_id.get(id)).cloned())
+        Ok(o.by_key
+            .get(&(user, key.clone()))
+            .and_then(|id| o.by_id.get(id))
+            .cloned())
     }
 
     async fn list_for_user(
@@ -41,7 +50,10 @@ impl OrderRepo for MemoryStore {
     ) -> Result<OrderPage, OrderRepoError> {
         let o = self.inner.orders.read();
         let Some(keys) = o.by_user.get(&user) else {
-            return Ok(OrderPage { items: Vec::new(), next: None });
+            return Ok(OrderPage {
+                items: Vec::new(),
+                next: None,
+            });
         };
         let upper = match cursor {
             Some(c) => Bound::Excluded((c.created_at, c.id)),
@@ -63,17 +75,27 @@ impl OrderRepo for MemoryStore {
         Ok(OrderPage { items, next })
     }
 
-    async fn cancel(&self, id: OrderId, at: DateTime<Utc>, reason: Option<String>) -> Result<Order, OrderRepoError> {
+    async fn cancel(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<Order, OrderRepoError> {
         let mut o = self.inner.orders.write();
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        order.transition(OrderStatus::Cancelled, at, reason).map_err(OrderRepoError::InvalidState)?;
+        order
+            .transition(OrderStatus::Cancelled, at, reason)
+            .map_err(OrderRepoError::InvalidState)?;
         Ok(order.clone())
     }
 
-    async fn unpublished(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
         let o = self.inner.orders.read();
-        Ok(o
-            .unpublished
+        Ok(o.unpublished
             .iter()
             .take_while(|(at, _)| *at < created_before)
             .take(limit)
@@ -84,7 +106,9 @@ impl OrderRepo for MemoryStore {
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         for id in ids {
-            let Some(order) = o.by_id.get_mut(id) else { continue };
+            let Some(order) = o.by_id.get_mut(id) else {
+                continue;
+            };
             order.published = true;
             let key = (order.created_at, order.id);
             o.unpublished.remove(&key);
@@ -92,7 +116,12 @@ impl OrderRepo for MemoryStore {
         Ok(())
     }
 
-    async fn claim_notification(&self, id: OrderId, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, OrderRepoError> {
+    async fn claim_notification(
+        &self,
+        id: OrderId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, OrderRepoError> {
         let mut o = self.inner.orders.write();
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
         if order.notified || order.notify_claimed_until.is_some_and(|t| t > now) {

@@ -47,7 +47,16 @@ impl State {
         let seq = self.next_seq;
         self.next_seq += 1;
         let id = uuid::Uuid::new_v4().to_string();
-        self.messages.insert(seq, Message { id, body, receive_count: 0, receipt: None, invisible_until: None });
+        self.messages.insert(
+            seq,
+            Message {
+                id,
+                body,
+                receive_count: 0,
+                receipt: None,
+                invisible_until: None,
+            },
+        );
         self.ready.push_back(seq);
     }
 
@@ -69,8 +78,12 @@ impl State {
     }
 
     fn set_visibility(&mut self, receipt: &Receipt, at: Instant) {
-        let Some(&seq) = self.receipts.get(&receipt.0) else { return };
-        let Some(m) = self.messages.get_mut(&seq) else { return };
+        let Some(&seq) = self.receipts.get(&receipt.0) else {
+            return;
+        };
+        let Some(m) = self.messages.get_mut(&seq) else {
+            return;
+        };
         if let Some(old) = m.invisible_until.replace(at) {
             self.in_flight.remove(&(old, seq));
         }
@@ -105,11 +118,19 @@ impl MemoryQueue {
         s.reappear(now);
         let mut out = Vec::new();
         while out.len() < max {
-            let Some(seq) = s.ready.pop_front() else { break };
-            let Some(mut m) = s.messages.remove(&seq) else { continue };
+            let Some(seq) = s.ready.pop_front() else {
+                break;
+            };
+            let Some(mut m) = s.messages.remove(&seq) else {
+                continue;
+            };
             m.receive_count += 1;
             if m.receive_count > self.inner.max_receives {
-                s.dead.push_back(DeadLetter { message_id: m.id, body: m.body, receive_count: m.receive_count - 1 });
+                s.dead.push_back(DeadLetter {
+                    message_id: m.id,
+                    body: m.body,
+                    receive_count: m.receive_count - 1,
+                });
                 continue;
             }
             let receipt = uuid::Uuid::new_v4().to_string();
@@ -178,18 +199,32 @@ impl Queue for MemoryQueue {
     }
 
     async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
-        self.inner.state.lock().set_visibility(receipt, Instant::now() + delay);
+        self.inner
+            .state
+            .lock()
+            .set_visibility(receipt, Instant::now() + delay);
         self.inner.wake.notify_waiters();
         Ok(())
     }
 
     async fn extend(&self, receipt: &Receipt, by: Duration) -> Result<(), QueueError> {
-        self.inner.state.lock().set_visibility(receipt, Instant::now() + by);
+        self.inner
+            .state
+            .lock()
+            .set_visibility(receipt, Instant::now() + by);
         Ok(())
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        Ok(self.inner.state.lock().dead.iter().take(limit).cloned().collect())
+        Ok(self
+            .inner
+            .state
+            .lock()
+            .dead
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {

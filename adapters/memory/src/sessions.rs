@@ -39,7 +39,10 @@ impl SessionRepo for MemoryStore {
         family.previous.push(old);
         let user_id = family.user_id;
         s.by_hash.insert(next.clone(), family_id);
-        Ok(Rotation::Rotated { user_id, family: family_id })
+        Ok(Rotation::Rotated {
+            user_id,
+            family: family_id,
+        })
     }
 
     async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError> {

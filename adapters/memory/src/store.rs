@@ -1,5 +1,6 @@
 use orderflow_core::domain::{
-    Email, IdempotencyKey, Order, OrderId, Product, RefreshTokenHash, Session, SessionFamilyId, Sku, User, UserId,
+    Email, IdempotencyKey, Order, OrderId, Product, RefreshTokenHash, Session, SessionFamilyId,
+    Sku, User, UserId,
 };
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -55,7 +56,12 @@ impl MemoryStore {
 
     /// Total units on hand across all products; for tests and the soak's ledger check.
     pub fn total_stock(&self) -> u64 {
-        self.inner.products.read().values().map(|p| u64::from(p.stock)).sum()
+        self.inner
+            .products
+            .read()
+            .values()
+            .map(|p| u64::from(p.stock))
+            .sum()
     }
 
     /// Every order, for test assertions.

@@ -16,7 +16,11 @@ impl UserRepo for MemoryStore {
 
     async fn by_email(&self, email: &Email) -> Result<Option<User>, UserRepoError> {
         let users = self.inner.users.read();
-        Ok(users.by_email.get(email).and_then(|id| users.by_id.get(id)).cloned())
+        Ok(users
+            .by_email
+            .get(email)
+            .and_then(|id| users.by_id.get(id))
+            .cloned())
     }
 
     async fn by_id(&self, id: UserId) -> Result<Option<User>, UserRepoError> {

@@ -35,8 +35,13 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenView),
         (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json")))]
-pub async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<Credentials>) -> Result<Json<TokenView>, ApiError> {
-    Ok(tokens(s.services.auth.login(&body.email, body.password).await?))
+pub async fn login(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<Json<TokenView>, ApiError> {
+    Ok(tokens(
+        s.services.auth.login(&body.email, body.password).await?,
+    ))
 }
 
 /// Trade a refresh token for a new pair; the old one stops working. Presenting an
@@ -44,14 +49,20 @@ pub async fn login(State(s): State<AppState>, JsonBody(body): JsonBody<Credentia
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
-pub async fn refresh(State(s): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> Result<Json<TokenView>, ApiError> {
+pub async fn refresh(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<Json<TokenView>, ApiError> {
     Ok(tokens(s.services.auth.refresh(&body.refresh_token).await?))
 }
 
 /// End the login the refresh token belongs to.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
-pub async fn logout(State(s): State<AppState>, JsonBody(body): JsonBody<RefreshRequest>) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
     s.services.auth.logout(&body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -60,7 +71,14 @@ pub async fn logout(State(s): State<AppState>, JsonBody(body): JsonBody<RefreshR
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = MeView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
-pub async fn me(State(s): State<AppState>, Authenticated(actor): Authenticated) -> Result<Json<MeView>, ApiError> {
+pub async fn me(
+    State(s): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Json<MeView>, ApiError> {
     let user = s.services.auth.me(actor.user_id).await?;
-    Ok(Json(MeView { id: user.id.0, email: user.email.to_string(), role: user.role.as_str().into() }))
+    Ok(Json(MeView {
+        id: user.id.0,
+        email: user.email.to_string(),
+        role: user.role.as_str().into(),
+    }))
 }

@@ -6,8 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orderflow_core::domain::ParseError;
 use orderflow_core::usecases::{
-    AuthError, CancelOrderError, CatalogError, GetOrderError, ListOrdersError, LoginError, PlaceOrderError,
-    RefreshError, RegisterError,
+    AuthError, CancelOrderError, CatalogError, GetOrderError, ListOrdersError, LoginError,
+    PlaceOrderError, RefreshError, RegisterError,
 };
 use orderflow_core::BoxError;
 use serde::Serialize;
@@ -110,7 +110,10 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (status, code) = self.status_and_code();
         let detail = match self {
-            ApiError::Internal(_) => "something went wrong on our side; the request id identifies it in our logs".to_owned(),
+            ApiError::Internal(_) => {
+                "something went wrong on our side; the request id identifies it in our logs"
+                    .to_owned()
+            }
             ApiError::Unavailable(_) => "a dependency is unavailable; retry shortly".to_owned(),
             other => other.to_string(),
         };
@@ -141,16 +144,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
         match &self {
-            ApiError::Internal(cause) => tracing::error!(error = %cause, source = ?cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(error = %cause, source = ?cause, "dependency unavailable"),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?cause, "request failed")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, source = ?cause, "dependency unavailable")
+            }
             _ => {}
         }
         let mut res = status.into_response();
         if let ApiError::Unauthorized(_) = self {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let ApiError::Unavailable(_) = self {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         res.extensions_mut().insert(self.problem());
         res
@@ -210,7 +219,9 @@ impl From<CatalogError> for ApiError {
             CatalogError::Invalid(p) => p.into(),
             CatalogError::NotFound => ApiError::NotFound("no such product"),
             CatalogError::SkuTaken => ApiError::SkuTaken,
-            CatalogError::InsufficientStock => ApiError::InsufficientStock("stock may not go below zero".into()),
+            CatalogError::InsufficientStock => {
+                ApiError::InsufficientStock("stock may not go below zero".into())
+            }
             CatalogError::Unavailable(c) => ApiError::Unavailable(c),
         }
     }

@@ -25,7 +25,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 JsonRejection::JsonDataError(e) => ApiError::Validation(e.body_text()),
                 JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(e.body_text()),
                 JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge
+                }
                 other => ApiError::InvalidJson(other.body_text()),
             }),
         }
@@ -53,18 +55,26 @@ pub struct Authenticated(pub Actor);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let (scheme, token) = header.split_once(' ').ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
+        let (scheme, token) = header
+            .split_once(' ')
+            .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(ApiError::Unauthorized("expected a Bearer token"));
         }
         let claims = state.services.auth.authenticate(token.trim())?;
-        Ok(Authenticated(Actor { user_id: claims.user_id, role: claims.role }))
+        Ok(Authenticated(Actor {
+            user_id: claims.user_id,
+            role: claims.role,
+        }))
     }
 }
 
@@ -74,7 +84,10 @@ pub struct Admin(pub Actor);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Authenticated(actor) = Authenticated::from_request_parts(parts, state).await?;
         if actor.role != Role::Admin {
             return Err(ApiError::Forbidden);
@@ -85,5 +98,8 @@ impl FromRequestParts<AppState> for Admin {
 
 /// The request id set (or kept) by the request-id layer.
 pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

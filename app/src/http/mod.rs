@@ -45,7 +45,10 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/me", get(auth::me))
         .route("/api/products", get(products::list).post(products::create))
-        .route("/api/products/{sku}", get(products::get).patch(products::update))
+        .route(
+            "/api/products/{sku}",
+            get(products::get).patch(products::update),
+        )
         .route("/api/orders", get(orders::list).post(orders::place))
         .route("/api/orders/{id}", get(orders::get))
         .route("/api/orders/{id}/cancel", post(orders::cancel))
@@ -88,14 +91,19 @@ async fn render_problems(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(p) => Some(p),
-        None if res.status().as_u16() >= 400 && !is_json(&res) => ApiError::from_status(res.status()).map(|e| e.problem()),
+        None if res.status().as_u16() >= 400 && !is_json(&res) => {
+            ApiError::from_status(res.status()).map(|e| e.problem())
+        }
         None => None,
     };
     if let Some(mut p) = problem {
         p.request_id = rid;
         let body = serde_json::to_vec(&p).unwrap_or_default();
         res.headers_mut().remove(header::CONTENT_LENGTH);
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         *res.body_mut() = Body::from(body);
     }
     res

@@ -28,11 +28,18 @@ pub async fn place(
     headers: HeaderMap,
     JsonBody(body): JsonBody<PlaceOrderRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| ApiError::Validation("Idempotency-Key: must be visible ASCII".into()))?),
-        None => None,
-    };
-    let items = body.items.into_iter().map(|i| (i.sku, i.quantity)).collect();
+    let key =
+        match headers.get("idempotency-key") {
+            Some(v) => Some(v.to_str().map_err(|_| {
+                ApiError::Validation("Idempotency-Key: must be visible ASCII".into())
+            })?),
+            None => None,
+        };
+    let items = body
+        .items
+        .into_iter()
+        .map(|i| (i.sku, i.quantity))
+        .collect();
     let req = PlaceOrder::parse(items, key, request_id(&headers))?;
     let placed = s.services.orders.place(actor, req).await?;
     Ok((StatusCode::ACCEPTED, Json(OrderView::from(&placed.order))))
@@ -48,7 +55,11 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<OrderPageView>, ApiError> {
-    let page = s.services.orders.list(actor, page_limit(q.limit)?, q.cursor.as_deref()).await?;
+    let page = s
+        .services
+        .orders
+        .list(actor, page_limit(q.limit)?, q.cursor.as_deref())
+        .await?;
     Ok(Json(OrderPageView::from(&page)))
 }
 
@@ -68,7 +79,8 @@ pub async fn get(
         CacheStatus::Hit => "hit",
         CacheStatus::Miss => "miss",
     };
-    res.headers_mut().insert("x-cache", HeaderValue::from_static(v));
+    res.headers_mut()
+        .insert("x-cache", HeaderValue::from_static(v));
     Ok(res)
 }
 

@@ -2,7 +2,9 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{Admin, JsonBody, QueryParams};
-use super::views::{page_limit, CreateProductRequest, PageQuery, PatchProductRequest, ProductPageView, ProductView};
+use super::views::{
+    page_limit, CreateProductRequest, PageQuery, PatchProductRequest, ProductPageView, ProductView,
+};
 use super::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,8 +15,15 @@ use orderflow_core::usecases::NewProduct;
 #[utoipa::path(get, path = "/api/products", tag = "products", params(PageQuery),
     responses((status = 200, body = ProductPageView),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<PageQuery>) -> Result<Json<ProductPageView>, ApiError> {
-    let page = s.services.catalog.list(page_limit(q.limit)?, q.cursor.as_deref()).await?;
+pub async fn list(
+    State(s): State<AppState>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ProductPageView>, ApiError> {
+    let page = s
+        .services
+        .catalog
+        .list(page_limit(q.limit)?, q.cursor.as_deref())
+        .await?;
     Ok(Json(ProductPageView::from(&page)))
 }
 
@@ -22,8 +31,13 @@ pub async fn list(State(s): State<AppState>, QueryParams(q): QueryParams<PageQue
 #[utoipa::path(get, path = "/api/products/{sku}", tag = "products", params(("sku" = String, Path)),
     responses((status = 200, body = ProductView),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(s): State<AppState>, Path(sku): Path<String>) -> Result<Json<ProductView>, ApiError> {
-    Ok(Json(ProductView::from(&s.services.catalog.get(&sku).await?)))
+pub async fn get(
+    State(s): State<AppState>,
+    Path(sku): Path<String>,
+) -> Result<Json<ProductView>, ApiError> {
+    Ok(Json(ProductView::from(
+        &s.services.catalog.get(&sku).await?,
+    )))
 }
 
 /// Add a product (admin).
@@ -41,7 +55,13 @@ pub async fn create(
     let p = s
         .services
         .catalog
-        .create(NewProduct { sku: b.sku, name: b.name, price_cents: b.price_cents, currency: b.currency, stock: b.stock })
+        .create(NewProduct {
+            sku: b.sku,
+            name: b.name,
+            price_cents: b.price_cents,
+            currency: b.currency,
+            stock: b.stock,
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(ProductView::from(&p))))
 }
@@ -61,6 +81,10 @@ pub async fn update(
     Path(sku): Path<String>,
     JsonBody(b): JsonBody<PatchProductRequest>,
 ) -> Result<Json<ProductView>, ApiError> {
-    let p = s.services.catalog.update(&sku, b.name, b.price_cents, b.stock_delta).await?;
+    let p = s
+        .services
+        .catalog
+        .update(&sku, b.name, b.price_cents, b.stock_delta)
+        .await?;
     Ok(Json(ProductView::from(&p)))
 }

@@ -2,7 +2,9 @@
 //! slip in `user_id`, `status` or a price.
 
 use chrono::{DateTime, Utc};
-use orderflow_core::domain::{Order, OrderLine, OrderPage, Product, ProductPage, StatusChange, User};
+use orderflow_core::domain::{
+    Order, OrderLine, OrderPage, Product, ProductPage, StatusChange, User,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -27,7 +29,12 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
-        Self { id: u.id.0, email: u.email.to_string(), role: u.role.as_str().into(), created_at: u.created_at }
+        Self {
+            id: u.id.0,
+            email: u.email.to_string(),
+            role: u.role.as_str().into(),
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -83,7 +90,10 @@ pub struct ProductPageView {
 
 impl From<&ProductPage> for ProductPageView {
     fn from(p: &ProductPage) -> Self {
-        Self { items: p.items.iter().map(Into::into).collect(), next_cursor: p.next.as_ref().map(|c| c.0.to_string()) }
+        Self {
+            items: p.items.iter().map(Into::into).collect(),
+            next_cursor: p.next.as_ref().map(|c| c.0.to_string()),
+        }
     }
 }
 
@@ -171,7 +181,11 @@ pub struct StatusChangeView {
 
 impl From<&StatusChange> for StatusChangeView {
     fn from(h: &StatusChange) -> Self {
-        Self { status: h.status.as_str(), at: h.at, reason: h.reason.clone() }
+        Self {
+            status: h.status.as_str(),
+            at: h.at,
+            reason: h.reason.clone(),
+        }
     }
 }
 
@@ -214,7 +228,10 @@ pub struct OrderPageView {
 
 impl From<&OrderPage> for OrderPageView {
     fn from(p: &OrderPage) -> Self {
-        Self { items: p.items.iter().map(Into::into).collect(), next_cursor: p.next.map(|c| c.encode()) }
+        Self {
+            items: p.items.iter().map(Into::into).collect(),
+            next_cursor: p.next.map(|c| c.encode()),
+        }
     }
 }
 
@@ -229,6 +246,8 @@ pub fn page_limit(raw: Option<i64>) -> Result<usize, super::error::ApiError> {
     match raw {
         None => Ok(20),
         Some(n) if (1..=100).contains(&n) => Ok(n as usize),
-        Some(_) => Err(super::error::ApiError::Validation("limit: must be from 1 to 100".into())),
+        Some(_) => Err(super::error::ApiError::Validation(
+            "limit: must be from 1 to 100".into(),
+        )),
     }
 }

@@ -74,12 +74,25 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for raw in ["", "ada", "@example.com", "ada@", "ada@example", "a da@example.com", "ada@@example.com", "ada@-x.com", "ada@x..com"] {
+        for raw in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a da@example.com",
+            "ada@@example.com",
+            "ada@-x.com",
+            "ada@x..com",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be rejected");
         }
     }

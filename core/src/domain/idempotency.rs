@@ -9,10 +9,16 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         if raw.is_empty() || raw.len() > 255 {
-            return Err(ParseError::new("Idempotency-Key", "must be 1 to 255 characters"));
+            return Err(ParseError::new(
+                "Idempotency-Key",
+                "must be 1 to 255 characters",
+            ));
         }
         if !raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(ParseError::new("Idempotency-Key", "must be visible ASCII characters"));
+            return Err(ParseError::new(
+                "Idempotency-Key",
+                "must be visible ASCII characters",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }

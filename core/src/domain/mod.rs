@@ -1,8 +1,8 @@
 //! Domain values. Every type here is parsed from raw input once; once it exists it is valid.
 
 mod email;
-mod ids;
 mod idempotency;
+mod ids;
 mod money;
 mod order;
 mod password;
@@ -15,10 +15,12 @@ mod status;
 mod user;
 
 pub use email::Email;
-pub use ids::{OrderId, UserId};
 pub use idempotency::IdempotencyKey;
+pub use ids::{OrderId, UserId};
 pub use money::{Currency, Money};
-pub use order::{NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, StatusChange, MAX_ORDER_LINES};
+pub use order::{
+    NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, StatusChange, MAX_ORDER_LINES,
+};
 pub use password::{Password, PasswordHash};
 pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};
 pub use quantity::Quantity;
@@ -38,6 +40,9 @@ pub struct ParseError {
 
 impl ParseError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }

@@ -13,7 +13,10 @@ impl Currency {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let b = raw.as_bytes();
         if b.len() != 3 || !b.iter().all(|c| c.is_ascii_uppercase()) {
-            return Err(ParseError::new("currency", "must be a three-letter ISO 4217 code such as USD"));
+            return Err(ParseError::new(
+                "currency",
+                "must be a three-letter ISO 4217 code such as USD",
+            ));
         }
         Ok(Self([b[0], b[1], b[2]]))
     }
@@ -64,7 +67,9 @@ impl Money {
 
     /// `self × n`, or `None` on overflow.
     pub fn times(self, n: u32) -> Option<Money> {
-        self.cents.checked_mul(i64::from(n)).map(|cents| Money { cents, ..self })
+        self.cents
+            .checked_mul(i64::from(n))
+            .map(|cents| Money { cents, ..self })
     }
 
     /// `self + other`, or `None` on overflow or mixed currencies.
@@ -72,7 +77,9 @@ impl Money {
         if self.currency != other.currency {
             return None;
         }
-        self.cents.checked_add(other.cents).map(|cents| Money { cents, ..self })
+        self.cents
+            .checked_add(other.cents)
+            .map(|cents| Money { cents, ..self })
     }
 }
 

@@ -1,4 +1,6 @@
-use super::{Currency, IdempotencyKey, OrderId, OrderStatus, ParseError, Product, Quantity, Sku, UserId};
+use super::{
+    Currency, IdempotencyKey, OrderId, OrderStatus, ParseError, Product, Quantity, Sku, UserId,
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,8 @@ pub struct OrderLine {
 impl OrderLine {
     pub fn line_total_cents(&self) -> i64 {
         // Bounded at placement: `Order::place` refuses totals that overflow.
-        self.unit_price_cents.saturating_mul(i64::from(self.quantity.get()))
+        self.unit_price_cents
+            .saturating_mul(i64::from(self.quantity.get()))
     }
 }
 
@@ -86,13 +89,18 @@ impl Order {
         let mut out = Vec::with_capacity(lines.len());
         for (line, product) in lines {
             if product.currency != currency {
-                return Err(ParseError::new("items", "all items of one order must share a currency"));
+                return Err(ParseError::new(
+                    "items",
+                    "all items of one order must share a currency",
+                ));
             }
             let line_total = product
                 .price_cents
                 .checked_mul(i64::from(line.quantity.get()))
                 .ok_or_else(|| ParseError::new("items", "order total is too large"))?;
-            total = total.checked_add(line_total).ok_or_else(|| ParseError::new("items", "order total is too large"))?;
+            total = total
+                .checked_add(line_total)
+                .ok_or_else(|| ParseError::new("items", "order total is too large"))?;
             out.push(OrderLine {
                 sku: line.sku.clone(),
                 name: product.name.as_str().to_owned(),
@@ -110,7 +118,11 @@ impl Order {
             currency,
             created_at: now,
             updated_at: now,
-            history: vec![StatusChange { status: OrderStatus::Pending, at: now, reason: None }],
+            history: vec![StatusChange {
+                status: OrderStatus::Pending,
+                at: now,
+                reason: None,
+            }],
             idempotency_key,
             request_fingerprint: Self::fingerprint(&requested),
             request_id,
@@ -123,24 +135,39 @@ impl Order {
     /// A canonical digest of the requested lines. Line order does not matter: the
     /// same basket in another order is the same request.
     pub fn fingerprint(lines: &[NewOrderLine]) -> String {
-        let mut parts: Vec<String> = lines.iter().map(|l| format!("{}\u{1f}{}", l.sku, l.quantity.get())).collect();
+        let mut parts: Vec<String> = lines
+            .iter()
+            .map(|l| format!("{}\u{1f}{}", l.sku, l.quantity.get()))
+            .collect();
         parts.sort();
         parts.join("\u{1e}")
     }
 
     /// Applies a status change if the transition table allows it.
-    pub fn transition(&mut self, to: OrderStatus, at: DateTime<Utc>, reason: Option<String>) -> Result<(), OrderStatus> {
+    pub fn transition(
+        &mut self,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<(), OrderStatus> {
         if !self.status.can_become(to) {
             return Err(self.status);
         }
         self.status = to;
         self.updated_at = at;
-        self.history.push(StatusChange { status: to, at, reason });
+        self.history.push(StatusChange {
+            status: to,
+            at,
+            reason,
+        });
         Ok(())
     }
 
     pub fn cursor(&self) -> OrderCursor {
-        OrderCursor { created_at: self.created_at, id: self.id }
+        OrderCursor {
+            created_at: self.created_at,
+            id: self.id,
+        }
     }
 }
 
@@ -154,7 +181,11 @@ pub struct OrderCursor {
 
 impl OrderCursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.created_at.timestamp_micros(),
+            self.id
+        ))
     }
 
     pub fn decode(raw: &str) -> Result<Self, ParseError> {
@@ -196,14 +227,24 @@ mod tests {
     }
 
     fn line(sku: &str, q: u32) -> NewOrderLine {
-        NewOrderLine { sku: Sku::parse(sku).unwrap(), quantity: Quantity::new(q).unwrap() }
+        NewOrderLine {
+            sku: Sku::parse(sku).unwrap(),
+            quantity: Quantity::new(q).unwrap(),
+        }
     }
 
     #[test]
     fn place_snapshots_prices_and_totals() {
         let a = product("A", 250, "USD");
         let b = product("B", 100, "USD");
-        let o = Order::place(UserId::new(), &[(line("A", 2), &a), (line("B", 3), &b)], None, None, Utc::now()).unwrap();
+        let o = Order::place(
+            UserId::new(),
+            &[(line("A", 2), &a), (line("B", 3), &b)],
+            None,
+            None,
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(o.total_cents, 800);
         assert_eq!(o.lines[0].unit_price_cents, 250);
         assert_eq!(o.lines[1].line_total_cents(), 300);
@@ -216,31 +257,64 @@ mod tests {
     fn place_refuses_mixed_currency_and_overflow() {
         let a = product("A", 250, "USD");
         let b = product("B", 100, "EUR");
-        assert!(Order::place(UserId::new(), &[(line("A", 1), &a), (line("B", 1), &b)], None, None, Utc::now()).is_err());
+        assert!(Order::place(
+            UserId::new(),
+            &[(line("A", 1), &a), (line("B", 1), &b)],
+            None,
+            None,
+            Utc::now()
+        )
+        .is_err());
         let huge = product("H", i64::MAX / 2, "USD");
-        assert!(Order::place(UserId::new(), &[(line("H", 3), &huge)], None, None, Utc::now()).is_err());
+        assert!(Order::place(
+            UserId::new(),
+            &[(line("H", 3), &huge)],
+            None,
+            None,
+            Utc::now()
+        )
+        .is_err());
     }
 
     #[test]
     fn terminal_orders_never_change_and_history_grows() {
         let a = product("A", 1, "USD");
-        let mut o = Order::place(UserId::new(), &[(line("A", 1), &a)], None, None, Utc::now()).unwrap();
-        o.transition(OrderStatus::Completed, Utc::now(), None).unwrap();
-        assert_eq!(o.transition(OrderStatus::Cancelled, Utc::now(), None), Err(OrderStatus::Completed));
+        let mut o =
+            Order::place(UserId::new(), &[(line("A", 1), &a)], None, None, Utc::now()).unwrap();
+        o.transition(OrderStatus::Completed, Utc::now(), None)
+            .unwrap();
+        assert_eq!(
+            o.transition(OrderStatus::Cancelled, Utc::now(), None),
+            Err(OrderStatus::Completed)
+        );
         assert_eq!(o.history.len(), 2);
     }
 
     #[test]
     fn fingerprint_ignores_line_order() {
-        assert_eq!(Order::fingerprint(&[line("A", 1), line("B", 2)]), Order::fingerprint(&[line("B", 2), line("A", 1)]));
-        assert_ne!(Order::fingerprint(&[line("A", 1)]), Order::fingerprint(&[line("A", 2)]));
+        assert_eq!(
+            Order::fingerprint(&[line("A", 1), line("B", 2)]),
+            Order::fingerprint(&[line("B", 2), line("A", 1)])
+        );
+        assert_ne!(
+            Order::fingerprint(&[line("A", 1)]),
+            Order::fingerprint(&[line("A", 2)])
+        );
     }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = OrderCursor { created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(), id: OrderId::new() };
+        let c = OrderCursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: OrderId::new(),
+        };
         assert_eq!(OrderCursor::decode(&c.encode()).unwrap(), c);
-        for raw in ["", "!!", "bm90IGEgY3Vyc29y", &URL_SAFE_NO_PAD.encode("12|nope")] {
+        for raw in [
+            "",
+            "!!",
+            "bm90IGEgY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12|nope"),
+        ] {
             assert!(OrderCursor::decode(raw).is_err(), "{raw}");
         }
     }

@@ -13,7 +13,10 @@ impl ProductName {
             return Err(ParseError::new("name", "must be 1 to 200 characters"));
         }
         if s.chars().any(char::is_control) {
-            return Err(ParseError::new("name", "must not contain control characters"));
+            return Err(ParseError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -50,8 +53,11 @@ pub struct Product {
 
 impl Product {
     pub fn validate_price(cents: i64) -> Result<i64, ParseError> {
-        if !(0..=1_000_000_000_00).contains(&cents) {
-            return Err(ParseError::new("price_cents", "must be from 0 to 100000000000"));
+        if !(0..=100_000_000_000).contains(&cents) {
+            return Err(ParseError::new(
+                "price_cents",
+                "must be from 0 to 100000000000",
+            ));
         }
         Ok(cents)
     }
@@ -60,7 +66,9 @@ impl Product {
         u32::try_from(n)
             .ok()
             .filter(|n| *n <= Self::MAX_STOCK)
-            .ok_or_else(|| ParseError::new("stock", format!("must be from 0 to {}", Self::MAX_STOCK)))
+            .ok_or_else(|| {
+                ParseError::new("stock", format!("must be from 0 to {}", Self::MAX_STOCK))
+            })
     }
 
     pub const MAX_STOCK: u32 = 1_000_000_000;

@@ -12,7 +12,10 @@ impl Quantity {
 
     pub fn new(n: u32) -> Result<Self, ParseError> {
         if n == 0 || n > Self::MAX {
-            return Err(ParseError::new("quantity", format!("must be a whole number from 1 to {}", Self::MAX)));
+            return Err(ParseError::new(
+                "quantity",
+                format!("must be a whole number from 1 to {}", Self::MAX),
+            ));
         }
         Ok(Self(n))
     }
@@ -21,7 +24,12 @@ impl Quantity {
     /// clear message instead of an overflow.
     pub fn from_i64(n: i64) -> Result<Self, ParseError> {
         u32::try_from(n)
-            .map_err(|_| ParseError::new("quantity", format!("must be a whole number from 1 to {}", Self::MAX)))
+            .map_err(|_| {
+                ParseError::new(
+                    "quantity",
+                    format!("must be a whole number from 1 to {}", Self::MAX),
+                )
+            })
             .and_then(Self::new)
     }
 

@@ -12,8 +12,14 @@ impl Sku {
         if raw.is_empty() || raw.len() > 64 {
             return Err(ParseError::new("sku", "must be 1 to 64 characters"));
         }
-        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
-            return Err(ParseError::new("sku", "may only contain A-Z, a-z, 0-9, '.', '_' and '-'"));
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(ParseError::new(
+                "sku",
+                "may only contain A-Z, a-z, 0-9, '.', '_' and '-'",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }

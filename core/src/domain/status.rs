@@ -21,7 +21,10 @@ impl OrderStatus {
     pub fn can_become(self, next: OrderStatus) -> bool {
         matches!(
             (self, next),
-            (OrderStatus::Pending, OrderStatus::Completed | OrderStatus::Failed | OrderStatus::Cancelled)
+            (
+                OrderStatus::Pending,
+                OrderStatus::Completed | OrderStatus::Failed | OrderStatus::Cancelled
+            )
         )
     }
 

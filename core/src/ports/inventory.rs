@@ -54,7 +54,12 @@ pub trait InventoryRepo: Send + Sync {
     async fn get(&self, sku: &Sku) -> Result<Option<Product>, InventoryError>;
     /// The products that exist among `skus`, in any order.
     async fn get_many(&self, skus: &[Sku]) -> Result<Vec<Product>, InventoryError>;
-    async fn list(&self, limit: usize, after: Option<&ProductCursor>) -> Result<ProductPage, InventoryError>;
+    async fn list(
+        &self,
+        limit: usize,
+        after: Option<&ProductCursor>,
+    ) -> Result<ProductPage, InventoryError>;
     async fn update(&self, sku: &Sku, patch: &ProductPatch) -> Result<Product, InventoryError>;
-    async fn fulfil(&self, order: OrderId, at: DateTime<Utc>) -> Result<Fulfilment, InventoryError>;
+    async fn fulfil(&self, order: OrderId, at: DateTime<Utc>)
+        -> Result<Fulfilment, InventoryError>;
 }

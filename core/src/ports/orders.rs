@@ -32,20 +32,38 @@ pub enum OrderRepoError {
 pub trait OrderRepo: Send + Sync {
     async fn insert(&self, order: &Order) -> Result<(), OrderRepoError>;
     async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError>;
-    async fn by_idempotency_key(&self, user: UserId, key: &IdempotencyKey) -> Result<Option<Order>, OrderRepoError>;
+    async fn by_idempotency_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Order>, OrderRepoError>;
     async fn list_for_user(
         &self,
         user: UserId,
         limit: usize,
         cursor: Option<OrderCursor>,
     ) -> Result<OrderPage, OrderRepoError>;
-    async fn cancel(&self, id: OrderId, at: DateTime<Utc>, reason: Option<String>) -> Result<Order, OrderRepoError>;
+    async fn cancel(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<Order, OrderRepoError>;
 
     /// Orders the queue has not accepted yet, created before `created_before`, oldest first.
-    async fn unpublished(&self, created_before: DateTime<Utc>, limit: usize) -> Result<Vec<Order>, OrderRepoError>;
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError>;
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
 
-    async fn claim_notification(&self, id: OrderId, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, OrderRepoError>;
+    async fn claim_notification(
+        &self,
+        id: OrderId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, OrderRepoError>;
     async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
 }

@@ -12,7 +12,10 @@ pub enum SessionRepoError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was the family's current one; `next` is current now.
-    Rotated { user_id: UserId, family: SessionFamilyId },
+    Rotated {
+        user_id: UserId,
+        family: SessionFamilyId,
+    },
     /// The token had already been rotated away: the family is now revoked.
     Reused { family: SessionFamilyId },
     /// Unknown, expired or revoked token. Nothing changed.

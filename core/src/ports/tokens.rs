@@ -35,7 +35,12 @@ pub enum TokenError {
 /// - mint refresh secrets with at least 256 bits of randomness, and hash them with a
 ///   one-way function so `hash_refresh(secret)` matches what `new_refresh` returned.
 pub trait TokenIssuer: Send + Sync {
-    fn issue_access(&self, user: UserId, role: Role, now: DateTime<Utc>) -> Result<AccessToken, TokenError>;
+    fn issue_access(
+        &self,
+        user: UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<AccessToken, TokenError>;
     fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;
     fn new_refresh(&self) -> (RefreshSecret, RefreshTokenHash);
     fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash;

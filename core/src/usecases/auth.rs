@@ -1,7 +1,9 @@
-use crate::domain::{Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId};
+use crate::domain::{
+    Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId,
+};
 use crate::ports::{
-    AccessClaims, Clock, PasswordHasher, Rotation, SessionRepo, SessionRepoError, TokenError, TokenIssuer, UserRepo,
-    UserRepoError,
+    AccessClaims, Clock, PasswordHasher, Rotation, SessionRepo, SessionRepoError, TokenError,
+    TokenIssuer, UserRepo, UserRepoError,
 };
 use crate::BoxError;
 use std::sync::Arc;
@@ -109,9 +111,24 @@ impl AuthService {
         self.create_user(email, &password, Role::Customer).await
     }
 
-    async fn create_user(&self, email: Email, password: &Password, role: Role) -> Result<User, RegisterError> {
-        let password_hash = self.hasher.hash(password).await.map_err(|e| RegisterError::Unexpected(unexpected(e)))?;
-        let user = User { id: UserId::new(), email, password_hash, role, created_at: self.clock.now() };
+    async fn create_user(
+        &self,
+        email: Email,
+        password: &Password,
+        role: Role,
+    ) -> Result<User, RegisterError> {
+        let password_hash = self
+            .hasher
+            .hash(password)
+            .await
+            .map_err(|e| RegisterError::Unexpected(unexpected(e)))?;
+        let user = User {
+            id: UserId::new(),
+            email,
+            password_hash,
+            role,
+            created_at: self.clock.now(),
+        };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         match self.users.insert(&user).await {
             Ok(()) => Ok(user),
@@ -123,8 +140,18 @@ impl AuthService {
     /// Creates the configured admin unless a user with that email exists (then leaves
     /// it untouched, so restarts never reset a changed password). Returns true if created.
     #[instrument(skip_all)]
-    pub async fn ensure_admin(&self, email: Email, password: &Password) -> Result<bool, RegisterError> {
-        if self.users.by_email(&email).await.map_err(|e| RegisterError::Unavailable(unexpected(e)))?.is_some() {
+    pub async fn ensure_admin(
+        &self,
+        email: Email,
+        password: &Password,
+    ) -> Result<bool, RegisterError> {
+        if self
+            .users
+            .by_email(&email)
+            .await
+            .map_err(|e| RegisterError::Unavailable(unexpected(e)))?
+            .is_some()
+        {
             return Ok(false);
         }
         match self.create_user(email, password, Role::Admin).await {
@@ -162,7 +189,9 @@ impl AuthService {
             current: hash,
             previous: Vec::new(),
             created_at: now,
-            expires_at: now + chrono::Duration::from_std(self.refresh_ttl).unwrap_or(chrono::Duration::days(30)),
+            expires_at: now
+                + chrono::Duration::from_std(self.refresh_ttl)
+                    .unwrap_or(chrono::Duration::days(30)),
             revoked: false,
         };
         self.sessions.create(&session).await?;
@@ -170,7 +199,11 @@ impl AuthService {
             .tokens
             .issue_access(user.id, user.role, now)
             .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
-        Ok(TokenPair { access_token: access.token, refresh_token: secret, expires_in_secs: access.expires_in_secs })
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: secret,
+            expires_in_secs: access.expires_in_secs,
+        })
     }
 
     /// Trades a refresh token for a new pair. The presented token stops working; if it
@@ -201,7 +234,11 @@ impl AuthService {
             .tokens
             .issue_access(user.id, user.role, now)
             .map_err(|e| RefreshError::Unexpected(unexpected(e)))?;
-        Ok(TokenPair { access_token: access.token, refresh_token: secret, expires_in_secs: access.expires_in_secs })
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: secret,
+            expires_in_secs: access.expires_in_secs,
+        })
     }
 
     /// Ends the login the token belongs to. Unknown tokens are not an error: the
@@ -218,10 +255,12 @@ impl AuthService {
 
     /// Checks a bearer token. No I/O: the token carries id and role.
     pub fn authenticate(&self, bearer: &str) -> Result<AccessClaims, AuthError> {
-        self.tokens.verify_access(bearer, self.clock.now()).map_err(|e| match e {
-            TokenError::Invalid(_) => AuthError::Unauthenticated,
-            other => AuthError::Unexpected(unexpected(other)),
-        })
+        self.tokens
+            .verify_access(bearer, self.clock.now())
+            .map_err(|e| match e {
+                TokenError::Invalid(_) => AuthError::Unauthenticated,
+                other => AuthError::Unexpected(unexpected(other)),
+            })
     }
 
     #[instrument(skip_all, fields(user_id = %id))]

@@ -1,4 +1,6 @@
-use crate::domain::{Currency, ParseError, Product, ProductCursor, ProductName, ProductPage, ProductPatch, Sku};
+use crate::domain::{
+    Currency, ParseError, Product, ProductCursor, ProductName, ProductPage, ProductPatch, Sku,
+};
 use crate::ports::{InventoryError, InventoryRepo};
 use crate::BoxError;
 use std::sync::Arc;
@@ -24,9 +26,10 @@ impl From<InventoryError> for CatalogError {
             InventoryError::DuplicateSku => CatalogError::SkuTaken,
             InventoryError::NotFound => CatalogError::NotFound,
             InventoryError::InsufficientStock => CatalogError::InsufficientStock,
-            InventoryError::StockLimit => {
-                CatalogError::Invalid(ParseError::new("stock_delta", format!("stock may not exceed {}", Product::MAX_STOCK)))
-            }
+            InventoryError::StockLimit => CatalogError::Invalid(ParseError::new(
+                "stock_delta",
+                format!("stock may not exceed {}", Product::MAX_STOCK),
+            )),
             e @ InventoryError::Unavailable(_) => CatalogError::Unavailable(Box::new(e)),
         }
     }
@@ -51,18 +54,32 @@ impl CatalogService {
     pub const MAX_PAGE: usize = 100;
 
     #[instrument(skip_all)]
-    pub async fn list(&self, limit: usize, cursor: Option<&str>) -> Result<ProductPage, CatalogError> {
+    pub async fn list(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<ProductPage, CatalogError> {
         let after = cursor
-            .map(|c| Sku::parse(c).map(ProductCursor).map_err(|_| ParseError::new("cursor", "is not a cursor this API returned")))
+            .map(|c| {
+                Sku::parse(c)
+                    .map(ProductCursor)
+                    .map_err(|_| ParseError::new("cursor", "is not a cursor this API returned"))
+            })
             .transpose()?;
-        Ok(self.inventory.list(limit.clamp(1, Self::MAX_PAGE), after.as_ref()).await?)
+        Ok(self
+            .inventory
+            .list(limit.clamp(1, Self::MAX_PAGE), after.as_ref())
+            .await?)
     }
 
     #[instrument(skip_all, fields(sku = raw_sku))]
     pub async fn get(&self, raw_sku: &str) -> Result<Product, CatalogError> {
         // A string that cannot be a SKU names no product.
         let sku = Sku::parse(raw_sku).map_err(|_| CatalogError::NotFound)?;
-        self.inventory.get(&sku).await?.ok_or(CatalogError::NotFound)
+        self.inventory
+            .get(&sku)
+            .await?
+            .ok_or(CatalogError::NotFound)
     }
 
     #[instrument(skip_all, fields(sku = %new.sku))]
@@ -96,7 +113,10 @@ impl CatalogService {
             stock_delta: stock_delta
                 .map(|d| {
                     if d.unsigned_abs() > u64::from(Product::MAX_STOCK) {
-                        Err(ParseError::new("stock_delta", format!("must be within ±{}", Product::MAX_STOCK)))
+                        Err(ParseError::new(
+                            "stock_delta",
+                            format!("must be within ±{}", Product::MAX_STOCK),
+                        ))
                     } else {
                         Ok(d)
                     }

@@ -28,7 +28,11 @@ fn escape(s: &str) -> String {
 pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
     let currency = order.currency.as_str();
     let (subject, headline, kind) = match order.status {
-        OrderStatus::Completed => (format!("Your order {} is confirmed", order.id), "Thank you! Your order is confirmed.", "completed"),
+        OrderStatus::Completed => (
+            format!("Your order {} is confirmed", order.id),
+            "Thank you! Your order is confirmed.",
+            "completed",
+        ),
         _ => (
             format!("We could not complete your order {}", order.id),
             "Sorry, we could not complete your order. You have not been charged.",
@@ -55,11 +59,17 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
     }
     let _ = writeln!(text, "\nTotal: {}", money(order.total_cents, currency));
 
-    let mut html = format!("<p>{}</p><p>Order: <code>{}</code></p>", escape(headline), order.id);
+    let mut html = format!(
+        "<p>{}</p><p>Order: <code>{}</code></p>",
+        escape(headline),
+        order.id
+    );
     if let Some(r) = &reason {
         let _ = write!(html, "<p>Reason: {}</p>", escape(r));
     }
-    html.push_str("<table><tr><th>Item</th><th>SKU</th><th>Qty</th><th>Unit</th><th>Total</th></tr>");
+    html.push_str(
+        "<table><tr><th>Item</th><th>SKU</th><th>Qty</th><th>Unit</th><th>Total</th></tr>",
+    );
     for l in &order.lines {
         let _ = write!(
             html,
@@ -71,9 +81,19 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
             money(l.line_total_cents(), currency)
         );
     }
-    let _ = write!(html, "</table><p><strong>Total: {}</strong></p>", money(order.total_cents, currency));
+    let _ = write!(
+        html,
+        "</table><p><strong>Total: {}</strong></p>",
+        money(order.total_cents, currency)
+    );
 
-    OutgoingEmail { to: to.clone(), subject, text, html, reference: format!("order-{}-{kind}", order.id) }
+    OutgoingEmail {
+        to: to.clone(),
+        subject,
+        text,
+        html,
+        reference: format!("order-{}-{kind}", order.id),
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ pub use catalog::{CatalogError, CatalogService, NewProduct};
 pub use emails::outcome_email;
 pub use message::OrderMessage;
 pub use orders::{
-    Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError, OrderService, OrderSettings, PlaceOrder,
-    PlaceOrderError, Placed,
+    Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError, OrderService,
+    OrderSettings, PlaceOrder, PlaceOrderError, Placed,
 };
 pub use processor::{OrderProcessor, ProcessError, Processed};
 pub use relay::Relay;

@@ -1,7 +1,7 @@
 use super::message::OrderMessage;
 use crate::domain::{
-    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, ParseError, Quantity, Role,
-    Sku, UserId, MAX_ORDER_LINES,
+    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, ParseError,
+    Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
 use crate::ports::{Cache, Clock, InventoryError, InventoryRepo, OrderRepo, OrderRepoError, Queue};
 use crate::BoxError;
@@ -41,19 +41,32 @@ impl PlaceOrder {
         request_id: Option<String>,
     ) -> Result<Self, ParseError> {
         if items.is_empty() || items.len() > MAX_ORDER_LINES {
-            return Err(ParseError::new("items", format!("must contain 1 to {MAX_ORDER_LINES} items")));
+            return Err(ParseError::new(
+                "items",
+                format!("must contain 1 to {MAX_ORDER_LINES} items"),
+            ));
         }
         let mut seen = HashSet::with_capacity(items.len());
         let mut lines = Vec::with_capacity(items.len());
         for (sku, quantity) in items {
             let sku = Sku::parse(&sku)?;
             if !seen.insert(sku.clone()) {
-                return Err(ParseError::new("items", format!("sku {sku} appears more than once")));
+                return Err(ParseError::new(
+                    "items",
+                    format!("sku {sku} appears more than once"),
+                ));
             }
-            lines.push(NewOrderLine { sku, quantity: Quantity::from_i64(quantity)? });
+            lines.push(NewOrderLine {
+                sku,
+                quantity: Quantity::from_i64(quantity)?,
+            });
         }
         let idempotency_key = idempotency_key.map(IdempotencyKey::parse).transpose()?;
-        Ok(Self { lines, idempotency_key, request_id })
+        Ok(Self {
+            lines,
+            idempotency_key,
+            request_id,
+        })
     }
 }
 
@@ -132,7 +145,10 @@ pub struct OrderSettings {
 
 impl Default for OrderSettings {
     fn default() -> Self {
-        Self { terminal_ttl: Duration::from_secs(600), pending_ttl: Duration::from_secs(1) }
+        Self {
+            terminal_ttl: Duration::from_secs(600),
+            pending_ttl: Duration::from_secs(1),
+        }
     }
 }
 
@@ -161,13 +177,22 @@ impl OrderService {
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id))]
     pub async fn place(&self, actor: Actor, req: PlaceOrder) -> Result<Placed, PlaceOrderError> {
         if let Some(key) = &req.idempotency_key {
-            if let Some(existing) = self.orders.by_idempotency_key(actor.user_id, key).await.map_err(unavailable)? {
+            if let Some(existing) = self
+                .orders
+                .by_idempotency_key(actor.user_id, key)
+                .await
+                .map_err(unavailable)?
+            {
                 return replay(existing, &req);
             }
         }
 
         let skus: Vec<Sku> = req.lines.iter().map(|l| l.sku.clone()).collect();
-        let products = self.inventory.get_many(&skus).await.map_err(|e| PlaceOrderError::Unavailable(boxed(e)))?;
+        let products = self
+            .inventory
+            .get_many(&skus)
+            .await
+            .map_err(|e| PlaceOrderError::Unavailable(boxed(e)))?;
         let mut matched = Vec::with_capacity(req.lines.len());
         let (mut unknown, mut short) = (Vec::new(), Vec::new());
         for line in &req.lines {
@@ -184,41 +209,64 @@ impl OrderService {
             return Err(PlaceOrderError::InsufficientStock(short));
         }
 
-        let mut order =
-            Order::place(actor.user_id, &matched, req.idempotency_key.clone(), req.request_id.clone(), self.clock.now())?;
+        let mut order = Order::place(
+            actor.user_id,
+            &matched,
+            req.idempotency_key.clone(),
+            req.request_id.clone(),
+            self.clock.now(),
+        )?;
         tracing::Span::current().record("order_id", tracing::field::display(order.id));
         match self.orders.insert(&order).await {
             Ok(()) => {}
             Err(OrderRepoError::DuplicateIdempotencyKey) => {
                 // A concurrent request with the same key got there first.
                 let key = req.idempotency_key.as_ref().ok_or_else(|| {
-                    PlaceOrderError::Unavailable("store reported a duplicate key for a keyless order".into())
+                    PlaceOrderError::Unavailable(
+                        "store reported a duplicate key for a keyless order".into(),
+                    )
                 })?;
                 let existing = self
                     .orders
                     .by_idempotency_key(actor.user_id, key)
                     .await
                     .map_err(unavailable)?
-                    .ok_or_else(|| PlaceOrderError::Unavailable("order with duplicate key vanished".into()))?;
+                    .ok_or_else(|| {
+                        PlaceOrderError::Unavailable("order with duplicate key vanished".into())
+                    })?;
                 return replay(existing, &req);
             }
             Err(e) => return Err(unavailable(e)),
         }
 
-        let message = OrderMessage { order_id: order.id, request_id: order.request_id.clone() };
+        let message = OrderMessage {
+            order_id: order.id,
+            request_id: order.request_id.clone(),
+        };
         match self.queue.publish(&[message.to_body()]).await {
             Ok(()) => match self.orders.mark_published(&[order.id]).await {
                 Ok(()) => order.published = true,
                 // The message is out; the relay may send it once more, which the worker tolerates.
-                Err(e) => tracing::warn!(error = %e, "order published but not marked; relay will resend"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "order published but not marked; relay will resend")
+                }
             },
-            Err(e) => tracing::warn!(error = %e, "queue hand-off failed; the relay will publish this order"),
+            Err(e) => {
+                tracing::warn!(error = %e, "queue hand-off failed; the relay will publish this order")
+            }
         }
-        Ok(Placed { order, replayed: false })
+        Ok(Placed {
+            order,
+            replayed: false,
+        })
     }
 
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id = %id))]
-    pub async fn get(&self, actor: Actor, id: OrderId) -> Result<(Order, CacheStatus), GetOrderError> {
+    pub async fn get(
+        &self,
+        actor: Actor,
+        id: OrderId,
+    ) -> Result<(Order, CacheStatus), GetOrderError> {
         let key = order_cache_key(id);
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<Order>(&bytes) {
@@ -241,13 +289,21 @@ impl OrderService {
     }
 
     async fn cache_order(&self, order: &Order) {
-        let ttl = if order.status.is_terminal() { self.settings.terminal_ttl } else { self.settings.pending_ttl };
+        let ttl = if order.status.is_terminal() {
+            self.settings.terminal_ttl
+        } else {
+            self.settings.pending_ttl
+        };
         if ttl.is_zero() {
             return;
         }
         match serde_json::to_vec(order) {
             Ok(bytes) => {
-                if let Err(e) = self.cache.set(&order_cache_key(order.id), &bytes, ttl).await {
+                if let Err(e) = self
+                    .cache
+                    .set(&order_cache_key(order.id), &bytes, ttl)
+                    .await
+                {
                     tracing::warn!(error = %e, "cache write failed");
                 }
             }
@@ -256,9 +312,16 @@ impl OrderService {
     }
 
     #[instrument(skip_all, fields(user_id = %actor.user_id))]
-    pub async fn list(&self, actor: Actor, limit: usize, cursor: Option<&str>) -> Result<OrderPage, ListOrdersError> {
+    pub async fn list(
+        &self,
+        actor: Actor,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<OrderPage, ListOrdersError> {
         if !(1..=Self::MAX_PAGE).contains(&limit) {
-            return Err(ParseError::new("limit", format!("must be from 1 to {}", Self::MAX_PAGE)).into());
+            return Err(
+                ParseError::new("limit", format!("must be from 1 to {}", Self::MAX_PAGE)).into(),
+            );
         }
         let cursor = cursor.map(OrderCursor::decode).transpose()?;
         self.orders
@@ -271,16 +334,25 @@ impl OrderService {
     /// update: exactly one of them moves the order out of `pending`.
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id = %id))]
     pub async fn cancel(&self, actor: Actor, id: OrderId) -> Result<Order, CancelOrderError> {
-        let order = self.orders.get(id).await.map_err(|e| CancelOrderError::Unavailable(boxed(e)))?;
+        let order = self
+            .orders
+            .get(id)
+            .await
+            .map_err(|e| CancelOrderError::Unavailable(boxed(e)))?;
         if !order.as_ref().is_some_and(|o| actor.may_see(o)) {
             return Err(CancelOrderError::NotFound);
         }
-        let reason = if actor.role == Role::Admin && order.as_ref().is_some_and(|o| o.user_id != actor.user_id) {
+        let reason = if actor.role == Role::Admin
+            && order.as_ref().is_some_and(|o| o.user_id != actor.user_id)
+        {
             "cancelled by an administrator"
         } else {
             "cancelled by the customer"
         };
-        let result = self.orders.cancel(id, self.clock.now(), Some(reason.to_owned())).await;
+        let result = self
+            .orders
+            .cancel(id, self.clock.now(), Some(reason.to_owned()))
+            .await;
         if let Err(e) = self.cache.delete(&order_cache_key(id)).await {
             tracing::warn!(error = %e, "cache invalidation failed");
         }
@@ -299,7 +371,10 @@ fn unavailable(e: OrderRepoError) -> PlaceOrderError {
 
 fn replay(existing: Order, req: &PlaceOrder) -> Result<Placed, PlaceOrderError> {
     if existing.request_fingerprint == Order::fingerprint(&req.lines) {
-        Ok(Placed { order: existing, replayed: true })
+        Ok(Placed {
+            order: existing,
+            replayed: true,
+        })
     } else {
         Err(PlaceOrderError::IdempotencyConflict)
     }

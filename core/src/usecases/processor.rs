@@ -2,7 +2,10 @@ use super::emails::outcome_email;
 use super::message::OrderMessage;
 use super::orders::order_cache_key;
 use crate::domain::{Order, OrderStatus};
-use crate::ports::{Cache, Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderRepo, UserRepo};
+use crate::ports::{
+    Cache, Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderRepo,
+    UserRepo,
+};
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,16 +51,23 @@ impl OrderProcessor {
     /// same order, concurrently too: stock is taken once and one email goes out.
     #[instrument(skip_all, fields(order_id, request_id))]
     pub async fn process(&self, body: &str) -> Result<Processed, ProcessError> {
-        let message = OrderMessage::from_body(body).map_err(|e| ProcessError::Poison(format!("bad message body: {e}")))?;
+        let message = OrderMessage::from_body(body)
+            .map_err(|e| ProcessError::Poison(format!("bad message body: {e}")))?;
         let span = tracing::Span::current();
         span.record("order_id", tracing::field::display(message.order_id));
         if let Some(rid) = &message.request_id {
             span.record("request_id", rid.as_str());
         }
 
-        let fulfilment = match self.inventory.fulfil(message.order_id, self.clock.now()).await {
+        let fulfilment = match self
+            .inventory
+            .fulfil(message.order_id, self.clock.now())
+            .await
+        {
             Ok(f) => f,
-            Err(InventoryError::NotFound) => return Err(ProcessError::Poison("unknown order".into())),
+            Err(InventoryError::NotFound) => {
+                return Err(ProcessError::Poison("unknown order".into()))
+            }
             Err(e) => return Err(ProcessError::Retry(Box::new(e))),
         };
         let processed = match &fulfilment.outcome {
@@ -83,16 +93,29 @@ impl OrderProcessor {
             return Ok(());
         }
         let now = self.clock.now();
-        let until = now + chrono::Duration::from_std(self.notify_lease).unwrap_or(chrono::Duration::seconds(30));
+        let until = now
+            + chrono::Duration::from_std(self.notify_lease)
+                .unwrap_or(chrono::Duration::seconds(30));
         let retry = |e: BoxError| ProcessError::Retry(e);
-        if !self.orders.claim_notification(order.id, now, until).await.map_err(|e| retry(Box::new(e)))? {
+        if !self
+            .orders
+            .claim_notification(order.id, now, until)
+            .await
+            .map_err(|e| retry(Box::new(e)))?
+        {
             // Either it was sent meanwhile (then the next delivery acks at once), or
             // another worker is sending it now (then we must not ack before it does).
-            let current = self.orders.get(order.id).await.map_err(|e| retry(Box::new(e)))?;
+            let current = self
+                .orders
+                .get(order.id)
+                .await
+                .map_err(|e| retry(Box::new(e)))?;
             if current.is_some_and(|o| o.notified) {
                 return Ok(());
             }
-            return Err(ProcessError::Retry("another worker is sending this order's email".into()));
+            return Err(ProcessError::Retry(
+                "another worker is sending this order's email".into(),
+            ));
         }
         let user = match self.users.by_id(order.user_id).await {
             Ok(user) => user,
@@ -103,7 +126,11 @@ impl OrderProcessor {
         };
         let Some(user) = user else {
             tracing::warn!("order's user no longer exists; no email sent");
-            return self.orders.finish_notification(order.id).await.map_err(|e| retry(Box::new(e)));
+            return self
+                .orders
+                .finish_notification(order.id)
+                .await
+                .map_err(|e| retry(Box::new(e)));
         };
         match self.mailer.send(&outcome_email(order, &user.email)).await {
             Ok(()) => {}
@@ -116,7 +143,10 @@ impl OrderProcessor {
                 return Err(retry(Box::new(e)));
             }
         }
-        self.orders.finish_notification(order.id).await.map_err(|e| retry(Box::new(e)))
+        self.orders
+            .finish_notification(order.id)
+            .await
+            .map_err(|e| retry(Box::new(e)))
     }
 
     async fn release(&self, order: &Order) {

@@ -26,14 +26,21 @@ impl Relay {
         let batch = self.batch.max(1);
         let mut sent = 0;
         loop {
-            let cutoff = self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
+            let cutoff =
+                self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
             let due = self.orders.unpublished(cutoff, batch).await?;
             if due.is_empty() {
                 return Ok(sent);
             }
             let bodies: Vec<String> = due
                 .iter()
-                .map(|o| OrderMessage { order_id: o.id, request_id: o.request_id.clone() }.to_body())
+                .map(|o| {
+                    OrderMessage {
+                        order_id: o.id,
+                        request_id: o.request_id.clone(),
+                    }
+                    .to_body()
+                })
                 .collect();
             self.queue.publish(&bodies).await?;
             let ids: Vec<_> = due.iter().map(|o| o.id).collect();

@@ -11,9 +11,15 @@ fn key(name: &str) -> String {
 pub async fn set_get_overwrite_delete(cache: Arc<dyn Cache>) {
     let k = key("a");
     assert_eq!(cache.get(&k).await.unwrap(), None);
-    cache.set(&k, b"one", Duration::from_secs(60)).await.unwrap();
+    cache
+        .set(&k, b"one", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(cache.get(&k).await.unwrap().as_deref(), Some(&b"one"[..]));
-    cache.set(&k, b"two", Duration::from_secs(60)).await.unwrap();
+    cache
+        .set(&k, b"two", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(cache.get(&k).await.unwrap().as_deref(), Some(&b"two"[..]));
     cache.delete(&k).await.unwrap();
     assert_eq!(cache.get(&k).await.unwrap(), None);
@@ -22,8 +28,14 @@ pub async fn set_get_overwrite_delete(cache: Arc<dyn Cache>) {
 
 pub async fn entries_expire_after_their_ttl(cache: Arc<dyn Cache>) {
     let (short, long) = (key("short"), key("long"));
-    cache.set(&short, b"x", Duration::from_millis(1000)).await.unwrap();
-    cache.set(&long, b"y", Duration::from_secs(60)).await.unwrap();
+    cache
+        .set(&short, b"x", Duration::from_millis(1000))
+        .await
+        .unwrap();
+    cache
+        .set(&long, b"y", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert!(cache.get(&short).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(cache.get(&short).await.unwrap(), None, "expired");

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    Currency, Email, IdempotencyKey, NewOrderLine, Order, PasswordHash, Product, ProductName, Quantity, Role, Sku,
-    User, UserId,
+    Currency, Email, IdempotencyKey, NewOrderLine, Order, PasswordHash, Product, ProductName,
+    Quantity, Role, Sku, User, UserId,
 };
 
 pub fn sku(s: &str) -> Sku {
@@ -37,12 +37,32 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// A pending order for `user` of the given (product, quantity) lines, at `at`.
-pub fn order_at(user: UserId, lines: &[(&Product, u32)], key: Option<&str>, at: DateTime<Utc>) -> Order {
+pub fn order_at(
+    user: UserId,
+    lines: &[(&Product, u32)],
+    key: Option<&str>,
+    at: DateTime<Utc>,
+) -> Order {
     let lines: Vec<(NewOrderLine, &Product)> = lines
         .iter()
-        .map(|(p, q)| (NewOrderLine { sku: p.sku.clone(), quantity: Quantity::new(*q).expect("qty") }, *p))
+        .map(|(p, q)| {
+            (
+                NewOrderLine {
+                    sku: p.sku.clone(),
+                    quantity: Quantity::new(*q).expect("qty"),
+                },
+                *p,
+            )
+        })
         .collect();
-    Order::place(user, &lines, key.map(|k| IdempotencyKey::parse(k).expect("key")), None, at).expect("order")
+    Order::place(
+        user,
+        &lines,
+        key.map(|k| IdempotencyKey::parse(k).expect("key")),
+        None,
+        at,
+    )
+    .expect("order")
 }
 
 pub fn order(user: UserId, lines: &[(&Product, u32)]) -> Order {

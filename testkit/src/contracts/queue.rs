@@ -32,22 +32,36 @@ pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
     for d in &got {
         q.ack(&d.receipt).await.unwrap();
     }
-    assert!(receive_n(q.as_ref(), 1, Duration::from_secs(2)).await.is_empty(), "acked messages are gone");
+    assert!(
+        receive_n(q.as_ref(), 1, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "acked messages are gone"
+    );
 }
 
 pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
     q.publish(&[body("once")]).await.unwrap();
-    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("delivered");
     q.ack(&d.receipt).await.unwrap();
     q.ack(&d.receipt).await.unwrap();
 }
 
 pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>) {
     let b = body("again");
-    q.publish(&[b.clone()]).await.unwrap();
-    let first = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("first delivery");
+    q.publish(std::slice::from_ref(&b)).await.unwrap();
+    let first = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("first delivery");
     assert_eq!((first.body.as_str(), first.receive_count), (b.as_str(), 1));
-    let second = receive_n(q.as_ref(), 1, Duration::from_secs(15)).await.pop().expect("redelivered");
+    let second = receive_n(q.as_ref(), 1, Duration::from_secs(15))
+        .await
+        .pop()
+        .expect("redelivered");
     assert_eq!(second.body, b);
     assert_eq!(second.message_id, first.message_id);
     assert_eq!(second.receive_count, 2, "receive count rises");
@@ -56,9 +70,15 @@ pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>)
 
 pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
     q.publish(&[body("retry")]).await.unwrap();
-    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+    let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("delivered");
     q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
-    let again = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("visible again");
+    let again = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("visible again");
     assert_eq!(again.receive_count, 2);
     q.ack(&again.receipt).await.unwrap();
 }
@@ -66,13 +86,21 @@ pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
 /// Expects a queue created with `max_receives = 2`.
 pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     let b = body("poison");
-    q.publish(&[b.clone()]).await.unwrap();
+    q.publish(std::slice::from_ref(&b)).await.unwrap();
     for expected in 1..=2 {
-        let d = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("delivered");
+        let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+            .await
+            .pop()
+            .expect("delivered");
         assert_eq!(d.receive_count, expected);
         q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
     }
-    assert!(receive_n(q.as_ref(), 1, Duration::from_secs(3)).await.is_empty(), "not delivered a third time");
+    assert!(
+        receive_n(q.as_ref(), 1, Duration::from_secs(3))
+            .await
+            .is_empty(),
+        "not delivered a third time"
+    );
     let mut dead = Vec::new();
     for _ in 0..20 {
         dead = q.dead_letters(10).await.unwrap();
@@ -84,7 +112,10 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     assert_eq!(dead.len(), 1, "dead-lettered");
     assert_eq!(dead[0].body, b);
     assert_eq!(q.redrive(10).await.unwrap(), 1);
-    let back = receive_n(q.as_ref(), 1, Duration::from_secs(10)).await.pop().expect("redriven");
+    let back = receive_n(q.as_ref(), 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("redriven");
     assert_eq!(back.body, b);
     assert_eq!(back.receive_count, 1, "fresh count after redrive");
     q.ack(&back.receipt).await.unwrap();
@@ -92,7 +123,11 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
 }
 
 pub async fn receive_never_waits_past_its_wait(q: Arc<dyn Queue>) {
-    let r = tokio::time::timeout(Duration::from_secs(15), q.receive(10, Duration::from_secs(1))).await;
+    let r = tokio::time::timeout(
+        Duration::from_secs(15),
+        q.receive(10, Duration::from_secs(1)),
+    )
+    .await;
     assert!(r.expect("receive returned").unwrap().is_empty());
 }
 
@@ -104,29 +139,45 @@ macro_rules! queue_contract {
             use std::time::Duration;
             #[tokio::test]
             async fn publish_receive_ack() {
-                $crate::contracts::queue::publish_receive_ack($factory(Duration::from_secs(30), 5).await).await
+                $crate::contracts::queue::publish_receive_ack(
+                    $factory(Duration::from_secs(30), 5).await,
+                )
+                .await
             }
             #[tokio::test]
             async fn ack_is_idempotent() {
-                $crate::contracts::queue::ack_is_idempotent($factory(Duration::from_secs(30), 5).await).await
+                $crate::contracts::queue::ack_is_idempotent(
+                    $factory(Duration::from_secs(30), 5).await,
+                )
+                .await
             }
             #[tokio::test]
             async fn unacked_messages_return_after_visibility_timeout() {
-                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout($factory(Duration::from_secs(2), 5).await)
-                    .await
+                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout(
+                    $factory(Duration::from_secs(2), 5).await,
+                )
+                .await
             }
             #[tokio::test]
             async fn retry_after_zero_redelivers_at_once() {
-                $crate::contracts::queue::retry_after_zero_redelivers_at_once($factory(Duration::from_secs(30), 5).await).await
+                $crate::contracts::queue::retry_after_zero_redelivers_at_once(
+                    $factory(Duration::from_secs(30), 5).await,
+                )
+                .await
             }
             #[tokio::test]
             async fn dead_letters_after_max_receives_and_redrives() {
-                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives($factory(Duration::from_secs(30), 2).await)
-                    .await
+                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives(
+                    $factory(Duration::from_secs(30), 2).await,
+                )
+                .await
             }
             #[tokio::test]
             async fn receive_never_waits_past_its_wait() {
-                $crate::contracts::queue::receive_never_waits_past_its_wait($factory(Duration::from_secs(30), 5).await).await
+                $crate::contracts::queue::receive_never_waits_past_its_wait(
+                    $factory(Duration::from_secs(30), 5).await,
+                )
+                .await
             }
         }
     };

@@ -25,17 +25,39 @@ pub async fn rotation_replaces_the_current_token(repo: Arc<dyn SessionRepo>) {
     let (t1, t2, t3) = (h("t1"), h("t2"), h("t3"));
     let s = session(&t1, 60);
     repo.create(&s).await.unwrap();
-    assert_eq!(repo.rotate(&t1, &t2, now()).await.unwrap(), Rotation::Rotated { user_id: s.user_id, family: s.family });
-    assert_eq!(repo.rotate(&t2, &t3, now()).await.unwrap(), Rotation::Rotated { user_id: s.user_id, family: s.family });
+    assert_eq!(
+        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        Rotation::Rotated {
+            user_id: s.user_id,
+            family: s.family
+        }
+    );
+    assert_eq!(
+        repo.rotate(&t2, &t3, now()).await.unwrap(),
+        Rotation::Rotated {
+            user_id: s.user_id,
+            family: s.family
+        }
+    );
 }
 
 pub async fn reuse_revokes_the_whole_family(repo: Arc<dyn SessionRepo>) {
     let (t1, t2, t3, t4) = (h("t1"), h("t2"), h("t3"), h("t4"));
     let s = session(&t1, 60);
     repo.create(&s).await.unwrap();
-    assert!(matches!(repo.rotate(&t1, &t2, now()).await.unwrap(), Rotation::Rotated { .. }));
-    assert_eq!(repo.rotate(&t1, &t3, now()).await.unwrap(), Rotation::Reused { family: s.family });
-    assert_eq!(repo.rotate(&t2, &t4, now()).await.unwrap(), Rotation::Invalid, "the legitimate token died too");
+    assert!(matches!(
+        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        Rotation::Rotated { .. }
+    ));
+    assert_eq!(
+        repo.rotate(&t1, &t3, now()).await.unwrap(),
+        Rotation::Reused { family: s.family }
+    );
+    assert_eq!(
+        repo.rotate(&t2, &t4, now()).await.unwrap(),
+        Rotation::Invalid,
+        "the legitimate token died too"
+    );
 }
 
 pub async fn concurrent_rotations_have_one_winner(repo: Arc<dyn SessionRepo>) {
@@ -44,7 +66,9 @@ pub async fn concurrent_rotations_have_one_winner(repo: Arc<dyn SessionRepo>) {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (repo, t1) = (repo.clone(), t1.clone());
-            tokio::spawn(async move { repo.rotate(&t1, &h(&format!("n{i}")), now()).await.unwrap() })
+            tokio::spawn(
+                async move { repo.rotate(&t1, &h(&format!("n{i}")), now()).await.unwrap() },
+            )
         })
         .collect();
     let mut rotated = 0;
@@ -60,8 +84,14 @@ pub async fn concurrent_rotations_have_one_winner(repo: Arc<dyn SessionRepo>) {
 pub async fn expired_and_unknown_tokens_are_invalid(repo: Arc<dyn SessionRepo>) {
     let t1 = h("t1");
     repo.create(&session(&t1, -1)).await.unwrap();
-    assert_eq!(repo.rotate(&t1, &h("t2"), now()).await.unwrap(), Rotation::Invalid);
-    assert_eq!(repo.rotate(&h("never"), &h("t3"), now()).await.unwrap(), Rotation::Invalid);
+    assert_eq!(
+        repo.rotate(&t1, &h("t2"), now()).await.unwrap(),
+        Rotation::Invalid
+    );
+    assert_eq!(
+        repo.rotate(&h("never"), &h("t3"), now()).await.unwrap(),
+        Rotation::Invalid
+    );
 }
 
 pub async fn revoke_ends_the_family(repo: Arc<dyn SessionRepo>) {
@@ -69,7 +99,10 @@ pub async fn revoke_ends_the_family(repo: Arc<dyn SessionRepo>) {
     repo.create(&session(&t1, 60)).await.unwrap();
     assert!(repo.revoke(&t1).await.unwrap());
     assert!(repo.revoke(&t1).await.unwrap(), "idempotent");
-    assert_eq!(repo.rotate(&t1, &t2, now()).await.unwrap(), Rotation::Invalid);
+    assert_eq!(
+        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        Rotation::Invalid
+    );
     assert!(!repo.revoke(&h("unknown")).await.unwrap());
 }
 

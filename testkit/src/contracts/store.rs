@@ -3,7 +3,9 @@
 
 use super::fixtures::{now, order, order_at, product, sku};
 use orderflow_core::domain::{OrderId, OrderStatus, ProductCursor, ProductPatch, UserId};
-use orderflow_core::ports::{FulfilmentOutcome, InventoryError, InventoryRepo, OrderRepo, OrderRepoError};
+use orderflow_core::ports::{
+    FulfilmentOutcome, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
+};
 use std::sync::Arc;
 
 /// The two ports of one store.
@@ -28,17 +30,37 @@ pub async fn idempotency_keys_are_unique_per_user(s: Store) {
     let first = order_at(alice, &[(&p, 1)], Some("key-1"), now());
     s.orders.insert(&first).await.unwrap();
     let again = order_at(alice, &[(&p, 1)], Some("key-1"), now());
-    assert!(matches!(s.orders.insert(&again).await, Err(OrderRepoError::DuplicateIdempotencyKey)));
-    s.orders.insert(&order_at(bob, &[(&p, 1)], Some("key-1"), now())).await.expect("other user, same key");
-    s.orders.insert(&order(alice, &[(&p, 1)])).await.expect("no key");
-    s.orders.insert(&order(alice, &[(&p, 1)])).await.expect("no key twice");
-    let found = s.orders.by_idempotency_key(alice, first.idempotency_key.as_ref().unwrap()).await.unwrap();
+    assert!(matches!(
+        s.orders.insert(&again).await,
+        Err(OrderRepoError::DuplicateIdempotencyKey)
+    ));
+    s.orders
+        .insert(&order_at(bob, &[(&p, 1)], Some("key-1"), now()))
+        .await
+        .expect("other user, same key");
+    s.orders
+        .insert(&order(alice, &[(&p, 1)]))
+        .await
+        .expect("no key");
+    s.orders
+        .insert(&order(alice, &[(&p, 1)]))
+        .await
+        .expect("no key twice");
+    let found = s
+        .orders
+        .by_idempotency_key(alice, first.idempotency_key.as_ref().unwrap())
+        .await
+        .unwrap();
     assert_eq!(found.map(|o| o.id), Some(first.id));
 
     let racers: Vec<_> = (0..8)
         .map(|_| {
             let (s, p) = (s.clone(), p.clone());
-            tokio::spawn(async move { s.orders.insert(&order_at(alice, &[(&p, 1)], Some("race"), now())).await })
+            tokio::spawn(async move {
+                s.orders
+                    .insert(&order_at(alice, &[(&p, 1)], Some("race"), now()))
+                    .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -58,12 +80,22 @@ pub async fn listing_is_newest_first_paged_and_stable(s: Store) {
     let base = now();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let o = order_at(user, &[(&p, 1)], None, base + chrono::Duration::milliseconds(i * 10));
+        let o = order_at(
+            user,
+            &[(&p, 1)],
+            None,
+            base + chrono::Duration::milliseconds(i * 10),
+        );
         ids.push(o.id);
         s.orders.insert(&o).await.unwrap();
     }
     // Same timestamp: ties are broken by id, still a total order.
-    let tie = order_at(user, &[(&p, 1)], None, base + chrono::Duration::milliseconds(60));
+    let tie = order_at(
+        user,
+        &[(&p, 1)],
+        None,
+        base + chrono::Duration::milliseconds(60),
+    );
     s.orders.insert(&tie).await.unwrap();
     s.orders.insert(&order(other, &[(&p, 1)])).await.unwrap();
     let mut expected: Vec<(chrono::DateTime<chrono::Utc>, OrderId)> = Vec::new();
@@ -75,16 +107,39 @@ pub async fn listing_is_newest_first_paged_and_stable(s: Store) {
     expected.reverse();
 
     let page1 = s.orders.list_for_user(user, 3, None).await.unwrap();
-    assert_eq!(page1.items.iter().map(|o| o.id).collect::<Vec<_>>(), expected[..3].iter().map(|e| e.1).collect::<Vec<_>>());
+    assert_eq!(
+        page1.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        expected[..3].iter().map(|e| e.1).collect::<Vec<_>>()
+    );
     let cursor = page1.next.expect("more pages");
     // A newer order arriving between pages must not shift the next page.
-    s.orders.insert(&order_at(user, &[(&p, 1)], None, base + chrono::Duration::seconds(5))).await.unwrap();
+    s.orders
+        .insert(&order_at(
+            user,
+            &[(&p, 1)],
+            None,
+            base + chrono::Duration::seconds(5),
+        ))
+        .await
+        .unwrap();
     let page2 = s.orders.list_for_user(user, 3, Some(cursor)).await.unwrap();
-    assert_eq!(page2.items.iter().map(|o| o.id).collect::<Vec<_>>(), expected[3..6].iter().map(|e| e.1).collect::<Vec<_>>());
+    assert_eq!(
+        page2.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        expected[3..6].iter().map(|e| e.1).collect::<Vec<_>>()
+    );
     let page3 = s.orders.list_for_user(user, 3, page2.next).await.unwrap();
-    assert_eq!(page3.items.iter().map(|o| o.id).collect::<Vec<_>>(), expected[6..].iter().map(|e| e.1).collect::<Vec<_>>());
+    assert_eq!(
+        page3.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        expected[6..].iter().map(|e| e.1).collect::<Vec<_>>()
+    );
     assert!(page3.next.is_none(), "last page has no cursor");
-    assert!(s.orders.list_for_user(UserId::new(), 3, None).await.unwrap().items.is_empty());
+    assert!(s
+        .orders
+        .list_for_user(UserId::new(), 3, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 pub async fn cancel_only_moves_pending_orders(s: Store) {
@@ -92,29 +147,68 @@ pub async fn cancel_only_moves_pending_orders(s: Store) {
     s.inventory.insert(&p).await.unwrap();
     let o = order(UserId::new(), &[(&p, 1)]);
     s.orders.insert(&o).await.unwrap();
-    let cancelled = s.orders.cancel(o.id, now(), Some("changed my mind".into())).await.unwrap();
+    let cancelled = s
+        .orders
+        .cancel(o.id, now(), Some("changed my mind".into()))
+        .await
+        .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     assert_eq!(cancelled.history.len(), 2);
-    assert_eq!(cancelled.history[1].reason.as_deref(), Some("changed my mind"));
-    assert!(matches!(s.orders.cancel(o.id, now(), None).await, Err(OrderRepoError::InvalidState(OrderStatus::Cancelled))));
-    assert!(matches!(s.orders.cancel(OrderId::new(), now(), None).await, Err(OrderRepoError::NotFound)));
+    assert_eq!(
+        cancelled.history[1].reason.as_deref(),
+        Some("changed my mind")
+    );
+    assert!(matches!(
+        s.orders.cancel(o.id, now(), None).await,
+        Err(OrderRepoError::InvalidState(OrderStatus::Cancelled))
+    ));
+    assert!(matches!(
+        s.orders.cancel(OrderId::new(), now(), None).await,
+        Err(OrderRepoError::NotFound)
+    ));
     let f = s.inventory.fulfil(o.id, now()).await.unwrap();
     assert_eq!(f.outcome, FulfilmentOutcome::AlreadyFinal);
-    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 10, "a cancelled order takes no stock");
+    assert_eq!(
+        s.inventory.get(&p.sku).await.unwrap().unwrap().stock,
+        10,
+        "a cancelled order takes no stock"
+    );
 }
 
 pub async fn outbox_lists_unpublished_until_marked(s: Store) {
     let p = product("OB-1", 100, 10);
-    let old = order_at(UserId::new(), &[(&p, 1)], None, now() - chrono::Duration::seconds(10));
+    let old = order_at(
+        UserId::new(),
+        &[(&p, 1)],
+        None,
+        now() - chrono::Duration::seconds(10),
+    );
     let young = order(UserId::new(), &[(&p, 1)]);
     s.orders.insert(&old).await.unwrap();
     s.orders.insert(&young).await.unwrap();
-    let due = s.orders.unpublished(now() - chrono::Duration::seconds(5), 10).await.unwrap();
-    assert_eq!(due.iter().map(|o| o.id).collect::<Vec<_>>(), vec![old.id], "only orders older than the cutoff");
+    let due = s
+        .orders
+        .unpublished(now() - chrono::Duration::seconds(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![old.id],
+        "only orders older than the cutoff"
+    );
     s.orders.mark_published(&[old.id]).await.unwrap();
-    assert!(s.orders.unpublished(now() - chrono::Duration::seconds(5), 10).await.unwrap().is_empty());
+    assert!(s
+        .orders
+        .unpublished(now() - chrono::Duration::seconds(5), 10)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(s.orders.get(old.id).await.unwrap().unwrap().published);
-    let all = s.orders.unpublished(now() + chrono::Duration::seconds(1), 10).await.unwrap();
+    let all = s
+        .orders
+        .unpublished(now() + chrono::Duration::seconds(1), 10)
+        .await
+        .unwrap();
     assert_eq!(all.iter().map(|o| o.id).collect::<Vec<_>>(), vec![young.id]);
 }
 
@@ -135,55 +229,131 @@ pub async fn notification_claims_are_exclusive(s: Store) {
         won += usize::from(r.await.unwrap());
     }
     assert_eq!(won, 1, "exactly one claim");
-    assert!(s.orders.claim_notification(o.id, lease + chrono::Duration::seconds(1), lease + chrono::Duration::seconds(31)).await.unwrap(), "an expired claim can be taken over");
+    assert!(
+        s.orders
+            .claim_notification(
+                o.id,
+                lease + chrono::Duration::seconds(1),
+                lease + chrono::Duration::seconds(31)
+            )
+            .await
+            .unwrap(),
+        "an expired claim can be taken over"
+    );
     s.orders.release_notification(o.id).await.unwrap();
-    assert!(s.orders.claim_notification(o.id, t, lease).await.unwrap(), "a released claim can be taken");
+    assert!(
+        s.orders.claim_notification(o.id, t, lease).await.unwrap(),
+        "a released claim can be taken"
+    );
     s.orders.finish_notification(o.id).await.unwrap();
     assert!(s.orders.get(o.id).await.unwrap().unwrap().notified);
-    assert!(!s.orders.claim_notification(o.id, lease + chrono::Duration::days(1), lease + chrono::Duration::days(2)).await.unwrap(), "never after it was sent");
+    assert!(
+        !s.orders
+            .claim_notification(
+                o.id,
+                lease + chrono::Duration::days(1),
+                lease + chrono::Duration::days(2)
+            )
+            .await
+            .unwrap(),
+        "never after it was sent"
+    );
 }
 
 pub async fn products_are_unique_and_listed_in_sku_order(s: Store) {
     for (sk, price) in [("B-2", 2), ("A-1", 1), ("C-3", 3), ("D-4", 4)] {
         s.inventory.insert(&product(sk, price, 5)).await.unwrap();
     }
-    assert!(matches!(s.inventory.insert(&product("A-1", 9, 9)).await, Err(InventoryError::DuplicateSku)));
+    assert!(matches!(
+        s.inventory.insert(&product("A-1", 9, 9)).await,
+        Err(InventoryError::DuplicateSku)
+    ));
     let page = s.inventory.list(3, None).await.unwrap();
     let skus: Vec<_> = page.items.iter().map(|p| p.sku.to_string()).collect();
     assert_eq!(skus, ["A-1", "B-2", "C-3"]);
     assert_eq!(page.next, Some(ProductCursor(sku("C-3"))));
     let rest = s.inventory.list(3, page.next.as_ref()).await.unwrap();
-    assert_eq!(rest.items.iter().map(|p| p.sku.to_string()).collect::<Vec<_>>(), ["D-4"]);
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|p| p.sku.to_string())
+            .collect::<Vec<_>>(),
+        ["D-4"]
+    );
     assert!(rest.next.is_none());
-    let many = s.inventory.get_many(&[sku("D-4"), sku("nope"), sku("A-1")]).await.unwrap();
+    let many = s
+        .inventory
+        .get_many(&[sku("D-4"), sku("nope"), sku("A-1")])
+        .await
+        .unwrap();
     let mut found: Vec<_> = many.iter().map(|p| p.sku.to_string()).collect();
     found.sort();
     assert_eq!(found, ["A-1", "D-4"]);
-    assert_eq!(s.inventory.get(&sku("B-2")).await.unwrap().unwrap().price_cents, 2);
+    assert_eq!(
+        s.inventory
+            .get(&sku("B-2"))
+            .await
+            .unwrap()
+            .unwrap()
+            .price_cents,
+        2
+    );
 }
 
 pub async fn stock_updates_are_relative_and_never_negative(s: Store) {
     s.inventory.insert(&product("ST-1", 100, 5)).await.unwrap();
-    let patch = |d: i64| ProductPatch { stock_delta: Some(d), ..Default::default() };
-    assert!(matches!(s.inventory.update(&sku("ST-1"), &patch(-6)).await, Err(InventoryError::InsufficientStock)));
-    assert_eq!(s.inventory.get(&sku("ST-1")).await.unwrap().unwrap().stock, 5, "unchanged after refusal");
+    let patch = |d: i64| ProductPatch {
+        stock_delta: Some(d),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.inventory.update(&sku("ST-1"), &patch(-6)).await,
+        Err(InventoryError::InsufficientStock)
+    ));
+    assert_eq!(
+        s.inventory.get(&sku("ST-1")).await.unwrap().unwrap().stock,
+        5,
+        "unchanged after refusal"
+    );
     let racers: Vec<_> = (0..20)
         .map(|_| {
             let s = s.clone();
-            tokio::spawn(async move { s.inventory.update(&sku("ST-1"), &patch(3)).await.map(|_| ()) })
+            tokio::spawn(async move {
+                s.inventory
+                    .update(&sku("ST-1"), &patch(3))
+                    .await
+                    .map(|_| ())
+            })
         })
         .collect();
     for r in racers {
         r.await.unwrap().unwrap();
     }
-    assert_eq!(s.inventory.get(&sku("ST-1")).await.unwrap().unwrap().stock, 65, "no lost update");
+    assert_eq!(
+        s.inventory.get(&sku("ST-1")).await.unwrap().unwrap().stock,
+        65,
+        "no lost update"
+    );
     let renamed = s
         .inventory
-        .update(&sku("ST-1"), &ProductPatch { name: Some(orderflow_core::domain::ProductName::parse("New").unwrap()), price_cents: Some(7), stock_delta: None })
+        .update(
+            &sku("ST-1"),
+            &ProductPatch {
+                name: Some(orderflow_core::domain::ProductName::parse("New").unwrap()),
+                price_cents: Some(7),
+                stock_delta: None,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!((renamed.name.as_str(), renamed.price_cents, renamed.stock), ("New", 7, 65));
-    assert!(matches!(s.inventory.update(&sku("missing"), &patch(1)).await, Err(InventoryError::NotFound)));
+    assert_eq!(
+        (renamed.name.as_str(), renamed.price_cents, renamed.stock),
+        ("New", 7, 65)
+    );
+    assert!(matches!(
+        s.inventory.update(&sku("missing"), &patch(1)).await,
+        Err(InventoryError::NotFound)
+    ));
 }
 
 pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
@@ -193,22 +363,45 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
     let short = order(UserId::new(), &[(&a, 2), (&b, 2)]);
     s.orders.insert(&short).await.unwrap();
     let f = s.inventory.fulfil(short.id, now()).await.unwrap();
-    assert_eq!(f.outcome, FulfilmentOutcome::Failed { short: vec![b.sku.clone()] });
+    assert_eq!(
+        f.outcome,
+        FulfilmentOutcome::Failed {
+            short: vec![b.sku.clone()]
+        }
+    );
     assert_eq!(f.order.status, OrderStatus::Failed);
-    assert!(f.order.history.last().unwrap().reason.as_deref().unwrap_or("").contains("FF-B"));
-    assert_eq!(s.inventory.get(&a.sku).await.unwrap().unwrap().stock, 5, "nothing taken from the line that fit");
+    assert!(f
+        .order
+        .history
+        .last()
+        .unwrap()
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("FF-B"));
+    assert_eq!(
+        s.inventory.get(&a.sku).await.unwrap().unwrap().stock,
+        5,
+        "nothing taken from the line that fit"
+    );
 
     let ok = order(UserId::new(), &[(&a, 2), (&b, 1)]);
     s.orders.insert(&ok).await.unwrap();
     let f = s.inventory.fulfil(ok.id, now()).await.unwrap();
     assert_eq!(f.outcome, FulfilmentOutcome::Completed);
     assert_eq!(f.order.status, OrderStatus::Completed);
-    assert_eq!(s.orders.get(ok.id).await.unwrap().unwrap().status, OrderStatus::Completed);
+    assert_eq!(
+        s.orders.get(ok.id).await.unwrap().unwrap().status,
+        OrderStatus::Completed
+    );
     let again = s.inventory.fulfil(ok.id, now()).await.unwrap();
     assert_eq!(again.outcome, FulfilmentOutcome::AlreadyFinal);
     assert_eq!(s.inventory.get(&a.sku).await.unwrap().unwrap().stock, 3);
     assert_eq!(s.inventory.get(&b.sku).await.unwrap().unwrap().stock, 0);
-    assert!(matches!(s.inventory.fulfil(OrderId::new(), now()).await, Err(InventoryError::NotFound)));
+    assert!(matches!(
+        s.inventory.fulfil(OrderId::new(), now()).await,
+        Err(InventoryError::NotFound)
+    ));
 }
 
 /// Many orders race for the last units: stock ends at exactly zero, never below, and
@@ -260,18 +453,25 @@ pub async fn cancel_racing_fulfil_has_one_winner(s: Store) {
         let o = order(UserId::new(), &[(&p, 1)]);
         s.orders.insert(&o).await.unwrap();
         let (s1, s2) = (s.clone(), s.clone());
-        let fulfil = tokio::spawn(async move { s1.inventory.fulfil(o.id, now()).await.unwrap().outcome });
+        let fulfil =
+            tokio::spawn(async move { s1.inventory.fulfil(o.id, now()).await.unwrap().outcome });
         let cancel = tokio::spawn(async move { s2.orders.cancel(o.id, now(), None).await });
         let (f, c) = (fulfil.await.unwrap(), cancel.await.unwrap());
         match (&f, &c) {
-            (FulfilmentOutcome::Completed, Err(OrderRepoError::InvalidState(OrderStatus::Completed))) => completed += 1,
+            (
+                FulfilmentOutcome::Completed,
+                Err(OrderRepoError::InvalidState(OrderStatus::Completed)),
+            ) => completed += 1,
             (FulfilmentOutcome::AlreadyFinal, Ok(c)) if c.status == OrderStatus::Cancelled => {}
             other => panic!("both or neither won: {other:?}"),
         }
         let stored = s.orders.get(o.id).await.unwrap().unwrap();
         assert_eq!(stored.history.len(), 2, "exactly one transition recorded");
     }
-    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 1000 - completed);
+    assert_eq!(
+        s.inventory.get(&p.sku).await.unwrap().unwrap().stock,
+        1000 - completed
+    );
 }
 
 #[macro_export]

@@ -7,7 +7,11 @@ use std::sync::Arc;
 pub async fn insert_then_find_by_email_and_id(repo: Arc<dyn UserRepo>) {
     let u = user("Find.Me@example.com");
     repo.insert(&u).await.unwrap();
-    let by_email = repo.by_email(&u.email).await.unwrap().expect("found by email");
+    let by_email = repo
+        .by_email(&u.email)
+        .await
+        .unwrap()
+        .expect("found by email");
     assert_eq!(by_email.id, u.id);
     assert_eq!(by_email.email.as_str(), "find.me@example.com");
     assert_eq!(by_email.password_hash, u.password_hash);
@@ -16,8 +20,16 @@ pub async fn insert_then_find_by_email_and_id(repo: Arc<dyn UserRepo>) {
 }
 
 pub async fn missing_users_are_none(repo: Arc<dyn UserRepo>) {
-    assert!(repo.by_email(&user("nobody@example.com").email).await.unwrap().is_none());
-    assert!(repo.by_id(orderflow_core::domain::UserId::new()).await.unwrap().is_none());
+    assert!(repo
+        .by_email(&user("nobody@example.com").email)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(repo
+        .by_id(orderflow_core::domain::UserId::new())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn duplicate_email_is_refused_even_under_races(repo: Arc<dyn UserRepo>) {
@@ -53,7 +65,8 @@ macro_rules! user_repo_contract {
             }
             #[tokio::test]
             async fn duplicate_email_is_refused_even_under_races() {
-                $crate::contracts::users::duplicate_email_is_refused_even_under_races($factory).await
+                $crate::contracts::users::duplicate_email_is_refused_even_under_races($factory)
+                    .await
             }
         }
     };

@@ -5,11 +5,19 @@ use serde_json::json;
 #[tokio::test]
 async fn register_returns_the_account_and_normalises_email() {
     let app = spawn_app().await;
-    let r = app.post("/api/auth/register", None, json!({"email": "  Ada@Example.COM ", "password": "a-strong-password"})).await;
+    let r = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "  Ada@Example.COM ", "password": "a-strong-password"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["email"], "ada@example.com");
     assert_eq!(r.body["role"], "customer");
-    assert!(r.body["id"].as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()));
+    assert!(r.body["id"]
+        .as_str()
+        .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok()));
     assert!(r.body["created_at"].as_str().is_some());
     assert!(r.body.get("password").is_none() && r.body.get("password_hash").is_none());
 }
@@ -18,8 +26,17 @@ async fn register_returns_the_account_and_normalises_email() {
 async fn duplicate_email_is_409_email_taken_whatever_the_case() {
     let app = spawn_app().await;
     let body = json!({"email": "bob@example.com", "password": "a-strong-password"});
-    assert_eq!(app.post("/api/auth/register", None, body).await.status, StatusCode::CREATED);
-    let r = app.post("/api/auth/register", None, json!({"email": "BOB@example.com", "password": "another-password"})).await;
+    assert_eq!(
+        app.post("/api/auth/register", None, body).await.status,
+        StatusCode::CREATED
+    );
+    let r = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "BOB@example.com", "password": "another-password"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.code(), "email_taken");
 }
@@ -69,14 +86,23 @@ async fn me_needs_a_valid_access_token() {
     let user = app.customer().await;
     let r = app.get("/api/auth/me", Some(&user.access_token)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, json!({"id": user.id, "email": user.email, "role": "customer"}));
+    assert_eq!(
+        r.body,
+        json!({"id": user.id, "email": user.email, "role": "customer"})
+    );
     for token in [None, Some("garbage"), Some(user.refresh_token.as_str())] {
         let r = app.get("/api/auth/me", token).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?}");
         assert_eq!(r.code(), "unauthorized");
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     }
-    let basic = app.client.get(app.url("/api/auth/me")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    let basic = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -84,24 +110,56 @@ async fn me_needs_a_valid_access_token() {
 async fn refresh_rotates_and_the_old_token_stops_working() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    let r = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let new_refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(new_refresh, user.refresh_token);
-    let me = app.get("/api/auth/me", r.body["access_token"].as_str()).await;
+    let me = app
+        .get("/api/auth/me", r.body["access_token"].as_str())
+        .await;
     assert_eq!(me.status, StatusCode::OK);
     // The next rotation with the new token works...
-    let r2 = app.post("/api/auth/refresh", None, json!({"refresh_token": new_refresh})).await;
+    let r2 = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": new_refresh}),
+        )
+        .await;
     assert_eq!(r2.status, StatusCode::OK);
     let newest = r2.body["refresh_token"].as_str().unwrap().to_owned();
     // ...presenting the first (rotated) one again is reuse: 401 and the family dies.
-    let reuse = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    let reuse = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
-    let after = app.post("/api/auth/refresh", None, json!({"refresh_token": newest})).await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "reuse revoked the whole login");
+    let after = app
+        .post("/api/auth/refresh", None, json!({"refresh_token": newest}))
+        .await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "reuse revoked the whole login"
+    );
     // Another login of the same user is unaffected.
     let other = app.login(&user.email, &user.password).await;
-    let still = app.post("/api/auth/refresh", None, json!({"refresh_token": other.body["refresh_token"]})).await;
+    let still = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": other.body["refresh_token"]}),
+        )
+        .await;
     assert_eq!(still.status, StatusCode::OK);
 }
 
@@ -109,24 +167,59 @@ async fn refresh_rotates_and_the_old_token_stops_working() {
 async fn concurrent_refreshes_with_one_token_have_one_winner() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let calls = (0..6).map(|_| app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})));
+    let calls = (0..6).map(|_| {
+        app.post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+    });
     let replies = futures::future::join_all(calls).await;
-    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
-    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
-    assert!(replies.iter().all(|r| r.status == StatusCode::OK || r.status == StatusCode::UNAUTHORIZED));
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(replies
+        .iter()
+        .all(|r| r.status == StatusCode::OK || r.status == StatusCode::UNAUTHORIZED));
 }
 
 #[tokio::test]
 async fn logout_revokes_the_login() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let r = app.post("/api/auth/logout", None, json!({"refresh_token": user.refresh_token})).await;
+    let r = app
+        .post(
+            "/api/auth/logout",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": user.refresh_token})).await;
+    let r = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "unauthorized");
     // Logging out with an unknown token is not an error: the token does not work either way.
-    assert_eq!(app.post("/api/auth/logout", None, json!({"refresh_token": "nope"})).await.status, StatusCode::NO_CONTENT);
-    let r = app.post("/api/auth/refresh", None, json!({"refresh_token": ""})).await;
+    assert_eq!(
+        app.post("/api/auth/logout", None, json!({"refresh_token": "nope"}))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let r = app
+        .post("/api/auth/refresh", None, json!({"refresh_token": ""}))
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

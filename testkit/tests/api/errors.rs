@@ -8,7 +8,13 @@ use serde_json::json;
 #[tokio::test]
 async fn errors_are_problem_json_with_the_request_id() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/api/nowhere")).header("x-request-id", "req-42").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/nowhere"))
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert_eq!(res.headers()["x-request-id"], "req-42");
@@ -28,20 +34,49 @@ async fn errors_are_problem_json_with_the_request_id() {
 #[tokio::test]
 async fn wrong_method_is_405_problem() {
     let app = spawn_app().await;
-    let r = app.call(reqwest::Method::DELETE, "/api/products", None, None).await;
-    assert_eq!((r.status, r.code()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    let r = app
+        .call(reqwest::Method::DELETE, "/api/products", None, None)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_is_400_and_wrong_content_type_415() {
     let app = spawn_app().await;
     for raw in [&b"{"[..], b"not json", b"{\"email\": }", b""] {
-        let r = app.post_raw("/api/auth/register", None, Some("application/json"), raw.to_vec()).await;
-        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_json"), "{:?}", String::from_utf8_lossy(raw));
+        let r = app
+            .post_raw(
+                "/api/auth/register",
+                None,
+                Some("application/json"),
+                raw.to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "invalid_json"),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
     }
-    let r = app.post_raw("/api/auth/register", None, Some("text/plain"), b"{}".to_vec()).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
-    let r = app.post_raw("/api/auth/register", None, None, b"{}".to_vec()).await;
+    let r = app
+        .post_raw(
+            "/api/auth/register",
+            None,
+            Some("text/plain"),
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    let r = app
+        .post_raw("/api/auth/register", None, None, b"{}".to_vec())
+        .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
@@ -49,9 +84,21 @@ async fn malformed_json_is_400_and_wrong_content_type_415() {
 async fn oversized_bodies_are_413() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let big = json!({"items": [{"sku": "X".repeat(70_000), "quantity": 1}]}).to_string().into_bytes();
-    let r = app.post_raw("/api/orders", Some(&user.access_token), Some("application/json"), big).await;
-    assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    let big = json!({"items": [{"sku": "X".repeat(70_000), "quantity": 1}]})
+        .to_string()
+        .into_bytes();
+    let r = app
+        .post_raw(
+            "/api/orders",
+            Some(&user.access_token),
+            Some("application/json"),
+            big,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
     assert!(app.store.all_orders().is_empty());
 }
 
@@ -60,8 +107,20 @@ async fn customers_get_403_on_every_admin_route() {
     let app = spawn_app().await;
     app.product("ADM", 1, 1).await;
     let c = app.customer().await;
-    let create = app.post("/api/products", Some(&c.access_token), json!({"sku": "Z", "name": "z", "price_cents": 1, "stock": 1})).await;
-    let patch = app.patch("/api/products/ADM", Some(&c.access_token), json!({"stock_delta": 1})).await;
+    let create = app
+        .post(
+            "/api/products",
+            Some(&c.access_token),
+            json!({"sku": "Z", "name": "z", "price_cents": 1, "stock": 1}),
+        )
+        .await;
+    let patch = app
+        .patch(
+            "/api/products/ADM",
+            Some(&c.access_token),
+            json!({"stock_delta": 1}),
+        )
+        .await;
     for r in [create, patch] {
         assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
     }

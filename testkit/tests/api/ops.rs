@@ -5,9 +5,15 @@ use reqwest::StatusCode;
 async fn health_and_readiness() {
     let app = spawn_app().await;
     let h = app.get("/healthz", None).await;
-    assert_eq!((h.status, h.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (h.status, h.body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let r = app.get("/readyz", None).await;
-    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
 }
 
 #[tokio::test]
@@ -33,7 +39,10 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} undocumented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
     }
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
     let docs = app.client.get(app.url("/docs/")).send().await.unwrap();

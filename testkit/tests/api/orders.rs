@@ -8,17 +8,28 @@ async fn placing_an_order_answers_202_with_prices_snapshotted() {
     app.product("KB", 8900, 10).await;
     app.product("MS", 2900, 10).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "KB", "quantity": 1}, {"sku": "MS", "quantity": 2}])).await;
+    let r = app
+        .place(
+            &user.access_token,
+            json!([{"sku": "KB", "quantity": 1}, {"sku": "MS", "quantity": 2}]),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     let o = &r.body;
     assert_eq!(o["status"], "pending");
     assert_eq!(o["user_id"], user.id.as_str());
     assert_eq!(o["total_cents"], 8900 + 2 * 2900);
     assert_eq!(o["currency"], "USD");
-    assert_eq!(o["items"][1], json!({"sku": "MS", "name": "Product MS", "quantity": 2, "unit_price_cents": 2900, "line_total_cents": 5800}));
+    assert_eq!(
+        o["items"][1],
+        json!({"sku": "MS", "name": "Product MS", "quantity": 2, "unit_price_cents": 2900, "line_total_cents": 5800})
+    );
     assert_eq!(o["history"].as_array().unwrap().len(), 1);
     assert_eq!(o["history"][0]["status"], "pending");
-    assert!(o.get("published").is_none() && o.get("idempotency_key").is_none(), "bookkeeping stays private");
+    assert!(
+        o.get("published").is_none() && o.get("idempotency_key").is_none(),
+        "bookkeeping stays private"
+    );
     // Nothing is taken until the worker runs.
     assert_eq!(app.stock("KB").await, 10);
 }
@@ -28,11 +39,24 @@ async fn placement_checks_skus_and_stock_up_front() {
     let app = spawn_app().await;
     app.product("FEW", 100, 2).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "FEW", "quantity": 1}, {"sku": "GHOST", "quantity": 1}])).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku"));
+    let r = app
+        .place(
+            &user.access_token,
+            json!([{"sku": "FEW", "quantity": 1}, {"sku": "GHOST", "quantity": 1}]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku")
+    );
     assert!(r.body["detail"].as_str().unwrap().contains("GHOST"));
-    let r = app.place(&user.access_token, json!([{"sku": "FEW", "quantity": 3}])).await;
-    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "insufficient_stock"));
+    let r = app
+        .place(&user.access_token, json!([{"sku": "FEW", "quantity": 3}]))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "insufficient_stock")
+    );
     assert!(app.store.all_orders().is_empty(), "no partial state");
 }
 
@@ -41,7 +65,9 @@ async fn order_bodies_are_validated_without_partial_state() {
     let app = spawn_app().await;
     app.product("V", 100, 10_000).await;
     let user = app.customer().await;
-    let too_many: Vec<_> = (0..51).map(|i| json!({"sku": format!("S{i}"), "quantity": 1})).collect();
+    let too_many: Vec<_> = (0..51)
+        .map(|i| json!({"sku": format!("S{i}"), "quantity": 1}))
+        .collect();
     for items in [
         json!([]),
         json!([{"sku": "V", "quantity": 0}]),
@@ -58,7 +84,11 @@ async fn order_bodies_are_validated_without_partial_state() {
         json!("V"),
     ] {
         let r = app.place(&user.access_token, items.clone()).await;
-        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{items}");
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{items}"
+        );
     }
     for body in [
         json!({"items": [{"sku": "V", "quantity": 1}], "user_id": uuid::Uuid::new_v4()}),
@@ -66,24 +96,49 @@ async fn order_bodies_are_validated_without_partial_state() {
         json!({"items": [{"sku": "V", "quantity": 1}], "total_cents": 0}),
         json!({}),
     ] {
-        let r = app.post("/api/orders", Some(&user.access_token), body.clone()).await;
-        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{body}");
+        let r = app
+            .post("/api/orders", Some(&user.access_token), body.clone())
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{body}"
+        );
     }
-    assert!(app.store.all_orders().is_empty(), "no order was created by any of them");
-    let r = app.place(&user.access_token, json!([{"sku": "V", "quantity": 1000}])).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "the boundary itself is fine");
+    assert!(
+        app.store.all_orders().is_empty(),
+        "no order was created by any of them"
+    );
+    let r = app
+        .place(&user.access_token, json!([{"sku": "V", "quantity": 1000}]))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::ACCEPTED,
+        "the boundary itself is fine"
+    );
 }
 
 #[tokio::test]
 async fn orders_need_a_bearer_token() {
     let app = spawn_app().await;
     for r in [
-        app.place("not-a-token", json!([{"sku": "X", "quantity": 1}])).await,
+        app.place("not-a-token", json!([{"sku": "X", "quantity": 1}]))
+            .await,
         app.get("/api/orders", None).await,
-        app.get(&format!("/api/orders/{}", uuid::Uuid::new_v4()), None).await,
-        app.post(&format!("/api/orders/{}/cancel", uuid::Uuid::new_v4()), None, json!({})).await,
+        app.get(&format!("/api/orders/{}", uuid::Uuid::new_v4()), None)
+            .await,
+        app.post(
+            &format!("/api/orders/{}/cancel", uuid::Uuid::new_v4()),
+            None,
+            json!({}),
+        )
+        .await,
     ] {
-        assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthorized"));
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNAUTHORIZED, "unauthorized")
+        );
     }
 }
 
@@ -106,7 +161,10 @@ async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
     assert_eq!(again.status, StatusCode::ACCEPTED);
     assert_eq!(again.body["id"], first.body["id"]);
     let conflict = orderflow_testkit::TestApp::read(send("k-1", 3).await.unwrap()).await;
-    assert_eq!((conflict.status, conflict.code()), (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict"));
+    assert_eq!(
+        (conflict.status, conflict.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict")
+    );
     assert_eq!(app.store.all_orders().len(), 1);
     // Keys are per user: another user's same key is a new order.
     let other = app.customer().await;
@@ -165,20 +223,30 @@ async fn concurrent_requests_with_one_idempotency_key_make_one_order() {
 async fn reading_an_order_reports_cache_misses_and_hits() {
     let app = spawn_app_completed().await;
     let (app, user, id) = (app.0, app.1, app.2);
-    let first = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let first = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.header("x-cache"), Some("miss"));
     assert_eq!(first.body["status"], "completed");
-    let second = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let second = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(second.header("x-cache"), Some("hit"));
     assert_eq!(second.body, first.body);
 }
 
-async fn spawn_app_completed() -> (orderflow_testkit::TestApp, orderflow_testkit::TestUser, String) {
+async fn spawn_app_completed() -> (
+    orderflow_testkit::TestApp,
+    orderflow_testkit::TestUser,
+    String,
+) {
     let app = spawn_app().await;
     app.product("C", 100, 10).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "C", "quantity": 1}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "C", "quantity": 1}]))
+        .await;
     app.drain().await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     (app, user, id)
@@ -189,10 +257,23 @@ async fn other_users_orders_are_404_but_admins_can_read_them() {
     let (app, owner, id) = spawn_app_completed().await;
     let stranger = app.customer().await;
     // Warm the cache first: a cache hit must not skip the ownership check.
-    assert_eq!(app.get(&format!("/api/orders/{id}"), Some(&owner.access_token)).await.status, StatusCode::OK);
-    let r = app.get(&format!("/api/orders/{id}"), Some(&stranger.access_token)).await;
+    assert_eq!(
+        app.get(&format!("/api/orders/{id}"), Some(&owner.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .get(&format!("/api/orders/{id}"), Some(&stranger.access_token))
+        .await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
-    let r = app.post(&format!("/api/orders/{id}/cancel"), Some(&stranger.access_token), json!({})).await;
+    let r = app
+        .post(
+            &format!("/api/orders/{id}/cancel"),
+            Some(&stranger.access_token),
+            json!({}),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
     let listed = app.get("/api/orders", Some(&stranger.access_token)).await;
     assert_eq!(listed.body["items"], json!([]));
@@ -200,9 +281,16 @@ async fn other_users_orders_are_404_but_admins_can_read_them() {
     let r = app.get(&format!("/api/orders/{id}"), Some(&admin)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["user_id"], owner.id.as_str());
-    for path in ["/api/orders/not-a-uuid", &format!("/api/orders/{}", uuid::Uuid::new_v4())] {
+    for path in [
+        "/api/orders/not-a-uuid",
+        &format!("/api/orders/{}", uuid::Uuid::new_v4()),
+    ] {
         let r = app.get(path, Some(&owner.access_token)).await;
-        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{path}"
+        );
     }
 }
 
@@ -212,29 +300,77 @@ async fn listing_is_own_orders_newest_first_with_cursors() {
     app.product("L", 100, 100).await;
     let user = app.customer().await;
     let other = app.customer().await;
-    app.place(&other.access_token, json!([{"sku": "L", "quantity": 1}])).await;
+    app.place(&other.access_token, json!([{"sku": "L", "quantity": 1}]))
+        .await;
     let mut placed = Vec::new();
     for q in 1..=5 {
-        let r = app.place(&user.access_token, json!([{"sku": "L", "quantity": q}])).await;
+        let r = app
+            .place(&user.access_token, json!([{"sku": "L", "quantity": q}]))
+            .await;
         placed.push(r.body["id"].as_str().unwrap().to_owned());
     }
     placed.reverse();
-    let ids = |b: &serde_json::Value| b["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let ids = |b: &serde_json::Value| {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     let all = app.get("/api/orders", Some(&user.access_token)).await;
-    assert_eq!(ids(&all.body), placed, "default limit covers all five, newest first");
-    let p1 = app.get("/api/orders?limit=2", Some(&user.access_token)).await;
+    assert_eq!(
+        ids(&all.body),
+        placed,
+        "default limit covers all five, newest first"
+    );
+    let p1 = app
+        .get("/api/orders?limit=2", Some(&user.access_token))
+        .await;
     assert_eq!(ids(&p1.body), placed[..2]);
     let c1 = p1.body["next_cursor"].as_str().unwrap();
-    let p2 = app.get(&format!("/api/orders?limit=2&cursor={c1}"), Some(&user.access_token)).await;
+    let p2 = app
+        .get(
+            &format!("/api/orders?limit=2&cursor={c1}"),
+            Some(&user.access_token),
+        )
+        .await;
     assert_eq!(ids(&p2.body), placed[2..4]);
-    let p3 = app.get(&format!("/api/orders?limit=2&cursor={}", p2.body["next_cursor"].as_str().unwrap()), Some(&user.access_token)).await;
+    let p3 = app
+        .get(
+            &format!(
+                "/api/orders?limit=2&cursor={}",
+                p2.body["next_cursor"].as_str().unwrap()
+            ),
+            Some(&user.access_token),
+        )
+        .await;
     assert_eq!(ids(&p3.body), placed[4..]);
     assert!(p3.body["next_cursor"].is_null());
-    for q in ["limit=0", "limit=101", "limit=-1", "limit=abc", "cursor=garbage", "cursor=", "unknown=1"] {
-        let r = app.get(&format!("/api/orders?{q}"), Some(&user.access_token)).await;
-        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{q}");
+    for q in [
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "limit=abc",
+        "cursor=garbage",
+        "cursor=",
+        "unknown=1",
+    ] {
+        let r = app
+            .get(&format!("/api/orders?{q}"), Some(&user.access_token))
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{q}"
+        );
     }
-    assert_eq!(app.get("/api/orders?limit=100", Some(&user.access_token)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/orders?limit=100", Some(&user.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -242,28 +378,59 @@ async fn cancel_works_only_while_pending() {
     let app = spawn_app().await;
     app.product("CAN", 100, 10).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "CAN", "quantity": 2}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "CAN", "quantity": 2}]))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     // Reading it first caches the pending order; the cancel must not be hidden by that.
-    app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
-    let c = app.post(&format!("/api/orders/{id}/cancel"), Some(&user.access_token), json!({})).await;
+    app.get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
+    let c = app
+        .post(
+            &format!("/api/orders/{id}/cancel"),
+            Some(&user.access_token),
+            json!({}),
+        )
+        .await;
     assert_eq!(c.status, StatusCode::OK);
     assert_eq!(c.body["status"], "cancelled");
     assert_eq!(c.body["history"][1]["status"], "cancelled");
     assert_eq!(c.body["history"][1]["reason"], "cancelled by the customer");
-    let read = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let read = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(read.body["status"], "cancelled");
-    let again = app.post(&format!("/api/orders/{id}/cancel"), Some(&user.access_token), json!({})).await;
-    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "invalid_state"));
+    let again = app
+        .post(
+            &format!("/api/orders/{id}/cancel"),
+            Some(&user.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "invalid_state")
+    );
     // The worker then finds nothing to do: no stock taken, no email.
     app.drain().await;
     assert_eq!(app.stock("CAN").await, 10);
     assert!(app.mailer.sent().is_empty());
 
-    let r = app.place(&user.access_token, json!([{"sku": "CAN", "quantity": 1}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "CAN", "quantity": 1}]))
+        .await;
     let done = r.body["id"].as_str().unwrap().to_owned();
     app.drain().await;
-    let late = app.post(&format!("/api/orders/{done}/cancel"), Some(&user.access_token), json!({})).await;
-    assert_eq!((late.status, late.code()), (StatusCode::CONFLICT, "invalid_state"));
+    let late = app
+        .post(
+            &format!("/api/orders/{done}/cancel"),
+            Some(&user.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (late.status, late.code()),
+        (StatusCode::CONFLICT, "invalid_state")
+    );
     assert!(late.body["detail"].as_str().unwrap().contains("completed"));
 }

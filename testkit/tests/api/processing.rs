@@ -7,19 +7,32 @@ async fn the_worker_completes_orders_takes_stock_and_mails_once() {
     let app = spawn_app().await;
     app.product("W", 1250, 5).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "W", "quantity": 2}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "W", "quantity": 2}]))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     assert_eq!(app.drain().await, 1);
-    let o = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let o = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(o.body["status"], "completed");
-    let statuses: Vec<_> = o.body["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    let statuses: Vec<_> = o.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["pending", "completed"]);
     assert_eq!(app.stock("W").await, 3);
     let mails = app.mailer.sent();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to.as_str(), user.email);
     assert!(mails[0].subject.contains("confirmed") && mails[0].subject.contains(&id));
-    assert!(mails[0].text.contains("Total: 25.00 USD"), "{}", mails[0].text);
+    assert!(
+        mails[0].text.contains("Total: 25.00 USD"),
+        "{}",
+        mails[0].text
+    );
     assert!(mails[0].html.contains("25.00 USD"));
     assert!(app.queue.is_empty(), "acked");
 }
@@ -30,14 +43,29 @@ async fn short_stock_at_processing_fails_the_order_with_a_reason_and_an_email() 
     app.product("GONE", 100, 3).await;
     app.product("PLENTY", 100, 3).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "PLENTY", "quantity": 1}, {"sku": "GONE", "quantity": 2}])).await;
+    let r = app
+        .place(
+            &user.access_token,
+            json!([{"sku": "PLENTY", "quantity": 1}, {"sku": "GONE", "quantity": 2}]),
+        )
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let admin = app.admin_token().await;
-    app.patch("/api/products/GONE", Some(&admin), json!({"stock_delta": -2})).await;
+    app.patch(
+        "/api/products/GONE",
+        Some(&admin),
+        json!({"stock_delta": -2}),
+    )
+    .await;
     app.drain().await;
-    let o = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let o = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(o.body["status"], "failed");
-    assert!(o.body["history"][1]["reason"].as_str().unwrap().contains("GONE"));
+    assert!(o.body["history"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("GONE"));
     assert_eq!(app.stock("PLENTY").await, 3, "all or nothing");
     assert_eq!(app.stock("GONE").await, 1);
     let mails = app.mailer.sent();
@@ -51,11 +79,23 @@ async fn prices_are_those_at_placement() {
     let app = spawn_app().await;
     app.product("PX", 100, 5).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "PX", "quantity": 1}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "PX", "quantity": 1}]))
+        .await;
     let admin = app.admin_token().await;
-    app.patch("/api/products/PX", Some(&admin), json!({"price_cents": 999, "name": "Renamed"})).await;
+    app.patch(
+        "/api/products/PX",
+        Some(&admin),
+        json!({"price_cents": 999, "name": "Renamed"}),
+    )
+    .await;
     app.drain().await;
-    let o = app.get(&format!("/api/orders/{}", r.body["id"].as_str().unwrap()), Some(&user.access_token)).await;
+    let o = app
+        .get(
+            &format!("/api/orders/{}", r.body["id"].as_str().unwrap()),
+            Some(&user.access_token),
+        )
+        .await;
     assert_eq!(o.body["status"], "completed");
     assert_eq!(o.body["items"][0]["unit_price_cents"], 100);
     assert_eq!(o.body["items"][0]["name"], "Product PX");
@@ -67,11 +107,16 @@ async fn a_duplicated_message_changes_nothing_twice() {
     let app = spawn_app().await;
     app.product("DUP", 100, 10).await;
     let user = app.customer().await;
-    let r = app.place(&user.access_token, json!([{"sku": "DUP", "quantity": 4}])).await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "DUP", "quantity": 4}]))
+        .await;
     let id = r.body["id"].as_str().unwrap();
     let message = json!({"order_id": id}).to_string();
     use orderflow_core::ports::Queue;
-    app.queue.publish(&[message.clone(), message]).await.unwrap();
+    app.queue
+        .publish(&[message.clone(), message])
+        .await
+        .unwrap();
     assert_eq!(app.drain().await, 3);
     assert_eq!(app.stock("DUP").await, 6, "stock taken once");
     assert_eq!(app.mailer.sent().len(), 1, "one email");
@@ -88,10 +133,20 @@ async fn many_concurrent_orders_for_the_last_units_never_oversell() {
     for _ in 0..10 {
         users.push(app.customer().await);
     }
-    let placements = (0..200).map(|i| app.place(&users[i % users.len()].access_token, json!([{"sku": "HOT", "quantity": 1}])));
+    let placements = (0..200).map(|i| {
+        app.place(
+            &users[i % users.len()].access_token,
+            json!([{"sku": "HOT", "quantity": 1}]),
+        )
+    });
     let replies = futures::future::join_all(placements).await;
-    let accepted = replies.iter().filter(|r| r.status == StatusCode::ACCEPTED).count();
-    assert!(replies.iter().all(|r| r.status == StatusCode::ACCEPTED || r.code() == "insufficient_stock"));
+    let accepted = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::ACCEPTED)
+        .count();
+    assert!(replies
+        .iter()
+        .all(|r| r.status == StatusCode::ACCEPTED || r.code() == "insufficient_stock"));
     let (w1, w2) = (app.worker.clone(), app.worker.clone());
     let drain = |w: orderflow::worker::Worker| async move {
         while w.run_once(std::time::Duration::ZERO).await.unwrap() > 0 {}
@@ -100,8 +155,14 @@ async fn many_concurrent_orders_for_the_last_units_never_oversell() {
     app.drain().await;
     let orders = app.store.all_orders();
     assert_eq!(orders.len(), accepted);
-    let completed = orders.iter().filter(|o| o.status.as_str() == "completed").count();
-    let failed = orders.iter().filter(|o| o.status.as_str() == "failed").count();
+    let completed = orders
+        .iter()
+        .filter(|o| o.status.as_str() == "completed")
+        .count();
+    let failed = orders
+        .iter()
+        .filter(|o| o.status.as_str() == "failed")
+        .count();
     assert_eq!(completed, units as usize);
     assert_eq!(failed, accepted - units as usize);
     assert_eq!(app.stock("HOT").await, 0);
@@ -114,18 +175,29 @@ async fn orders_placed_while_the_queue_is_down_are_relayed_later() {
     app.product("Q", 100, 10).await;
     let user = app.customer().await;
     app.queue_switch.set_down(true);
-    let r = app.place(&user.access_token, json!([{"sku": "Q", "quantity": 1}])).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "the order is recorded even without the queue");
+    let r = app
+        .place(&user.access_token, json!([{"sku": "Q", "quantity": 1}]))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::ACCEPTED,
+        "the order is recorded even without the queue"
+    );
     let id = r.body["id"].as_str().unwrap().to_owned();
     // The relay takes orders older than `min_age` (0 here) at millisecond precision.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert!(app.services.relay.publish_due().await.is_err(), "relay cannot publish yet");
+    assert!(
+        app.services.relay.publish_due().await.is_err(),
+        "relay cannot publish yet"
+    );
     assert!(!app.store.all_orders()[0].published);
     app.queue_switch.set_down(false);
     assert_eq!(app.run_relay().await, 1);
     assert_eq!(app.run_relay().await, 0, "published once");
     app.drain().await;
-    let o = app.get(&format!("/api/orders/{id}"), Some(&user.access_token)).await;
+    let o = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
     assert_eq!(o.body["status"], "completed");
     assert_eq!(app.mailer.sent().len(), 1);
 }
@@ -136,14 +208,29 @@ async fn unprocessable_messages_are_dead_lettered_without_blocking_others() {
     app.product("OK", 100, 10).await;
     let user = app.customer().await;
     use orderflow_core::ports::Queue;
-    app.queue.publish(&["not json".into(), json!({"order_id": uuid::Uuid::new_v4()}).to_string()]).await.unwrap();
-    let r = app.place(&user.access_token, json!([{"sku": "OK", "quantity": 1}])).await;
+    app.queue
+        .publish(&[
+            "not json".into(),
+            json!({"order_id": uuid::Uuid::new_v4()}).to_string(),
+        ])
+        .await
+        .unwrap();
+    let r = app
+        .place(&user.access_token, json!([{"sku": "OK", "quantity": 1}]))
+        .await;
     app.drain().await;
-    let o = app.get(&format!("/api/orders/{}", r.body["id"].as_str().unwrap()), Some(&user.access_token)).await;
+    let o = app
+        .get(
+            &format!("/api/orders/{}", r.body["id"].as_str().unwrap()),
+            Some(&user.access_token),
+        )
+        .await;
     assert_eq!(o.body["status"], "completed");
     let dead = app.queue.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 2);
-    assert!(dead.iter().all(|d| d.receive_count == app.config.worker.max_receives));
+    assert!(dead
+        .iter()
+        .all(|d| d.receive_count == app.config.worker.max_receives));
     assert!(app.queue.is_empty());
 }
 
@@ -153,8 +240,15 @@ async fn a_mail_outage_delays_the_email_but_never_doubles_the_order() {
     app.product("M", 100, 10).await;
     let user = app.customer().await;
     app.mailer.set_failing(true);
-    app.place(&user.access_token, json!([{"sku": "M", "quantity": 3}])).await;
-    assert_eq!(app.worker.run_once(std::time::Duration::ZERO).await.unwrap(), 1);
+    app.place(&user.access_token, json!([{"sku": "M", "quantity": 3}]))
+        .await;
+    assert_eq!(
+        app.worker
+            .run_once(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(app.stock("M").await, 7, "the order completed");
     assert_eq!(app.queue.len(), 1, "not acked: the email is still owed");
     app.mailer.set_failing(false);
@@ -180,5 +274,8 @@ async fn the_request_id_travels_with_the_order() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-me-123");
-    assert_eq!(app.store.all_orders()[0].request_id.as_deref(), Some("trace-me-123"));
+    assert_eq!(
+        app.store.all_orders()[0].request_id.as_deref(),
+        Some("trace-me-123")
+    );
 }

@@ -11,7 +11,10 @@ pub mod contracts;
 pub mod faults;
 mod spawn;
 
-pub use spawn::{spawn_app, spawn_app_with, TestApp, TestUser};
+pub use spawn::{
+    spawn_app, spawn_app_custom, spawn_app_with, Reply, TestApp, TestUser, ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+};
 
 /// Turns on logs when `TEST_LOG` is set; safe to call from every test.
 pub fn init_test_logs() {

@@ -51,6 +51,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with test settings, after `tweak` has had its say.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_custom(tweak, |_| {}).await
+}
+
+/// Like `spawn_app_with`, and lets the test swap adapters (a failing hasher, a manual
+/// clock…) before the use cases are built.
+pub async fn spawn_app_custom(
+    tweak: impl FnOnce(&mut Config),
+    swap: impl FnOnce(&mut Adapters),
+) -> TestApp {
     crate::init_test_logs();
     let mut config = Config::defaults();
     config.http.bind = "127.0.0.1:0".parse().expect("literal address");
@@ -70,7 +79,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let queue = memory_queue(&config);
     let queue_switch = SwitchableQueue::new(Arc::new(queue.clone()));
     let mailer = RecordingMailer::default();
-    let adapters = Adapters {
+    let mut adapters = Adapters {
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         orders: Arc::new(store.clone()),
@@ -89,6 +98,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         ),
         clock: Arc::new(SystemClock),
     };
+    swap(&mut adapters);
     let services = Services::new(&config, adapters);
     orderflow::bootstrap::bootstrap(&services, &config.bootstrap)
         .await

@@ -2,7 +2,7 @@
 //! tests, same assertions. Each suite is a set of `pub async fn`s plus a macro that
 //! stamps them out as `#[tokio::test]`s for one adapter factory, e.g.
 //!
-//! ```ignore
+//! ```text
 //! orderflow_testkit::store_contract!(async { orderflow_adapter_memory::MemoryStore::new() });
 //! ```
 //!

@@ -223,3 +223,42 @@ async fn logout_revokes_the_login() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn access_tokens_expire_by_the_injected_clock() {
+    let clock = orderflow_adapter_memory::ManualClock::new(chrono::Utc::now());
+    let c2 = clock.clone();
+    let app =
+        orderflow_testkit::spawn_app_custom(|_| {}, move |a| a.clock = std::sync::Arc::new(c2))
+            .await;
+    let user = app.customer().await;
+    assert_eq!(
+        app.get("/api/auth/me", Some(&user.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    clock.advance(chrono::Duration::seconds(899));
+    assert_eq!(
+        app.get("/api/auth/me", Some(&user.access_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    clock.advance(chrono::Duration::seconds(1));
+    let r = app.get("/api/auth/me", Some(&user.access_token)).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "unauthorized"),
+        "15 minutes and out"
+    );
+    // The refresh token still renews the login.
+    let r = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}

@@ -126,3 +126,130 @@ async fn customers_get_403_on_every_admin_route() {
     }
     assert_eq!(app.stock("ADM").await, 1);
 }
+
+struct BrokenHasher;
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::PasswordHasher for BrokenHasher {
+    async fn hash(
+        &self,
+        _: &orderflow_core::domain::Password,
+    ) -> Result<orderflow_core::domain::PasswordHash, orderflow_core::ports::HashError> {
+        Err(orderflow_core::ports::HashError::Failed(
+            "secret internal detail".into(),
+        ))
+    }
+    async fn verify(
+        &self,
+        _: &orderflow_core::domain::Password,
+        _: &orderflow_core::domain::PasswordHash,
+    ) -> Result<bool, orderflow_core::ports::HashError> {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Ok(false)
+    }
+    async fn verify_dummy(&self, _: &orderflow_core::domain::Password) {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+struct DownUsers;
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::UserRepo for DownUsers {
+    async fn insert(
+        &self,
+        _: &orderflow_core::domain::User,
+    ) -> Result<(), orderflow_core::ports::UserRepoError> {
+        Err(orderflow_core::ports::UserRepoError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+    async fn by_email(
+        &self,
+        _: &orderflow_core::domain::Email,
+    ) -> Result<Option<orderflow_core::domain::User>, orderflow_core::ports::UserRepoError> {
+        Err(orderflow_core::ports::UserRepoError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+    async fn by_id(
+        &self,
+        _: orderflow_core::domain::UserId,
+    ) -> Result<Option<orderflow_core::domain::User>, orderflow_core::ports::UserRepoError> {
+        Err(orderflow_core::ports::UserRepoError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn internal_failures_are_opaque_500s() {
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| c.bootstrap.admin_email = None,
+        |a| a.hasher = std::sync::Arc::new(BrokenHasher),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "x@example.com", "password": "a-strong-password"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    );
+    assert!(
+        !r.body.to_string().contains("secret internal detail"),
+        "causes stay in the log"
+    );
+    assert!(r.body["request_id"].is_string());
+}
+
+#[tokio::test]
+async fn an_unavailable_store_is_a_503_with_retry_after() {
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| {
+            c.bootstrap.admin_email = None;
+            c.bootstrap.admin_password = None;
+        },
+        |a| a.users = std::sync::Arc::new(DownUsers),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "x@example.com", "password": "a-strong-password"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    );
+    assert_eq!(r.header("retry-after"), Some("1"));
+    let r = app.login("x@example.com", "a-strong-password").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    );
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_408() {
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| {
+            c.http.request_timeout_ms = 100;
+            c.bootstrap.admin_email = None;
+            c.bootstrap.admin_password = None;
+        },
+        |a| a.hasher = std::sync::Arc::new(BrokenHasher),
+    )
+    .await;
+    let r = app.login("nobody@example.com", "a-strong-password").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::REQUEST_TIMEOUT, "timeout")
+    );
+}

@@ -83,9 +83,26 @@ impl Money {
     }
 }
 
+/// `12.50 USD`: exact, from integer minor units (two decimals, as for every currency
+/// the catalog takes today).
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.cents < 0 { "-" } else { "" };
+        let c = self.cents.unsigned_abs();
+        write!(f, "{sign}{}.{:02} {}", c / 100, c % 100, self.currency)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn displays_exactly() {
+        assert_eq!(Money::new(1250, Currency::USD).to_string(), "12.50 USD");
+        assert_eq!(Money::new(5, Currency::USD).to_string(), "0.05 USD");
+        assert_eq!(Money::new(-101, Currency::USD).to_string(), "-1.01 USD");
+    }
 
     #[test]
     fn currency_codes() {

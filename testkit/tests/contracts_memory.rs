@@ -22,12 +22,12 @@ fn store() -> Store {
 fn cache() -> Arc<dyn Cache> {
     Arc::new(MemoryCache::default())
 }
-async fn queue(visibility: Duration, max_receives: u32) -> Arc<dyn Queue> {
-    Arc::new(MemoryQueue::new(visibility, max_receives))
+async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
+    Some(Arc::new(MemoryQueue::new(visibility, max_receives)))
 }
 
-orderflow_testkit::user_repo_contract!(users());
-orderflow_testkit::session_repo_contract!(sessions());
-orderflow_testkit::store_contract!(store());
-orderflow_testkit::cache_contract!(cache());
+orderflow_testkit::user_repo_contract!(async { Some(users()) });
+orderflow_testkit::session_repo_contract!(async { Some(sessions()) });
+orderflow_testkit::store_contract!(async { Some(store()) });
+orderflow_testkit::cache_contract!(async { Some(cache()) });
 orderflow_testkit::queue_contract!(queue);

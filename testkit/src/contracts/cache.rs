@@ -46,14 +46,21 @@ pub async fn entries_expire_after_their_ttl(cache: Arc<dyn Cache>) {
 macro_rules! cache_contract {
     ($factory:expr) => {
         mod cache_contract {
+            #[allow(unused_imports)]
             use super::*;
             #[tokio::test]
             async fn set_get_overwrite_delete() {
-                $crate::contracts::cache::set_get_overwrite_delete($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::cache::set_get_overwrite_delete(adapter).await
             }
             #[tokio::test]
             async fn entries_expire_after_their_ttl() {
-                $crate::contracts::cache::entries_expire_after_their_ttl($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::cache::entries_expire_after_their_ttl(adapter).await
             }
         }
     };

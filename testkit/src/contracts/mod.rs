@@ -3,10 +3,11 @@
 //! stamps them out as `#[tokio::test]`s for one adapter factory, e.g.
 //!
 //! ```text
-//! orderflow_testkit::store_contract!(async { orderflow_adapter_memory::MemoryStore::new() });
+//! orderflow_testkit::store_contract!(async { Some(my_store()) });
 //! ```
 //!
-//! The factory is called once per test and must return fresh, empty state.
+//! The factory is an async expression giving `Some(adapter)` with fresh, empty state,
+//! or `None` to skip (a service that is not there; see `services`).
 
 pub mod cache;
 pub mod fixtures;

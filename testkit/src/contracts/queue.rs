@@ -135,49 +135,51 @@ pub async fn receive_never_waits_past_its_wait(q: Arc<dyn Queue>) {
 macro_rules! queue_contract {
     ($factory:expr) => {
         mod queue_contract {
+            #[allow(unused_imports)]
             use super::*;
-            use std::time::Duration;
             #[tokio::test]
             async fn publish_receive_ack() {
-                $crate::contracts::queue::publish_receive_ack(
-                    $factory(Duration::from_secs(30), 5).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::publish_receive_ack(adapter).await
             }
             #[tokio::test]
             async fn ack_is_idempotent() {
-                $crate::contracts::queue::ack_is_idempotent(
-                    $factory(Duration::from_secs(30), 5).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::ack_is_idempotent(adapter).await
             }
             #[tokio::test]
             async fn unacked_messages_return_after_visibility_timeout() {
-                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout(
-                    $factory(Duration::from_secs(2), 5).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(2), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout(adapter)
+                    .await
             }
             #[tokio::test]
             async fn retry_after_zero_redelivers_at_once() {
-                $crate::contracts::queue::retry_after_zero_redelivers_at_once(
-                    $factory(Duration::from_secs(30), 5).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::retry_after_zero_redelivers_at_once(adapter).await
             }
             #[tokio::test]
             async fn dead_letters_after_max_receives_and_redrives() {
-                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives(
-                    $factory(Duration::from_secs(30), 2).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 2).await else {
+                    return;
+                };
+                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives(adapter)
+                    .await
             }
             #[tokio::test]
             async fn receive_never_waits_past_its_wait() {
-                $crate::contracts::queue::receive_never_waits_past_its_wait(
-                    $factory(Duration::from_secs(30), 5).await,
-                )
-                .await
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::receive_never_waits_past_its_wait(adapter).await
             }
         }
     };

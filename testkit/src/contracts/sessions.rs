@@ -110,26 +110,42 @@ pub async fn revoke_ends_the_family(repo: Arc<dyn SessionRepo>) {
 macro_rules! session_repo_contract {
     ($factory:expr) => {
         mod session_repo_contract {
+            #[allow(unused_imports)]
             use super::*;
             #[tokio::test]
             async fn rotation_replaces_the_current_token() {
-                $crate::contracts::sessions::rotation_replaces_the_current_token($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::rotation_replaces_the_current_token(adapter).await
             }
             #[tokio::test]
             async fn reuse_revokes_the_whole_family() {
-                $crate::contracts::sessions::reuse_revokes_the_whole_family($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::reuse_revokes_the_whole_family(adapter).await
             }
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_rotations_have_one_winner() {
-                $crate::contracts::sessions::concurrent_rotations_have_one_winner($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::concurrent_rotations_have_one_winner(adapter).await
             }
             #[tokio::test]
             async fn expired_and_unknown_tokens_are_invalid() {
-                $crate::contracts::sessions::expired_and_unknown_tokens_are_invalid($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::expired_and_unknown_tokens_are_invalid(adapter).await
             }
             #[tokio::test]
             async fn revoke_ends_the_family() {
-                $crate::contracts::sessions::revoke_ends_the_family($factory).await
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::revoke_ends_the_family(adapter).await
             }
         }
     };

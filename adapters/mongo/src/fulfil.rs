@@ -1,0 +1,166 @@
+//! The worker's step: take stock for every line and move the order out of `pending`,
+//! as ONE multi-document transaction. Conditional writes (`stock >= qty`,
+//! `status == pending`) plus the transaction's write-conflict detection mean that no
+//! interleaving oversells or settles an order twice.
+
+use crate::docs::{bdate, HistoryDoc, ProductDoc};
+use crate::MongoStore;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::doc;
+use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::ClientSession;
+use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku, StatusChange};
+use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
+use orderflow_core::BoxError;
+
+/// What one attempt decided, before commit.
+enum Attempt {
+    Done(Fulfilment),
+    NotFound,
+}
+
+impl MongoStore {
+    pub(crate) async fn fulfil_in_transaction(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Fulfilment, BoxError> {
+        let mut session = self.client.start_session().await?;
+        loop {
+            session.start_transaction().await?;
+            let attempt = match self.attempt(&mut session, id, at).await {
+                Ok(a) => a,
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    if e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
+                        tracing::debug!(error = %e, "transient transaction error; retrying");
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+            };
+            match attempt {
+                Attempt::NotFound => {
+                    let _ = session.abort_transaction().await;
+                    return Err(Box::new(InventoryError::NotFound));
+                }
+                Attempt::Done(f) if f.outcome == FulfilmentOutcome::AlreadyFinal => {
+                    let _ = session.abort_transaction().await;
+                    return Ok(f);
+                }
+                Attempt::Done(f) => match commit(&mut session).await {
+                    Ok(()) => return Ok(f),
+                    Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => continue,
+                    Err(e) => return Err(e.into()),
+                },
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        session: &mut ClientSession,
+        id: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Attempt, Error> {
+        let Some(doc) = self
+            .orders
+            .find_one(doc! {"_id": id.to_string()})
+            .session(&mut *session)
+            .await?
+        else {
+            return Ok(Attempt::NotFound);
+        };
+        let mut order = Order::try_from(doc).map_err(|e| Error::custom(e.to_string()))?;
+        if order.status != OrderStatus::Pending {
+            return Ok(Attempt::Done(Fulfilment {
+                order,
+                outcome: FulfilmentOutcome::AlreadyFinal,
+            }));
+        }
+        let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+        let products: Vec<ProductDoc> = self
+            .products
+            .find(doc! {"_id": {"$in": skus}})
+            .session(&mut *session)
+            .await?
+            .stream(&mut *session)
+            .try_collect()
+            .await?;
+        let short: Vec<Sku> = order
+            .lines
+            .iter()
+            .filter(|l| {
+                products
+                    .iter()
+                    .find(|p| p.sku == l.sku.as_str())
+                    .is_none_or(|p| p.stock < i64::from(l.quantity.get()))
+            })
+            .map(|l| l.sku.clone())
+            .collect();
+
+        let (status, reason, outcome) = if short.is_empty() {
+            for l in &order.lines {
+                let qty = i64::from(l.quantity.get());
+                let r = self
+                    .products
+                    .update_one(
+                        doc! {"_id": l.sku.as_str(), "stock": {"$gte": qty}},
+                        doc! {"$inc": {"stock": -qty}},
+                    )
+                    .session(&mut *session)
+                    .await?;
+                if r.matched_count != 1 {
+                    // Read above inside this transaction; a concurrent change surfaces as
+                    // a write conflict, so this is only reachable if the store lies.
+                    return Err(Error::custom(format!(
+                        "stock for {} changed inside the transaction",
+                        l.sku
+                    )));
+                }
+            }
+            (OrderStatus::Completed, None, FulfilmentOutcome::Completed)
+        } else {
+            let reason = format!(
+                "insufficient stock for {}",
+                short.iter().map(Sku::as_str).collect::<Vec<_>>().join(", ")
+            );
+            (
+                OrderStatus::Failed,
+                Some(reason),
+                FulfilmentOutcome::Failed { short },
+            )
+        };
+        let change = StatusChange { status, at, reason };
+        let entry = mongodb::bson::to_document(&HistoryDoc::from(&change))
+            .map_err(|e| Error::custom(e.to_string()))?;
+        let r = self
+            .orders
+            .update_one(
+                doc! {"_id": id.to_string(), "status": "pending"},
+                doc! {"$set": {"status": status.as_str(), "updated_at": bdate(at)}, "$push": {"history": entry}},
+            )
+            .session(&mut *session)
+            .await?;
+        if r.matched_count != 1 {
+            return Err(Error::custom("order left pending inside the transaction"));
+        }
+        order.status = status;
+        order.updated_at = at;
+        order.history.push(change);
+        Ok(Attempt::Done(Fulfilment { order, outcome }))
+    }
+}
+
+/// Commits, retrying only the commit on `UnknownTransactionCommitResult` as the
+/// driver's specification prescribes.
+async fn commit(session: &mut ClientSession) -> Result<(), Error> {
+    loop {
+        match session.commit_transaction().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

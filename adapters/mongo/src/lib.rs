@@ -1,0 +1,20 @@
+//! MongoDB adapters for the store ports.
+//!
+//! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `OrderRepo` and
+//!   `InventoryRepo` over four collections (`users`, `sessions`, `orders`, `products`).
+//! - `docs.rs`: the stored shapes and their conversion to domain types.
+//! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
+//!
+//! Needs a replica set (transactions). Duplicate-key errors (11000) become the ports'
+//! duplicate errors; every other driver error becomes `Unavailable`.
+
+mod docs;
+mod errors;
+mod fulfil;
+mod inventory;
+mod orders;
+mod sessions;
+mod store;
+mod users;
+
+pub use store::{MongoSettings, MongoStore};

@@ -1,0 +1,217 @@
+use crate::docs::{bdate, HistoryDoc, OrderDoc};
+use crate::errors::is_duplicate;
+use crate::MongoStore;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::options::ReturnDocument;
+use orderflow_core::domain::{
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, StatusChange, UserId,
+};
+use orderflow_core::ports::{OrderRepo, OrderRepoError};
+
+fn unavailable(e: impl Into<orderflow_core::BoxError>) -> OrderRepoError {
+    OrderRepoError::Unavailable(e.into())
+}
+
+fn to_orders(docs: Vec<OrderDoc>) -> Result<Vec<Order>, OrderRepoError> {
+    docs.into_iter()
+        .map(|d| Order::try_from(d).map_err(unavailable))
+        .collect()
+}
+
+impl MongoStore {
+    async fn find_orders(
+        &self,
+        filter: Document,
+        sort: Document,
+        limit: i64,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        let docs: Vec<OrderDoc> = self
+            .bounded(async {
+                self.orders
+                    .find(filter)
+                    .sort(sort)
+                    .limit(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await
+            .map_err(unavailable)?;
+        to_orders(docs)
+    }
+}
+
+#[async_trait::async_trait]
+impl OrderRepo for MongoStore {
+    async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
+        match tokio::time::timeout(
+            self.op_timeout,
+            self.orders.insert_one(OrderDoc::from(order)),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if is_duplicate(&e) => Err(OrderRepoError::DuplicateIdempotencyKey),
+            Ok(Err(e)) => Err(unavailable(e)),
+            Err(_) => Err(unavailable("mongodb insert timed out")),
+        }
+    }
+
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError> {
+        let d = self
+            .bounded(self.orders.find_one(doc! {"_id": id.to_string()}))
+            .await
+            .map_err(unavailable)?;
+        d.map(Order::try_from).transpose().map_err(unavailable)
+    }
+
+    async fn by_idempotency_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Order>, OrderRepoError> {
+        let d = self
+            .bounded(
+                self.orders
+                    .find_one(doc! {"user_id": user.to_string(), "idempotency_key": key.as_str()}),
+            )
+            .await
+            .map_err(unavailable)?;
+        d.map(Order::try_from).transpose().map_err(unavailable)
+    }
+
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        let mut filter = doc! {"user_id": user.to_string()};
+        if let Some(c) = cursor {
+            let at = bdate(c.created_at);
+            filter.insert(
+                "$or",
+                vec![
+                    doc! {"created_at": {"$lt": at}},
+                    doc! {"created_at": at, "_id": {"$lt": c.id.to_string()}},
+                ],
+            );
+        }
+        let limit = limit.min(1000);
+        let mut items = self
+            .find_orders(filter, doc! {"created_at": -1, "_id": -1}, limit as i64 + 1)
+            .await?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(Order::cursor)
+        } else {
+            None
+        };
+        Ok(OrderPage { items, next })
+    }
+
+    async fn cancel(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<Order, OrderRepoError> {
+        let entry = HistoryDoc::from(&StatusChange {
+            status: OrderStatus::Cancelled,
+            at,
+            reason,
+        });
+        let entry = mongodb::bson::to_document(&entry).map_err(unavailable)?;
+        let updated = self
+            .bounded(
+                self.orders
+                    .find_one_and_update(
+                        doc! {"_id": id.to_string(), "status": "pending"},
+                        doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry}},
+                    )
+                    .return_document(ReturnDocument::After),
+            )
+            .await
+            .map_err(unavailable)?;
+        match updated {
+            Some(d) => Order::try_from(d).map_err(unavailable),
+            None => match self.get(id).await? {
+                Some(o) => Err(OrderRepoError::InvalidState(o.status)),
+                None => Err(OrderRepoError::NotFound),
+            },
+        }
+    }
+
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        self.find_orders(
+            doc! {"published": false, "created_at": {"$lt": bdate(created_before)}},
+            doc! {"created_at": 1, "_id": 1},
+            limit.min(1000) as i64,
+        )
+        .await
+    }
+
+    async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.bounded(self.orders.update_many(
+            doc! {"_id": {"$in": ids}},
+            doc! {"$set": {"published": true}},
+        ))
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn claim_notification(
+        &self,
+        id: OrderId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, OrderRepoError> {
+        let r = self
+            .bounded(self.orders.update_one(
+                doc! {
+                    "_id": id.to_string(),
+                    "notified": false,
+                    "$or": [{"notify_claimed_until": null}, {"notify_claimed_until": {"$lte": bdate(now)}}],
+                },
+                doc! {"$set": {"notify_claimed_until": bdate(until)}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        if r.matched_count == 0 && self.get(id).await?.is_none() {
+            return Err(OrderRepoError::NotFound);
+        }
+        Ok(r.matched_count == 1)
+    }
+
+    async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        let r = self
+            .bounded(self.orders.update_one(
+                doc! {"_id": id.to_string()},
+                doc! {"$set": {"notified": true, "notify_claimed_until": null}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        if r.matched_count == 0 {
+            return Err(OrderRepoError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        self.bounded(self.orders.update_one(
+            doc! {"_id": id.to_string()},
+            doc! {"$set": {"notify_claimed_until": null}},
+        ))
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+use crate::docs::{OrderDoc, ProductDoc, SessionDoc, UserDoc};
+use mongodb::bson::doc;
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use orderflow_core::BoxError;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    pub uri: String,
+    pub database: String,
+    /// How long to look for a usable server before failing a call.
+    pub server_selection_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// An upper bound on any one call (a transaction with its retries counts as one),
+    /// so that no request hangs on a stalled connection.
+    pub operation_timeout: Duration,
+}
+
+/// The store ports on one MongoDB database. Cheap to clone.
+#[derive(Clone)]
+pub struct MongoStore {
+    pub(crate) client: Client,
+    pub(crate) db: Database,
+    pub(crate) users: Collection<UserDoc>,
+    pub(crate) sessions: Collection<SessionDoc>,
+    pub(crate) orders: Collection<OrderDoc>,
+    pub(crate) products: Collection<ProductDoc>,
+    pub(crate) op_timeout: Duration,
+}
+
+impl MongoStore {
+    /// Connects and makes sure every index exists (idempotent; safe from many
+    /// processes at once).
+    pub async fn connect(s: &MongoSettings) -> Result<Self, BoxError> {
+        let mut options = ClientOptions::parse(&s.uri).await?;
+        options.server_selection_timeout = Some(s.server_selection_timeout);
+        options.connect_timeout = Some(s.connect_timeout);
+        options.app_name = Some("orderflow".into());
+        let client = Client::with_options(options)?;
+        let db = client.database(&s.database);
+        let store = Self {
+            users: db.collection("users"),
+            sessions: db.collection("sessions"),
+            orders: db.collection("orders"),
+            products: db.collection("products"),
+            client,
+            db,
+            op_timeout: s.operation_timeout,
+        };
+        store.bounded(store.create_indexes()).await?;
+        Ok(store)
+    }
+
+    async fn create_indexes(&self) -> Result<(), mongodb::error::Error> {
+        let unique = || IndexOptions::builder().unique(true).build();
+        self.users
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"email": 1})
+                    .options(unique())
+                    .build(),
+            )
+            .await?;
+        self.sessions
+            .create_index(IndexModel::builder().keys(doc! {"current": 1}).build())
+            .await?;
+        self.sessions
+            .create_index(IndexModel::builder().keys(doc! {"previous": 1}).build())
+            .await?;
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"user_id": 1, "created_at": -1, "_id": -1})
+                    .build(),
+            )
+            .await?;
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"user_id": 1, "idempotency_key": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .unique(true)
+                            .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
+                            .name("user_idempotency_key".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"created_at": 1, "_id": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .partial_filter_expression(doc! {"published": false})
+                            .name("outbox".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `f` with the operation timeout; a timeout is an `Unavailable` like any
+    /// other driver failure.
+    pub(crate) async fn bounded<T, E>(
+        &self,
+        f: impl IntoFuture<Output = Result<T, E>>,
+    ) -> Result<T, BoxError>
+    where
+        E: Into<BoxError>,
+    {
+        match tokio::time::timeout(self.op_timeout, f).await {
+            Ok(r) => r.map_err(Into::into),
+            Err(_) => Err(format!("mongodb call exceeded {:?}", self.op_timeout).into()),
+        }
+    }
+
+    /// Drops the whole database: for tests that made their own.
+    pub async fn drop_database(&self) -> Result<(), BoxError> {
+        self.bounded(self.db.drop()).await
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), BoxError> {
+        self.bounded(self.db.run_command(doc! {"ping": 1}))
+            .await
+            .map(|_| ())
+    }
+}

@@ -46,6 +46,12 @@ pub struct Config {
     pub profile: String,
     pub http: HttpConfig,
     pub adapters: AdaptersConfig,
+    pub mongo: MongoConfig,
+    pub redis: RedisConfig,
+    pub aws: AwsConfig,
+    pub sqs: SqsConfig,
+    pub ses: SesConfig,
+    pub smtp: SmtpConfig,
     pub auth: AuthConfig,
     pub cache: CacheConfig,
     pub worker: WorkerConfig,
@@ -72,6 +78,7 @@ pub struct HttpConfig {
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     Memory,
+    Mongo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,12 +86,14 @@ pub enum StoreKind {
 pub enum CacheKind {
     None,
     Memory,
+    Redis,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueKind {
     Memory,
+    Sqs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +101,8 @@ pub enum QueueKind {
 pub enum MailerKind {
     File,
     Log,
+    Smtp,
+    Ses,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -101,6 +112,79 @@ pub struct AdaptersConfig {
     pub cache: CacheKind,
     pub queue: QueueKind,
     pub mailer: MailerKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MongoConfig {
+    pub uri: Secret,
+    pub database: String,
+    pub server_selection_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub operation_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: Secret,
+    pub key_prefix: String,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub region: String,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    pub queue_name: String,
+    pub dlq_name: String,
+    pub create_queues: bool,
+    pub wait_time_seconds: u64,
+    pub visibility_timeout_seconds: u64,
+    pub max_receives: u32,
+    pub call_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SesConfig {
+    pub from: String,
+    #[serde(default)]
+    pub configuration_set: Option<String>,
+    pub create_identity: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    pub from: String,
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -302,10 +386,26 @@ impl Config {
         if self.relay.batch_size == 0 || self.relay.batch_size > 10 {
             return bad("relay.batch_size: must be 1 to 10".into());
         }
+        if self.sqs.wait_time_seconds > 20 {
+            return bad("sqs.wait_time_seconds: must be at most 20".into());
+        }
+        if self.sqs.max_receives == 0 {
+            return bad("sqs.max_receives: must be at least 1".into());
+        }
+        if self.access_key_half_set() {
+            return bad("aws.access_key_id and aws.secret_access_key: set both or neither".into());
+        }
+        if self.smtp.username.is_some() != self.smtp.password.is_some() {
+            return bad("smtp.username and smtp.password: set both or neither".into());
+        }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes: must be at least 1024".into());
         }
         Ok(())
+    }
+
+    fn access_key_half_set(&self) -> bool {
+        self.aws.access_key_id.is_some() != self.aws.secret_access_key.is_some()
     }
 
     /// The effective configuration as TOML, secrets redacted.
@@ -325,6 +425,68 @@ mod tests {
         c.check().unwrap();
         assert_eq!(c.http.bind.port(), 8080);
         assert_eq!(c.auth.argon2_memory_kib, 19456);
+    }
+
+    #[test]
+    fn operators_env_keys_keep_working() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORDERFLOW_ADAPTERS__STORE", "mongo");
+            jail.set_env("ORDERFLOW_ADAPTERS__CACHE", "redis");
+            jail.set_env("ORDERFLOW_ADAPTERS__QUEUE", "sqs");
+            jail.set_env("ORDERFLOW_ADAPTERS__MAILER", "ses");
+            jail.set_env("ORDERFLOW_MONGO__URI", "mongodb://db:27017/?replicaSet=rs0");
+            jail.set_env("ORDERFLOW_MONGO__DATABASE", "shop");
+            jail.set_env("ORDERFLOW_REDIS__URL", "redis://cache:6379");
+            jail.set_env("ORDERFLOW_AWS__REGION", "eu-west-1");
+            jail.set_env("ORDERFLOW_AWS__ENDPOINT_URL", "http://localstack:4566");
+            jail.set_env("ORDERFLOW_SQS__QUEUE_NAME", "orders");
+            jail.set_env("ORDERFLOW_SQS__DLQ_NAME", "orders-dlq");
+            jail.set_env("ORDERFLOW_SQS__MAX_RECEIVES", "7");
+            jail.set_env("ORDERFLOW_SES__FROM", "shop@example.com");
+            jail.set_env("ORDERFLOW_SMTP__TLS", "starttls");
+            let c = Config::load(&Sources::default()).unwrap();
+            assert_eq!(
+                (
+                    c.adapters.store,
+                    c.adapters.cache,
+                    c.adapters.queue,
+                    c.adapters.mailer
+                ),
+                (
+                    StoreKind::Mongo,
+                    CacheKind::Redis,
+                    QueueKind::Sqs,
+                    MailerKind::Ses
+                )
+            );
+            assert_eq!(c.mongo.uri.expose(), "mongodb://db:27017/?replicaSet=rs0");
+            assert_eq!(c.mongo.database, "shop");
+            assert_eq!(c.redis.url.expose(), "redis://cache:6379");
+            assert_eq!(
+                c.aws.endpoint_url.as_deref(),
+                Some("http://localstack:4566")
+            );
+            assert_eq!(
+                (
+                    c.sqs.queue_name.as_str(),
+                    c.sqs.dlq_name.as_str(),
+                    c.sqs.max_receives
+                ),
+                ("orders", "orders-dlq", 7)
+            );
+            assert_eq!(c.ses.from, "shop@example.com");
+            assert_eq!(c.smtp.tls, SmtpTls::Starttls);
+            assert!(
+                !c.redacted_toml().contains("db:27017"),
+                "connection strings may hold passwords"
+            );
+            jail.set_env("ORDERFLOW_AWS__ACCESS_KEY_ID", "AKIA");
+            assert!(Config::load(&Sources::default())
+                .unwrap_err()
+                .to_string()
+                .contains("secret_access_key"));
+            Ok(())
+        });
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`http`]: the axum API; [`worker`]: the queue consumer; [`relay`]: the outbox relay.
 //! - [`bootstrap`]: admin and demo data; [`telemetry`]: logs; [`run`]: roles and shutdown.
 
+pub mod aws;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;

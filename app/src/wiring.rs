@@ -1,12 +1,17 @@
 //! Builds adapters from configuration and use cases from adapters. The only place
 //! that knows which technology backs which port.
 
-use crate::config::{CacheKind, Config, MailerKind, QueueKind, StoreKind};
+use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind};
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
     FileMailer, LogMailer, MemoryCache, MemoryQueue, MemoryStore, NoCache,
 };
+use orderflow_adapter_mongo::{MongoSettings, MongoStore};
+use orderflow_adapter_redis::{RedisCache, RedisSettings};
+use orderflow_adapter_ses::{SesMailer, SesSettings};
+use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
+use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
     Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, SessionRepo,
     SystemClock, TokenIssuer, UserRepo,
@@ -34,25 +39,90 @@ pub struct Adapters {
 
 impl Adapters {
     pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
-        let store = match c.adapters.store {
-            StoreKind::Memory => MemoryStore::new(),
+        let (users, sessions, orders, inventory): (
+            Arc<dyn UserRepo>,
+            Arc<dyn SessionRepo>,
+            Arc<dyn OrderRepo>,
+            Arc<dyn InventoryRepo>,
+        ) = match c.adapters.store {
+            StoreKind::Memory => {
+                let s = MemoryStore::new();
+                (
+                    Arc::new(s.clone()),
+                    Arc::new(s.clone()),
+                    Arc::new(s.clone()),
+                    Arc::new(s),
+                )
+            }
+            StoreKind::Mongo => {
+                let s = MongoStore::connect(&mongo_settings(c))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("connecting to mongo.uri and creating indexes")?;
+                (
+                    Arc::new(s.clone()),
+                    Arc::new(s.clone()),
+                    Arc::new(s.clone()),
+                    Arc::new(s),
+                )
+            }
         };
         let cache: Arc<dyn Cache> = match c.adapters.cache {
             CacheKind::None => Arc::new(NoCache),
             CacheKind::Memory => Arc::new(MemoryCache::new(c.cache.max_entries)),
+            CacheKind::Redis => Arc::new(
+                RedisCache::new(RedisSettings {
+                    url: c.redis.url.expose().to_owned(),
+                    key_prefix: c.redis.key_prefix.clone(),
+                    timeout: Duration::from_millis(c.redis.timeout_ms),
+                })
+                .context("redis.url")?,
+            ),
         };
-        let queue: Arc<dyn Queue> = match c.adapters.queue {
-            QueueKind::Memory => Arc::new(memory_queue(c)),
+        let needs_aws = c.adapters.queue == QueueKind::Sqs || c.adapters.mailer == MailerKind::Ses;
+        let sdk = if needs_aws {
+            Some(crate::aws::sdk_config(&c.aws).await)
+        } else {
+            None
         };
-        let mailer: Arc<dyn Mailer> = match c.adapters.mailer {
-            MailerKind::File => Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from)),
-            MailerKind::Log => Arc::new(LogMailer),
+        let queue: Arc<dyn Queue> = match (c.adapters.queue, &sdk) {
+            (QueueKind::Sqs, Some(sdk)) => Arc::new(
+                SqsQueue::connect(sdk, sqs_settings(c))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("resolving sqs.queue_name and sqs.dlq_name")?,
+            ),
+            _ => Arc::new(memory_queue(c)),
+        };
+        let mailer: Arc<dyn Mailer> = match (c.adapters.mailer, &sdk) {
+            (MailerKind::File, _) => Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from)),
+            (MailerKind::Log, _) => Arc::new(LogMailer),
+            (MailerKind::Smtp, _) => Arc::new(smtp_mailer(c)?),
+            (MailerKind::Ses, Some(sdk)) => {
+                let m = SesMailer::new(
+                    sdk,
+                    SesSettings {
+                        from: c.ses.from.clone(),
+                        configuration_set: c.ses.configuration_set.clone(),
+                    },
+                );
+                if c.ses.create_identity {
+                    m.create_identity()
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .context("ses.create_identity")?;
+                }
+                Arc::new(m)
+            }
+            (MailerKind::Ses, None) => {
+                anyhow::bail!("adapters.mailer = \"ses\" needs the [aws] section")
+            }
         };
         Ok(Self {
-            users: Arc::new(store.clone()),
-            sessions: Arc::new(store.clone()),
-            orders: Arc::new(store.clone()),
-            inventory: Arc::new(store),
+            users,
+            sessions,
+            orders,
+            inventory,
             cache,
             queue,
             mailer,
@@ -61,6 +131,48 @@ impl Adapters {
             clock: Arc::new(SystemClock),
         })
     }
+}
+
+pub fn mongo_settings(c: &Config) -> MongoSettings {
+    MongoSettings {
+        uri: c.mongo.uri.expose().to_owned(),
+        database: c.mongo.database.clone(),
+        server_selection_timeout: Duration::from_millis(c.mongo.server_selection_timeout_ms),
+        connect_timeout: Duration::from_millis(c.mongo.connect_timeout_ms),
+        operation_timeout: Duration::from_millis(c.mongo.operation_timeout_ms),
+    }
+}
+
+pub fn sqs_settings(c: &Config) -> SqsSettings {
+    SqsSettings {
+        queue_name: c.sqs.queue_name.clone(),
+        dlq_name: c.sqs.dlq_name.clone(),
+        create_queues: c.sqs.create_queues,
+        visibility_timeout: Duration::from_secs(c.sqs.visibility_timeout_seconds),
+        max_receives: c.sqs.max_receives,
+        call_timeout: Duration::from_millis(c.sqs.call_timeout_ms),
+    }
+}
+
+pub fn smtp_mailer(c: &Config) -> anyhow::Result<SmtpMailer> {
+    SmtpMailer::new(SmtpSettings {
+        host: c.smtp.host.clone(),
+        port: c.smtp.port,
+        tls: match c.smtp.tls {
+            SmtpTls::None => Tls::None,
+            SmtpTls::Starttls => Tls::StartTls,
+            SmtpTls::Tls => Tls::Tls,
+        },
+        credentials: c
+            .smtp
+            .username
+            .clone()
+            .zip(c.smtp.password.as_ref().map(|p| p.expose().to_owned())),
+        from: c.smtp.from.clone(),
+        timeout: Duration::from_millis(c.smtp.timeout_ms),
+    })
+    .map_err(anyhow::Error::msg)
+    .context("[smtp]")
 }
 
 pub fn memory_queue(c: &Config) -> MemoryQueue {

@@ -22,5 +22,8 @@ pub fn require(var: &str) -> Option<String> {
 /// A name no other test uses: databases, queues and key prefixes per test, so tests
 /// run in parallel against one server.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
 }

@@ -16,7 +16,11 @@ async fn mongo() -> Option<MongoStore> {
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(30),
     };
-    Some(MongoStore::connect(&settings).await.expect("connect to the test MongoDB"))
+    Some(
+        MongoStore::connect(&settings)
+            .await
+            .expect("connect to the test MongoDB"),
+    )
 }
 
 async fn users() -> Option<Arc<dyn UserRepo>> {
@@ -27,7 +31,10 @@ async fn sessions() -> Option<Arc<dyn SessionRepo>> {
 }
 async fn store() -> Option<Store> {
     let m = mongo().await?;
-    Some(Store { orders: Arc::new(m.clone()), inventory: Arc::new(m) })
+    Some(Store {
+        orders: Arc::new(m.clone()),
+        inventory: Arc::new(m),
+    })
 }
 
 orderflow_testkit::user_repo_contract!(users());

@@ -1,1 +1,342 @@
+//! `Queue` on Amazon SQS (standard queue plus a dead-letter queue).
+//!
+//! - Receive long-polls (`wait` ≤ 20 s) for up to 10 messages, asking for
+//!   `ApproximateReceiveCount`, which becomes the delivery's attempt number.
+//! - Ack deletes; a receipt that is no longer valid (already acked, or redelivered) is
+//!   success, as the port requires.
+//! - Dead-lettering is SQS's own redrive policy (`maxReceiveCount`); with
+//!   `create_queues` the queue and its DLQ are created with that policy at start.
+//! - Every call has an attempt timeout, so a receive can never hang.
 
+use aws_sdk_sqs::config::timeout::TimeoutConfig;
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use aws_sdk_sqs::Client;
+use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
+use orderflow_core::BoxError;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct SqsSettings {
+    pub queue_name: String,
+    pub dlq_name: String,
+    pub create_queues: bool,
+    pub visibility_timeout: Duration,
+    pub max_receives: u32,
+    /// Bound on every call other than a long-poll receive.
+    pub call_timeout: Duration,
+}
+
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+    dlq_url: String,
+    settings: SqsSettings,
+}
+
+fn unavailable(e: impl Into<BoxError>) -> QueueError {
+    QueueError::Unavailable(e.into())
+}
+
+fn secs(d: Duration) -> i32 {
+    i32::try_from(d.as_millis().div_ceil(1000))
+        .unwrap_or(i32::MAX)
+        .min(43_200)
+}
+
+impl SqsQueue {
+    pub async fn connect(
+        sdk: &aws_config::SdkConfig,
+        settings: SqsSettings,
+    ) -> Result<Self, BoxError> {
+        let config = aws_sdk_sqs::config::Builder::from(sdk)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(settings.call_timeout)
+                    .build(),
+            )
+            .build();
+        let client = Client::from_conf(config);
+        let (queue_url, dlq_url) = if settings.create_queues {
+            let dlq_url = create(&client, &settings.dlq_name, vec![]).await?;
+            let arn = client
+                .get_queue_attributes()
+                .queue_url(&dlq_url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await?
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .ok_or("the dead-letter queue has no ARN")?;
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": settings.max_receives.to_string()});
+            let queue_url = create(
+                &client,
+                &settings.queue_name,
+                vec![
+                    (QueueAttributeName::RedrivePolicy, policy.to_string()),
+                    (
+                        QueueAttributeName::VisibilityTimeout,
+                        secs(settings.visibility_timeout).to_string(),
+                    ),
+                ],
+            )
+            .await?;
+            (queue_url, dlq_url)
+        } else {
+            (
+                url_of(&client, &settings.queue_name).await?,
+                url_of(&client, &settings.dlq_name).await?,
+            )
+        };
+        Ok(Self {
+            client,
+            queue_url,
+            dlq_url,
+            settings,
+        })
+    }
+
+    async fn receive_from(
+        &self,
+        url: &str,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let wait_secs = secs(wait).min(20);
+        // A long poll legitimately takes up to `wait`: give this call that much more.
+        let attempt = TimeoutConfig::builder()
+            .operation_attempt_timeout(wait + self.settings.call_timeout)
+            .build();
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .wait_time_seconds(wait_secs)
+            .visibility_timeout(secs(visibility))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .customize()
+            .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(attempt))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                Some(Delivery {
+                    message_id: m.message_id()?.to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    receipt: Receipt(m.receipt_handle()?.to_owned()),
+                    receive_count: m
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
+                })
+            })
+            .collect())
+    }
+
+    async fn send_batch(&self, url: &str, bodies: &[String]) -> Result<(), QueueError> {
+        for chunk in bodies.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(b)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(f) = out.failed().first() {
+                return Err(unavailable(format!(
+                    "SQS refused {} of {} messages: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    f.message().unwrap_or(f.code())
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_visibility(&self, receipt: &Receipt, d: Duration) -> Result<(), QueueError> {
+        match self
+            .client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&receipt.0)
+            .visibility_timeout(secs(d))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Acked or redelivered meanwhile: nothing left to change.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_receipt_handle_is_invalid() || s.is_message_not_inflight()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+async fn create(
+    client: &Client,
+    name: &str,
+    attributes: Vec<(QueueAttributeName, String)>,
+) -> Result<String, BoxError> {
+    let mut req = client.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        req = req.attributes(k, v);
+    }
+    Ok(req
+        .send()
+        .await?
+        .queue_url()
+        .ok_or("create_queue returned no URL")?
+        .to_owned())
+}
+
+async fn url_of(client: &Client, name: &str) -> Result<String, BoxError> {
+    let out = client
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("queue {name:?}: {e}"))?;
+    Ok(out
+        .queue_url()
+        .ok_or("get_queue_url returned no URL")?
+        .to_owned())
+}
+
+#[async_trait::async_trait]
+impl Queue for SqsQueue {
+    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError> {
+        self.send_batch(&self.queue_url, bodies).await
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+        self.receive_from(&self.queue_url, max, wait, self.settings.visibility_timeout)
+            .await
+    }
+
+    async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError> {
+        match self
+            .client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&receipt.0)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_receipt_handle_is_invalid()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
+        self.set_visibility(receipt, delay).await
+    }
+
+    async fn extend(&self, receipt: &Receipt, by: Duration) -> Result<(), QueueError> {
+        self.set_visibility(receipt, by).await
+    }
+
+    async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        // Peeking at SQS means receiving: hold what we saw briefly so one listing sees
+        // each message once, then make it visible again at once.
+        let mut seen: Vec<(DeadLetter, Receipt)> = Vec::new();
+        while seen.len() < limit {
+            let batch = self
+                .receive_from(
+                    &self.dlq_url,
+                    limit - seen.len(),
+                    Duration::ZERO,
+                    Duration::from_secs(30),
+                )
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for d in batch {
+                if !seen.iter().any(|(s, _)| s.message_id == d.message_id) {
+                    seen.push((
+                        DeadLetter {
+                            message_id: d.message_id,
+                            body: d.body,
+                            receive_count: d.receive_count,
+                        },
+                        d.receipt,
+                    ));
+                }
+            }
+        }
+        for (_, receipt) in &seen {
+            let _ = self
+                .client
+                .change_message_visibility()
+                .queue_url(&self.dlq_url)
+                .receipt_handle(&receipt.0)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+        Ok(seen.into_iter().map(|(d, _)| d).collect())
+    }
+
+    async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {
+        let mut moved = 0;
+        while moved < limit {
+            let batch = self
+                .receive_from(
+                    &self.dlq_url,
+                    limit - moved,
+                    Duration::ZERO,
+                    Duration::from_secs(30),
+                )
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for d in batch {
+                // Send first, then delete: a crash in between duplicates, never loses.
+                self.send_batch(&self.queue_url, std::slice::from_ref(&d.body))
+                    .await?;
+                self.client
+                    .delete_message()
+                    .queue_url(&self.dlq_url)
+                    .receipt_handle(&d.receipt.0)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+}

@@ -1,0 +1,97 @@
+//! The queue contract against SQS and the mailer contract against SES, on the AWS
+//! endpoint in `ORDERFLOW_TEST_AWS_ENDPOINT` (moto or LocalStack). One queue pair per test.
+
+use orderflow::config::{AwsConfig, Secret};
+use orderflow_adapter_ses::{SesMailer, SesSettings};
+use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
+use orderflow_core::ports::Queue;
+use orderflow_testkit::services::{require, unique};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn sdk() -> Option<(aws_config::SdkConfig, String)> {
+    let endpoint = require("ORDERFLOW_TEST_AWS_ENDPOINT")?;
+    let c = AwsConfig {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.clone()),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some(Secret::new("test")),
+    };
+    Some((orderflow::aws::sdk_config(&c).await, endpoint))
+}
+
+async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
+    let (sdk, _) = sdk().await?;
+    let name = unique("orderflow-test");
+    let settings = SqsSettings {
+        queue_name: name.clone(),
+        dlq_name: format!("{name}-dlq"),
+        create_queues: true,
+        visibility_timeout: visibility,
+        max_receives,
+        call_timeout: Duration::from_secs(10),
+    };
+    Some(Arc::new(
+        SqsQueue::connect(&sdk, settings)
+            .await
+            .expect("create the test queues"),
+    ))
+}
+
+orderflow_testkit::queue_contract!(queue);
+
+#[tokio::test]
+async fn ses_mail_reaches_the_provider() {
+    let Some((sdk, endpoint)) = sdk().await else {
+        return;
+    };
+    let from = format!("{}@orderflow.test", unique("sender"));
+    let mailer = SesMailer::new(
+        &sdk,
+        SesSettings {
+            from,
+            configuration_set: None,
+        },
+    );
+    mailer.create_identity().await.expect("identity");
+    let read = || {
+        let url = format!("{endpoint}/moto-api/data.json");
+        async move {
+            let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            data["ses"]["Message"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|m| m.to_string())
+                .collect()
+        }
+    };
+    orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(Arc::new(mailer), read).await;
+}
+
+#[tokio::test]
+async fn ses_refuses_an_unverified_sender_for_good() {
+    let Some((sdk, _)) = sdk().await else { return };
+    let mailer = SesMailer::new(
+        &sdk,
+        SesSettings {
+            from: format!("{}@nowhere.test", unique("unverified")),
+            configuration_set: None,
+        },
+    );
+    let email = orderflow_core::ports::OutgoingEmail {
+        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+        reference: "r".into(),
+    };
+    let err = orderflow_core::ports::Mailer::send(&mailer, &email)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, orderflow_core::ports::MailError::Rejected(_)),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,85 @@
+//! The mailer contract against the SMTP sink (`ORDERFLOW_TEST_SMTP_ADDR`, reading its
+//! maildir at `ORDERFLOW_TEST_SMTP_MAILDIR`) and against the file mailer.
+
+use orderflow_adapter_memory::FileMailer;
+use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
+use orderflow_testkit::services::require;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn read_dir(dir: PathBuf) -> impl Fn() -> std::future::Ready<Vec<String>> {
+    move || {
+        let texts = std::fs::read_dir(&dir)
+            .map(|it| {
+                it.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        std::future::ready(texts)
+    }
+}
+
+#[tokio::test]
+async fn smtp_mail_reaches_the_sink() {
+    let Some(addr) = require("ORDERFLOW_TEST_SMTP_ADDR") else {
+        return;
+    };
+    let Some(maildir) = require("ORDERFLOW_TEST_SMTP_MAILDIR") else {
+        return;
+    };
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let mailer = SmtpMailer::new(SmtpSettings {
+        host: host.into(),
+        port: port.parse().expect("port"),
+        tls: Tls::None,
+        credentials: None,
+        from: "Orderflow <orders@orderflow.test>".into(),
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(
+        Arc::new(mailer),
+        read_dir(PathBuf::from(maildir).join("new")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_smtp_server_is_a_retryable_failure() {
+    let mailer = SmtpMailer::new(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: 1,
+        tls: Tls::None,
+        credentials: None,
+        from: "o@orderflow.test".into(),
+        timeout: Duration::from_secs(2),
+    })
+    .unwrap();
+    let email = orderflow_core::ports::OutgoingEmail {
+        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+        reference: "r".into(),
+    };
+    let err = orderflow_core::ports::Mailer::send(&mailer, &email)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, orderflow_core::ports::MailError::Unavailable(_)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn file_mail_reaches_the_folder() {
+    let dir = std::env::temp_dir().join(format!("orderflow-contract-{}", uuid::Uuid::new_v4()));
+    let mailer = FileMailer::new(&dir, "Orderflow <orders@orderflow.test>");
+    orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(
+        Arc::new(mailer),
+        read_dir(dir.clone()),
+    )
+    .await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -14,8 +14,8 @@ pub mod services;
 mod spawn;
 
 pub use spawn::{
-    spawn_app, spawn_app_custom, spawn_app_with, Reply, TestApp, TestUser, ADMIN_EMAIL,
-    ADMIN_PASSWORD,
+    spawn_app, spawn_app_custom, spawn_app_with, spawn_stack, start, test_config, Reply,
+    RunningApp, TestApp, TestUser, ADMIN_EMAIL, ADMIN_PASSWORD,
 };
 
 /// Turns on logs when `TEST_LOG` is set; safe to call from every test.

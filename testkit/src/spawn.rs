@@ -14,24 +14,43 @@ use std::time::Duration;
 pub const ADMIN_EMAIL: &str = "admin@test.local";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
-/// A running API on a random port, with handles on its adapters.
-pub struct TestApp {
+/// A running API on a random port, whatever its adapters, with the worker and relay
+/// left for the test to step.
+pub struct RunningApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub config: Config,
     pub services: Services,
+    pub worker: Worker,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The app on fresh in-memory adapters, with handles on them.
+pub struct TestApp {
+    app: RunningApp,
     pub store: MemoryStore,
     pub queue: MemoryQueue,
     /// The queue as the app sees it: switch it off to simulate an outage.
     pub queue_switch: SwitchableQueue,
     pub mailer: RecordingMailer,
-    pub worker: Worker,
-    server: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for TestApp {
+    type Target = RunningApp;
+    fn deref(&self) -> &RunningApp {
+        &self.app
+    }
+}
+
+impl TestApp {
+    pub async fn read(res: reqwest::Response) -> Reply {
+        RunningApp::read(res).await
     }
 }
 
@@ -60,21 +79,7 @@ pub async fn spawn_app_custom(
     tweak: impl FnOnce(&mut Config),
     swap: impl FnOnce(&mut Adapters),
 ) -> TestApp {
-    crate::init_test_logs();
-    let mut config = Config::defaults();
-    config.http.bind = "127.0.0.1:0".parse().expect("literal address");
-    // Tests hash hundreds of passwords: cheap argon2 here only. The OWASP defaults are
-    // asserted by the auth adapter's own tests.
-    config.auth.argon2_memory_kib = 256;
-    config.auth.argon2_iterations = 1;
-    config.relay.min_age_ms = 0;
-    config.worker.retry_base_ms = 0;
-    config.worker.retry_max_ms = 0;
-    config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
-    config.bootstrap.admin_password = Some(Secret::new(ADMIN_PASSWORD));
-    config.bootstrap.demo_catalog = false;
-    tweak(&mut config);
-
+    let config = test_config(tweak);
     let store = MemoryStore::new();
     let queue = memory_queue(&config);
     let queue_switch = SwitchableQueue::new(Arc::new(queue.clone()));
@@ -99,6 +104,37 @@ pub async fn spawn_app_custom(
         clock: Arc::new(SystemClock),
     };
     swap(&mut adapters);
+    let app = start(config, adapters).await;
+    TestApp {
+        app,
+        store,
+        queue,
+        queue_switch,
+        mailer,
+    }
+}
+
+/// The settings every test app starts from; `tweak` has the last word.
+pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
+    crate::init_test_logs();
+    let mut config = Config::defaults();
+    config.http.bind = "127.0.0.1:0".parse().expect("literal address");
+    // Tests hash hundreds of passwords: cheap argon2 here only. The OWASP defaults are
+    // asserted by the auth adapter's own tests.
+    config.auth.argon2_memory_kib = 256;
+    config.auth.argon2_iterations = 1;
+    config.relay.min_age_ms = 0;
+    config.worker.retry_base_ms = 0;
+    config.worker.retry_max_ms = 0;
+    config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
+    config.bootstrap.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    config.bootstrap.demo_catalog = false;
+    tweak(&mut config);
+    config
+}
+
+/// Bootstraps and serves `adapters` on the configured address.
+pub async fn start(config: Config, adapters: Adapters) -> RunningApp {
     let services = Services::new(&config, adapters);
     orderflow::bootstrap::bootstrap(&services, &config.bootstrap)
         .await
@@ -116,7 +152,7 @@ pub async fn spawn_app_custom(
         services.processor.clone(),
         &config.worker,
     );
-    TestApp {
+    RunningApp {
         addr,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -124,10 +160,6 @@ pub async fn spawn_app_custom(
             .expect("client"),
         config,
         services,
-        store,
-        queue,
-        queue_switch,
-        mailer,
         worker,
         server,
     }
@@ -159,7 +191,7 @@ impl Reply {
     }
 }
 
-impl TestApp {
+impl RunningApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -305,4 +337,44 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         r.body["stock"].as_i64().expect("stock")
     }
+}
+
+/// The app on the real services named by the test environment (MongoDB, Redis, SQS,
+/// SMTP): its own database, key prefix and queues per call, so tests run in parallel.
+/// `None` (the test is skipped) when the services are not configured outside CI.
+pub async fn spawn_stack(tweak: impl FnOnce(&mut Config)) -> Option<RunningApp> {
+    use crate::services::{require, unique};
+    use orderflow::config::{CacheKind, MailerKind, QueueKind, SmtpTls, StoreKind};
+    let mongo = require("ORDERFLOW_TEST_MONGO_URL")?;
+    let redis = require("ORDERFLOW_TEST_REDIS_URL")?;
+    let aws = require("ORDERFLOW_TEST_AWS_ENDPOINT")?;
+    let smtp = require("ORDERFLOW_TEST_SMTP_ADDR")?;
+    let id = unique("stack");
+    let mut config = test_config(|c| {
+        c.adapters.store = StoreKind::Mongo;
+        c.adapters.cache = CacheKind::Redis;
+        c.adapters.queue = QueueKind::Sqs;
+        c.adapters.mailer = MailerKind::Smtp;
+        c.mongo.uri = Secret::new(mongo);
+        c.mongo.database = id.replace('-', "_");
+        c.redis.url = Secret::new(redis);
+        c.redis.key_prefix = format!("{id}:");
+        c.aws.endpoint_url = Some(aws);
+        c.aws.access_key_id = Some("test".into());
+        c.aws.secret_access_key = Some(Secret::new("test"));
+        c.sqs.queue_name = id.clone();
+        c.sqs.dlq_name = format!("{id}-dlq");
+        c.sqs.create_queues = true;
+        let (host, port) = smtp
+            .rsplit_once(':')
+            .expect("ORDERFLOW_TEST_SMTP_ADDR is host:port");
+        c.smtp.host = host.into();
+        c.smtp.port = port.parse().expect("smtp port");
+        c.smtp.tls = SmtpTls::None;
+    });
+    tweak(&mut config);
+    let adapters = Adapters::from_config(&config)
+        .await
+        .expect("adapters on the test services");
+    Some(start(config, adapters).await)
 }

@@ -404,6 +404,18 @@ impl Config {
         Ok(())
     }
 
+    /// The worker's settings for the configured queue: SQS brings its own long-poll
+    /// wait, visibility timeout and receive limit.
+    pub fn worker_settings(&self) -> WorkerConfig {
+        let mut w = self.worker.clone();
+        if self.adapters.queue == QueueKind::Sqs {
+            w.wait_time_seconds = self.sqs.wait_time_seconds;
+            w.visibility_timeout_seconds = self.sqs.visibility_timeout_seconds;
+            w.max_receives = self.sqs.max_receives;
+        }
+        w
+    }
+
     fn access_key_half_set(&self) -> bool {
         self.aws.access_key_id.is_some() != self.aws.secret_access_key.is_some()
     }

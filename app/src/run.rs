@@ -47,7 +47,7 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
         let worker = Worker::new(
             services.adapters.queue.clone(),
             services.processor.clone(),
-            &config.worker,
+            &config.worker_settings(),
         );
         tasks.spawn(worker.run(stop_rx.clone()));
     }

@@ -4,7 +4,7 @@
 use crate::config::WorkerConfig;
 use futures::StreamExt;
 use orderflow_core::ports::{Delivery, Queue, QueueError};
-use orderflow_core::usecases::{OrderProcessor, ProcessError};
+use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -18,6 +18,9 @@ pub struct Worker {
     pub wait: Duration,
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// The queue's visibility timeout: deliveries still being worked on are extended
+    /// by this much every half of it, so slow work is never handed to a second worker.
+    pub visibility: Duration,
 }
 
 impl Worker {
@@ -30,6 +33,7 @@ impl Worker {
             wait: Duration::from_secs(c.wait_time_seconds),
             retry_base: Duration::from_millis(c.retry_base_ms),
             retry_max: Duration::from_millis(c.retry_max_ms),
+            visibility: Duration::from_secs(c.visibility_timeout_seconds),
         }
     }
 
@@ -48,8 +52,25 @@ impl Worker {
         n
     }
 
+    /// Processes one delivery while keeping it invisible to other workers.
+    async fn process_with_heartbeat(&self, d: &Delivery) -> Result<Processed, ProcessError> {
+        let work = self.processor.process(&d.body);
+        tokio::pin!(work);
+        let beat = (self.visibility / 2).max(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                r = &mut work => return r,
+                _ = tokio::time::sleep(beat) => {
+                    if let Err(e) = self.queue.extend(&d.receipt, self.visibility).await {
+                        tracing::warn!(error = %e, message_id = %d.message_id, "could not extend visibility");
+                    }
+                }
+            }
+        }
+    }
+
     async fn handle(&self, d: Delivery) {
-        match self.processor.process(&d.body).await {
+        match self.process_with_heartbeat(&d).await {
             Ok(_) => {
                 if let Err(e) = self.queue.ack(&d.receipt).await {
                     // The message will come back; processing it again changes nothing.

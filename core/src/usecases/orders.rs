@@ -275,7 +275,11 @@ impl OrderService {
                 Err(e) => tracing::warn!(error = %e, "unreadable cache entry; reading the store"),
             },
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cache read failed; reading the store"),
+            Err(e) =>
+            // The cache adapter logs outages itself, rate-limited.
+            {
+                tracing::debug!(error = %e, "cache read failed; reading the store")
+            }
         }
         let order = self
             .orders
@@ -304,7 +308,7 @@ impl OrderService {
                     .set(&order_cache_key(order.id), &bytes, ttl)
                     .await
                 {
-                    tracing::warn!(error = %e, "cache write failed");
+                    tracing::debug!(error = %e, "cache write failed");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not serialise order for the cache"),
@@ -354,7 +358,7 @@ impl OrderService {
             .cancel(id, self.clock.now(), Some(reason.to_owned()))
             .await;
         if let Err(e) = self.cache.delete(&order_cache_key(id)).await {
-            tracing::warn!(error = %e, "cache invalidation failed");
+            tracing::debug!(error = %e, "cache invalidation failed");
         }
         match result {
             Ok(order) => Ok(order),

@@ -78,7 +78,7 @@ impl OrderProcessor {
         if processed != Processed::AlreadyFinal {
             tracing::info!(status = fulfilment.order.status.as_str(), "order settled");
             if let Err(e) = self.cache.delete(&order_cache_key(message.order_id)).await {
-                tracing::warn!(error = %e, "cache invalidation failed");
+                tracing::debug!(error = %e, "cache invalidation failed");
             }
         }
         self.notify(&fulfilment.order).await?;

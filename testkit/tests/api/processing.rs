@@ -279,3 +279,50 @@ async fn the_request_id_travels_with_the_order() {
         Some("trace-me-123")
     );
 }
+
+struct SlowMailer(orderflow_adapter_memory::RecordingMailer);
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Mailer for SlowMailer {
+    async fn send(
+        &self,
+        email: &orderflow_core::ports::OutgoingEmail,
+    ) -> Result<(), orderflow_core::ports::MailError> {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        self.0.send(email).await
+    }
+}
+
+/// Work slower than the visibility timeout keeps its delivery invisible: no second
+/// worker gets it meanwhile.
+#[tokio::test]
+async fn slow_work_extends_its_visibility() {
+    let recorder = orderflow_adapter_memory::RecordingMailer::default();
+    let r2 = recorder.clone();
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| c.worker.visibility_timeout_seconds = 1,
+        move |a| a.mailer = std::sync::Arc::new(SlowMailer(r2)),
+    )
+    .await;
+    app.product("SLOW", 100, 5).await;
+    let user = app.customer().await;
+    app.place(&user.access_token, json!([{"sku": "SLOW", "quantity": 1}]))
+        .await;
+    let worker = app.worker.clone();
+    let busy =
+        tokio::spawn(async move { worker.run_once(std::time::Duration::ZERO).await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    use orderflow_core::ports::Queue;
+    let stolen = app
+        .queue
+        .receive(10, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        stolen.is_empty(),
+        "the delivery reappeared while still being processed"
+    );
+    assert_eq!(busy.await.unwrap(), 1);
+    assert!(app.queue.is_empty(), "acked once done");
+    assert_eq!(recorder.sent().len(), 1);
+}

@@ -39,33 +39,14 @@ pub struct Adapters {
 
 impl Adapters {
     pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
-        let (users, sessions, orders, inventory): (
-            Arc<dyn UserRepo>,
-            Arc<dyn SessionRepo>,
-            Arc<dyn OrderRepo>,
-            Arc<dyn InventoryRepo>,
-        ) = match c.adapters.store {
-            StoreKind::Memory => {
-                let s = MemoryStore::new();
-                (
-                    Arc::new(s.clone()),
-                    Arc::new(s.clone()),
-                    Arc::new(s.clone()),
-                    Arc::new(s),
-                )
-            }
-            StoreKind::Mongo => {
-                let s = MongoStore::connect(&mongo_settings(c))
+        let store = match c.adapters.store {
+            StoreKind::Memory => StorePorts::of(MemoryStore::new()),
+            StoreKind::Mongo => StorePorts::of(
+                MongoStore::connect(&mongo_settings(c))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("connecting to mongo.uri and creating indexes")?;
-                (
-                    Arc::new(s.clone()),
-                    Arc::new(s.clone()),
-                    Arc::new(s.clone()),
-                    Arc::new(s),
-                )
-            }
+                    .context("connecting to mongo.uri and creating indexes")?,
+            ),
         };
         let cache: Arc<dyn Cache> = match c.adapters.cache {
             CacheKind::None => Arc::new(NoCache),
@@ -119,10 +100,10 @@ impl Adapters {
             }
         };
         Ok(Self {
-            users,
-            sessions,
-            orders,
-            inventory,
+            users: store.users,
+            sessions: store.sessions,
+            orders: store.orders,
+            inventory: store.inventory,
             cache,
             queue,
             mailer,
@@ -130,6 +111,28 @@ impl Adapters {
             hasher: Arc::new(argon2_hasher(c)?),
             clock: Arc::new(SystemClock),
         })
+    }
+}
+
+/// The four store ports, backed by one store.
+struct StorePorts {
+    users: Arc<dyn UserRepo>,
+    sessions: Arc<dyn SessionRepo>,
+    orders: Arc<dyn OrderRepo>,
+    inventory: Arc<dyn InventoryRepo>,
+}
+
+impl StorePorts {
+    fn of<S>(s: S) -> Self
+    where
+        S: UserRepo + SessionRepo + OrderRepo + InventoryRepo + Clone + 'static,
+    {
+        Self {
+            users: Arc::new(s.clone()),
+            sessions: Arc::new(s.clone()),
+            orders: Arc::new(s.clone()),
+            inventory: Arc::new(s),
+        }
     }
 }
 

@@ -343,12 +343,12 @@ impl RunningApp {
 /// SMTP): its own database, key prefix and queues per call, so tests run in parallel.
 /// `None` (the test is skipped) when the services are not configured outside CI.
 pub async fn spawn_stack(tweak: impl FnOnce(&mut Config)) -> Option<RunningApp> {
-    use crate::services::{require, unique};
+    use crate::services::unique;
     use orderflow::config::{CacheKind, MailerKind, QueueKind, SmtpTls, StoreKind};
-    let mongo = require("ORDERFLOW_TEST_MONGO_URL")?;
-    let redis = require("ORDERFLOW_TEST_REDIS_URL")?;
-    let aws = require("ORDERFLOW_TEST_AWS_ENDPOINT")?;
-    let smtp = require("ORDERFLOW_TEST_SMTP_ADDR")?;
+    let mongo = crate::services::mongo_url().await?;
+    let redis = crate::services::redis_url().await?;
+    let aws = crate::services::aws_endpoint().await?;
+    let smtp = crate::services::smtp().await?.addr;
     let id = unique("stack");
     let mut config = test_config(|c| {
         c.adapters.store = StoreKind::Mongo;

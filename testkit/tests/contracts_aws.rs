@@ -5,12 +5,12 @@ use orderflow::config::{AwsConfig, Secret};
 use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::Queue;
-use orderflow_testkit::services::{require, unique};
+use orderflow_testkit::services::{aws_endpoint, unique};
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn sdk() -> Option<(aws_config::SdkConfig, String)> {
-    let endpoint = require("ORDERFLOW_TEST_AWS_ENDPOINT")?;
+    let endpoint = aws_endpoint().await?;
     let c = AwsConfig {
         region: "us-east-1".into(),
         endpoint_url: Some(endpoint.clone()),
@@ -54,17 +54,33 @@ async fn ses_mail_reaches_the_provider() {
         },
     );
     mailer.create_identity().await.expect("identity");
+    // moto keeps sent mail in its state dump; LocalStack serves it at /_aws/ses.
     let read = || {
-        let url = format!("{endpoint}/moto-api/data.json");
+        let endpoint = endpoint.clone();
         async move {
-            let data: serde_json::Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-            data["ses"]["Message"]
+            let moto = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+                .await
+                .ok()
+                .filter(|r| r.status().is_success());
+            let messages = match moto {
+                Some(r) => r.json::<serde_json::Value>().await.unwrap_or_default()["ses"]
+                    ["Message"]
+                    .clone(),
+                None => reqwest::get(format!("{endpoint}/_aws/ses"))
+                    .await
+                    .expect("LocalStack's SES endpoint")
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default()["messages"]
+                    .clone(),
+            };
+            messages
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
                 .iter()
                 .map(|m| m.to_string())
-                .collect()
+                .collect::<Vec<_>>()
         }
     };
     orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(Arc::new(mailer), read).await;

@@ -3,7 +3,6 @@
 
 use orderflow_adapter_memory::FileMailer;
 use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
-use orderflow_testkit::services::require;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,13 +21,10 @@ fn read_dir(dir: PathBuf) -> impl Fn() -> std::future::Ready<Vec<String>> {
 
 #[tokio::test]
 async fn smtp_mail_reaches_the_sink() {
-    let Some(addr) = require("ORDERFLOW_TEST_SMTP_ADDR") else {
+    let Some(sink) = orderflow_testkit::services::smtp().await else {
         return;
     };
-    let Some(maildir) = require("ORDERFLOW_TEST_SMTP_MAILDIR") else {
-        return;
-    };
-    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let (host, port) = sink.addr.rsplit_once(':').expect("host:port");
     let mailer = SmtpMailer::new(SmtpSettings {
         host: host.into(),
         port: port.parse().expect("port"),
@@ -38,10 +34,9 @@ async fn smtp_mail_reaches_the_sink() {
         timeout: Duration::from_secs(10),
     })
     .unwrap();
-    orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(
-        Arc::new(mailer),
-        read_dir(PathBuf::from(maildir).join("new")),
-    )
+    orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(Arc::new(mailer), || {
+        sink.messages()
+    })
     .await;
 }
 

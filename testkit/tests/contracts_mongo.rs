@@ -3,12 +3,12 @@
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
 use orderflow_core::ports::{SessionRepo, UserRepo};
 use orderflow_testkit::contracts::store::Store;
-use orderflow_testkit::services::{require, unique};
+use orderflow_testkit::services::{mongo_url, unique};
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn mongo() -> Option<MongoStore> {
-    let uri = require("ORDERFLOW_TEST_MONGO_URL")?;
+    let uri = mongo_url().await?;
     let settings = MongoSettings {
         uri,
         database: unique("orderflow-test").replace('-', "_"),

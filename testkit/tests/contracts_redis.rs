@@ -2,12 +2,12 @@
 
 use orderflow_adapter_redis::{RedisCache, RedisSettings};
 use orderflow_core::ports::Cache;
-use orderflow_testkit::services::{require, unique};
+use orderflow_testkit::services::{redis_url, unique};
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn cache() -> Option<Arc<dyn Cache>> {
-    let url = require("ORDERFLOW_TEST_REDIS_URL")?;
+    let url = redis_url().await?;
     let settings = RedisSettings {
         url,
         key_prefix: format!("{}:", unique("orderflow-test")),

@@ -16,7 +16,7 @@ use orderflow_core::BoxError;
 
 /// What one attempt decided, before commit.
 enum Attempt {
-    Done(Fulfilment),
+    Done(Box<Fulfilment>),
     NotFound,
 }
 
@@ -47,10 +47,10 @@ impl MongoStore {
                 }
                 Attempt::Done(f) if f.outcome == FulfilmentOutcome::AlreadyFinal => {
                     let _ = session.abort_transaction().await;
-                    return Ok(f);
+                    return Ok(*f);
                 }
                 Attempt::Done(f) => match commit(&mut session).await {
-                    Ok(()) => return Ok(f),
+                    Ok(()) => return Ok(*f),
                     Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => continue,
                     Err(e) => return Err(e.into()),
                 },
@@ -74,10 +74,10 @@ impl MongoStore {
         };
         let mut order = Order::try_from(doc).map_err(|e| Error::custom(e.to_string()))?;
         if order.status != OrderStatus::Pending {
-            return Ok(Attempt::Done(Fulfilment {
+            return Ok(Attempt::Done(Box::new(Fulfilment {
                 order,
                 outcome: FulfilmentOutcome::AlreadyFinal,
-            }));
+            })));
         }
         let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
         let products: Vec<ProductDoc> = self
@@ -149,7 +149,7 @@ impl MongoStore {
         order.status = status;
         order.updated_at = at;
         order.history.push(change);
-        Ok(Attempt::Done(Fulfilment { order, outcome }))
+        Ok(Attempt::Done(Box::new(Fulfilment { order, outcome })))
     }
 }
 

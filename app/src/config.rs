@@ -72,6 +72,7 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
     pub shutdown_grace_ms: u64,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +208,10 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    pub throttle_window_secs: u64,
+    pub login_per_email: u32,
+    pub login_per_client: u32,
+    pub refresh_per_client: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -30,9 +30,12 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            if let Err(e) = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
             {
                 tracing::error!(error = %e, "http server failed");
             }

@@ -5,19 +5,19 @@ use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
-    FileMailer, LogMailer, MemoryCache, MemoryQueue, MemoryStore, NoCache,
+    FileMailer, LogMailer, MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
 };
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
-use orderflow_adapter_redis::{RedisCache, RedisSettings};
+use orderflow_adapter_redis::{RedisCache, RedisConn, RedisLimiter, RedisSettings};
 use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
-    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, SessionRepo,
-    SystemClock, TokenIssuer, UserRepo,
+    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, RateLimiter,
+    SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
-    AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay,
+    AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +35,7 @@ pub struct Adapters {
     pub tokens: Arc<dyn TokenIssuer>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl Adapters {
@@ -48,17 +49,26 @@ impl Adapters {
                     .context("connecting to mongo.uri and creating indexes")?,
             ),
         };
-        let cache: Arc<dyn Cache> = match c.adapters.cache {
-            CacheKind::None => Arc::new(NoCache),
-            CacheKind::Memory => Arc::new(MemoryCache::new(c.cache.max_entries)),
-            CacheKind::Redis => Arc::new(
-                RedisCache::new(RedisSettings {
+        let redis = match c.adapters.cache {
+            CacheKind::Redis => Some(
+                RedisConn::new(RedisSettings {
                     url: c.redis.url.expose().to_owned(),
                     key_prefix: c.redis.key_prefix.clone(),
                     timeout: Duration::from_millis(c.redis.timeout_ms),
                 })
                 .context("redis.url")?,
             ),
+            _ => None,
+        };
+        let cache: Arc<dyn Cache> = match (c.adapters.cache, &redis) {
+            (CacheKind::Redis, Some(conn)) => Arc::new(RedisCache::new(conn.clone())),
+            (CacheKind::Memory, _) => Arc::new(MemoryCache::new(c.cache.max_entries)),
+            _ => Arc::new(NoCache),
+        };
+        // Throttling counts must be shared by every process when they can be.
+        let limiter: Arc<dyn RateLimiter> = match &redis {
+            Some(conn) => Arc::new(RedisLimiter::new(conn.clone())),
+            None => Arc::new(MemoryLimiter::default()),
         };
         let needs_aws = c.adapters.queue == QueueKind::Sqs || c.adapters.mailer == MailerKind::Ses;
         let sdk = if needs_aws {
@@ -110,6 +120,7 @@ impl Adapters {
             tokens: Arc::new(jwt_issuer(c)?),
             hasher: Arc::new(argon2_hasher(c)?),
             clock: Arc::new(SystemClock),
+            limiter,
         })
     }
 }
@@ -238,6 +249,13 @@ impl Services {
             tokens: a.tokens.clone(),
             clock: a.clock.clone(),
             refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
+            throttle: Throttle {
+                limiter: a.limiter.clone(),
+                window: Duration::from_secs(c.auth.throttle_window_secs),
+                login_per_email: c.auth.login_per_email,
+                login_per_client: c.auth.login_per_client,
+                refresh_per_client: c.auth.refresh_per_client,
+            },
         };
         let orders = OrderService {
             orders: a.orders.clone(),

@@ -3,7 +3,9 @@ use orderflow::config::{Config, Secret};
 use orderflow::wiring::{jwt_issuer, memory_queue, Adapters, Services};
 use orderflow::worker::Worker;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings};
-use orderflow_adapter_memory::{MemoryCache, MemoryQueue, MemoryStore, RecordingMailer};
+use orderflow_adapter_memory::{
+    MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore, RecordingMailer,
+};
 use orderflow_core::ports::SystemClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -102,6 +104,7 @@ pub async fn spawn_app_custom(
             .expect("test argon2 settings"),
         ),
         clock: Arc::new(SystemClock),
+        limiter: Arc::new(MemoryLimiter::default()),
     };
     swap(&mut adapters);
     let app = start(config, adapters).await;
@@ -129,6 +132,10 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     config.bootstrap.admin_email = Some(ADMIN_EMAIL.into());
     config.bootstrap.admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.bootstrap.demo_catalog = false;
+    // Tests log in far more often than people; throttling tests set their own limits.
+    config.auth.login_per_email = 10_000;
+    config.auth.login_per_client = 10_000;
+    config.auth.refresh_per_client = 10_000;
     tweak(&mut config);
     config
 }
@@ -169,7 +176,11 @@ async fn axum_serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }
 
 /// A response read whole: status, headers and JSON body (Null when not JSON).

@@ -1,7 +1,7 @@
 //! The port contracts, run against the in-memory adapters.
 
-use orderflow_adapter_memory::{MemoryCache, MemoryQueue, MemoryStore};
-use orderflow_core::ports::{Cache, Queue, SessionRepo, UserRepo};
+use orderflow_adapter_memory::{MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore};
+use orderflow_core::ports::{Cache, Queue, RateLimiter, SessionRepo, UserRepo};
 use orderflow_testkit::contracts::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,3 +31,9 @@ orderflow_testkit::session_repo_contract!(async { Some(sessions()) });
 orderflow_testkit::store_contract!(async { Some(store()) });
 orderflow_testkit::cache_contract!(async { Some(cache()) });
 orderflow_testkit::queue_contract!(queue);
+
+fn limiter() -> Arc<dyn RateLimiter> {
+    Arc::new(MemoryLimiter::default())
+}
+
+orderflow_testkit::limiter_contract!(async { Some(limiter()) });

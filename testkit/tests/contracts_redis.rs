@@ -1,22 +1,31 @@
 //! The cache contract against Redis (`ORDERFLOW_TEST_REDIS_URL`), one key prefix per test.
 
-use orderflow_adapter_redis::{RedisCache, RedisSettings};
-use orderflow_core::ports::Cache;
+use orderflow_adapter_redis::{RedisCache, RedisConn, RedisLimiter, RedisSettings};
+use orderflow_core::ports::{Cache, RateLimiter};
 use orderflow_testkit::services::{redis_url, unique};
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn cache() -> Option<Arc<dyn Cache>> {
+async fn conn() -> Option<RedisConn> {
     let url = redis_url().await?;
     let settings = RedisSettings {
         url,
         key_prefix: format!("{}:", unique("orderflow-test")),
         timeout: Duration::from_secs(2),
     };
-    Some(Arc::new(RedisCache::new(settings).expect("redis url")))
+    Some(RedisConn::new(settings).expect("redis url"))
+}
+
+async fn cache() -> Option<Arc<dyn Cache>> {
+    Some(Arc::new(RedisCache::new(conn().await?)))
+}
+
+async fn limiter() -> Option<Arc<dyn RateLimiter>> {
+    Some(Arc::new(RedisLimiter::new(conn().await?)))
 }
 
 orderflow_testkit::cache_contract!(cache());
+orderflow_testkit::limiter_contract!(limiter());
 
 /// A cache that cannot reach its server answers errors quickly, never hangs.
 #[tokio::test]
@@ -26,7 +35,7 @@ async fn an_unreachable_redis_fails_fast() {
         key_prefix: String::new(),
         timeout: Duration::from_millis(500),
     };
-    let cache = RedisCache::new(settings).unwrap();
+    let cache = RedisCache::new(RedisConn::new(settings).unwrap());
     let r = tokio::time::timeout(Duration::from_secs(10), cache.get("k"))
         .await
         .expect("returned");

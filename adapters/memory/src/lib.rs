@@ -5,11 +5,13 @@
 //! - [`MemoryCache`], [`NoCache`]: TTL cache, and the "no cache" choice.
 //! - [`MemoryQueue`]: visibility timeouts, receive counts, dead-lettering.
 //! - [`FileMailer`], [`LogMailer`], [`RecordingMailer`]: `.eml` files, log lines, test capture.
+//! - [`MemoryLimiter`]: fixed-window attempt counters for login throttling.
 //! - [`ManualClock`]: time that only moves when a test says so.
 
 mod cache;
 mod clock;
 mod inventory;
+mod limiter;
 mod mailers;
 mod orders;
 mod queue;
@@ -19,6 +21,7 @@ mod users;
 
 pub use cache::{MemoryCache, NoCache};
 pub use clock::ManualClock;
+pub use limiter::MemoryLimiter;
 pub use mailers::{FileMailer, LogMailer, RecordingMailer};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;

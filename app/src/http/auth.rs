@@ -1,7 +1,7 @@
 //! `/api/auth/*`
 
 use super::error::{ApiError, Problem};
-use super::extract::{Authenticated, JsonBody};
+use super::extract::{Authenticated, ClientAddr, JsonBody};
 use super::views::{Credentials, MeView, RefreshRequest, TokenView, UserView};
 use super::AppState;
 use axum::extract::State;
@@ -34,13 +34,18 @@ pub async fn register(
 /// Exchange email and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenView),
-        (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<TokenView>, ApiError> {
     Ok(tokens(
-        s.services.auth.login(&body.email, body.password).await?,
+        s.services
+            .auth
+            .login(&body.email, body.password, client.as_deref())
+            .await?,
     ))
 }
 
@@ -51,9 +56,15 @@ pub async fn login(
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenView>, ApiError> {
-    Ok(tokens(s.services.auth.refresh(&body.refresh_token).await?))
+    Ok(tokens(
+        s.services
+            .auth
+            .refresh(&body.refresh_token, client.as_deref())
+            .await?,
+    ))
 }
 
 /// End the login the refresh token belongs to.

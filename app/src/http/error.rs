@@ -57,6 +57,9 @@ pub enum ApiError {
     /// 408 `timeout`
     #[error("the request took too long")]
     Timeout,
+    /// 429 `rate_limited`, with `Retry-After`
+    #[error("too many attempts; retry after {} s", .0.as_secs())]
+    RateLimited(std::time::Duration),
     /// 413 `payload_too_large`
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -87,6 +90,7 @@ impl ApiError {
             InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
             Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -161,6 +165,11 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if let ApiError::RateLimited(wait) = &self {
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         res.extensions_mut().insert(self.problem());
         res
     }
@@ -187,6 +196,7 @@ impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::InvalidCredentials => ApiError::Unauthorized("invalid email or password"),
+            LoginError::RateLimited(wait) => ApiError::RateLimited(wait),
             LoginError::Unavailable(c) => ApiError::Unavailable(c),
             LoginError::Unexpected(c) => ApiError::Internal(c),
         }
@@ -197,6 +207,7 @@ impl From<RefreshError> for ApiError {
     fn from(e: RefreshError) -> Self {
         match e {
             RefreshError::InvalidToken => ApiError::Unauthorized("invalid refresh token"),
+            RefreshError::RateLimited(wait) => ApiError::RateLimited(wait),
             RefreshError::Unavailable(c) => ApiError::Unavailable(c),
             RefreshError::Unexpected(c) => ApiError::Internal(c),
         }

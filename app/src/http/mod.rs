@@ -35,6 +35,7 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    pub trust_forwarded_for: bool,
 }
 
 pub fn router(services: Services, c: &HttpConfig) -> Router {
@@ -54,7 +55,10 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
         .route("/api/orders/{id}/cancel", post(orders::cancel))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .with_state(AppState { services });
+        .with_state(AppState {
+            services,
+            trust_forwarded_for: c.trust_forwarded_for,
+        });
 
     Router::new()
         .merge(api)

@@ -9,6 +9,7 @@
 mod cache;
 mod clock;
 mod inventory;
+mod limiter;
 mod mailer;
 mod orders;
 mod passwords;
@@ -20,6 +21,7 @@ mod users;
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, SystemClock};
 pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
+pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use orders::{OrderRepo, OrderRepoError};
 pub use passwords::{HashError, PasswordHasher};

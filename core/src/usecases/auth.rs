@@ -2,8 +2,8 @@ use crate::domain::{
     Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId,
 };
 use crate::ports::{
-    AccessClaims, Clock, PasswordHasher, Rotation, SessionRepo, SessionRepoError, TokenError,
-    TokenIssuer, UserRepo, UserRepoError,
+    AccessClaims, Clock, PasswordHasher, RateLimiter, Rotation, SessionRepo, SessionRepoError,
+    TokenError, TokenIssuer, UserRepo, UserRepoError,
 };
 use crate::BoxError;
 use std::sync::Arc;
@@ -36,6 +36,9 @@ pub enum LoginError {
     /// Unknown email and wrong password are one error, so the answer reveals nothing.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many attempts for this email or from this client; retry after the duration.
+    #[error("too many login attempts")]
+    RateLimited(Duration),
     /// A dependency did not answer; worth a retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] BoxError),
@@ -48,6 +51,9 @@ pub enum RefreshError {
     /// Unknown, expired, revoked or reused token.
     #[error("invalid refresh token")]
     InvalidToken,
+    /// Too many refreshes from this client; retry after the duration.
+    #[error("too many refresh attempts")]
+    RateLimited(Duration),
     /// A dependency did not answer; worth a retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] BoxError),
@@ -92,6 +98,39 @@ impl From<UserRepoError> for RefreshError {
     }
 }
 
+/// Attempt limits for login and refresh, per fixed window.
+pub struct Throttle {
+    pub limiter: Arc<dyn RateLimiter>,
+    pub window: Duration,
+    /// Logins per email address (whatever the password) per window.
+    pub login_per_email: u32,
+    /// Logins per client address per window.
+    pub login_per_client: u32,
+    /// Refreshes per client address per window.
+    pub refresh_per_client: u32,
+}
+
+impl Throttle {
+    /// Counts one attempt against every key; refuses if any is over its limit.
+    async fn check(&self, keys: &[(String, u32)]) -> Result<(), Duration> {
+        let mut wait: Option<Duration> = None;
+        for (key, limit) in keys {
+            match self.limiter.hit(key, *limit, self.window).await {
+                Ok(a) if !a.allowed => wait = Some(wait.unwrap_or_default().max(a.retry_after)),
+                Ok(_) => {}
+                // Fail open: a limiter outage must not take logins down with it.
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate limiter unavailable; allowing the attempt")
+                }
+            }
+        }
+        match wait {
+            Some(w) => Err(w.max(Duration::from_secs(1))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Registration, login, refresh-token rotation, logout and identity.
 pub struct AuthService {
     pub users: Arc<dyn UserRepo>,
@@ -101,6 +140,7 @@ pub struct AuthService {
     pub clock: Arc<dyn Clock>,
     /// How long a login may be renewed without entering the password again.
     pub refresh_ttl: Duration,
+    pub throttle: Throttle,
 }
 
 impl AuthService {
@@ -162,8 +202,29 @@ impl AuthService {
         }
     }
 
+    /// `client` is the caller's address, for throttling; `None` when unknown.
     #[instrument(skip_all, fields(user_id))]
-    pub async fn login(&self, email: &str, password: String) -> Result<TokenPair, LoginError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: String,
+        client: Option<&str>,
+    ) -> Result<TokenPair, LoginError> {
+        let mut keys = Vec::with_capacity(2);
+        let normalised = email.trim().to_lowercase();
+        if normalised.len() <= 320 {
+            keys.push((
+                format!("login:email:{normalised}"),
+                self.throttle.login_per_email,
+            ));
+        }
+        if let Some(c) = client {
+            keys.push((format!("login:client:{c}"), self.throttle.login_per_client));
+        }
+        self.throttle
+            .check(&keys)
+            .await
+            .map_err(LoginError::RateLimited)?;
         // Malformed input gets the same answer as a wrong password.
         let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
             return Err(LoginError::InvalidCredentials);
@@ -209,7 +270,21 @@ impl AuthService {
     /// Trades a refresh token for a new pair. The presented token stops working; if it
     /// had already been traded, the whole login is revoked (someone else holds a copy).
     #[instrument(skip_all, fields(user_id))]
-    pub async fn refresh(&self, token: &str) -> Result<TokenPair, RefreshError> {
+    pub async fn refresh(
+        &self,
+        token: &str,
+        client: Option<&str>,
+    ) -> Result<TokenPair, RefreshError> {
+        if let Some(c) = client {
+            let key = [(
+                format!("refresh:client:{c}"),
+                self.throttle.refresh_per_client,
+            )];
+            self.throttle
+                .check(&key)
+                .await
+                .map_err(RefreshError::RateLimited)?;
+        }
         if token.is_empty() || token.len() > 512 {
             return Err(RefreshError::InvalidToken);
         }

@@ -9,7 +9,9 @@ mod orders;
 mod processor;
 mod relay;
 
-pub use auth::{AuthError, AuthService, LoginError, RefreshError, RegisterError, TokenPair};
+pub use auth::{
+    AuthError, AuthService, LoginError, RefreshError, RegisterError, Throttle, TokenPair,
+};
 pub use catalog::{CatalogError, CatalogService, NewProduct};
 pub use emails::outcome_email;
 pub use message::OrderMessage;

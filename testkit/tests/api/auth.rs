@@ -262,3 +262,111 @@ async fn access_tokens_expire_by_the_injected_clock() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn logins_are_throttled_per_email_with_retry_after() {
+    let app = orderflow_testkit::spawn_app_with(|c| c.auth.login_per_email = 3).await;
+    let user = app.customer().await; // one login used
+    for _ in 0..2 {
+        assert_eq!(
+            app.login(&user.email, "the-wrong-password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = app.login(&user.email, &user.password).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "even the right password waits"
+    );
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    let r = app.login(&user.email.to_uppercase(), &user.password).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the limit is per normalised email"
+    );
+    let other = app.customer().await;
+    assert_eq!(
+        app.login(&other.email, &other.password).await.status,
+        StatusCode::OK,
+        "other emails unaffected"
+    );
+}
+
+#[tokio::test]
+async fn logins_and_refreshes_are_throttled_per_client() {
+    let app = orderflow_testkit::spawn_app_with(|c| {
+        c.auth.login_per_client = 4;
+        c.auth.refresh_per_client = 2;
+    })
+    .await;
+    let user = app.customer().await; // 1 login from this client
+    for i in 0..3 {
+        assert_eq!(
+            app.login(&format!("nobody{i}@example.com"), "whatever-password")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = app.login(&user.email, &user.password).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let r1 = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
+    assert_eq!(r1.status, StatusCode::OK);
+    let r2 = app
+        .post("/api/auth/refresh", None, json!({"refresh_token": "junk"}))
+        .await;
+    assert_eq!(r2.status, StatusCode::UNAUTHORIZED);
+    let r3 = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": r1.body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        (r3.status, r3.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(r3.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let app = orderflow_testkit::spawn_app_with(|c| {
+        c.auth.login_per_client = 1;
+        c.http.trust_forwarded_for = true;
+    })
+    .await;
+    let login = |ip: &'static str| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .json(&json!({"email": "nobody@example.com", "password": "whatever-password"}))
+            .send()
+    };
+    assert_eq!(
+        login("198.51.100.1").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login("198.51.100.1").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login("198.51.100.2").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "another client"
+    );
+}

@@ -1,0 +1,30 @@
+use crate::BoxError;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimiterError {
+    #[error("rate limiter unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+/// Whether an attempt may go ahead, and if not, when the next one may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub allowed: bool,
+    /// Time until the window resets; zero when allowed.
+    pub retry_after: Duration,
+}
+
+/// Counts attempts per key in fixed windows (login and refresh throttling).
+///
+/// MUST:
+/// - count every `hit`, also concurrent ones from many processes sharing the adapter's
+///   backend: of `limit + n` hits in one window exactly `limit` are allowed;
+/// - start a fresh window for a key once `window` has passed since its first hit;
+/// - return `Unavailable` when the backend cannot answer. Callers fail open (allow
+///   and log): throttling must not take logins down with it.
+#[async_trait::async_trait]
+pub trait RateLimiter: Send + Sync {
+    async fn hit(&self, key: &str, limit: u32, window: Duration)
+        -> Result<Allowance, LimiterError>;
+}

@@ -1,0 +1,73 @@
+//! `RateLimiter` contract.
+
+use orderflow_core::ports::RateLimiter;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn key() -> String {
+    format!("contract:{}", uuid::Uuid::new_v4())
+}
+
+pub async fn allows_exactly_the_limit_even_concurrently(l: Arc<dyn RateLimiter>) {
+    let k = key();
+    let hits: Vec<_> = (0..25)
+        .map(|_| {
+            let (l, k) = (l.clone(), k.clone());
+            tokio::spawn(async move { l.hit(&k, 10, Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for h in hits {
+        let a = h.await.unwrap();
+        if a.allowed {
+            allowed += 1;
+        } else {
+            assert!(
+                a.retry_after > Duration::ZERO && a.retry_after <= Duration::from_secs(60),
+                "{a:?}"
+            );
+        }
+    }
+    assert_eq!(allowed, 10);
+    assert!(
+        l.hit(&key(), 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .allowed,
+        "other keys are separate"
+    );
+}
+
+pub async fn a_new_window_starts_after_the_old_one(l: Arc<dyn RateLimiter>) {
+    let k = key();
+    let w = Duration::from_millis(1000);
+    assert!(l.hit(&k, 1, w).await.unwrap().allowed);
+    assert!(!l.hit(&k, 1, w).await.unwrap().allowed);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(l.hit(&k, 1, w).await.unwrap().allowed, "window over");
+}
+
+#[macro_export]
+macro_rules! limiter_contract {
+    ($factory:expr) => {
+        mod limiter_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn allows_exactly_the_limit_even_concurrently() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::limiter::allows_exactly_the_limit_even_concurrently(adapter)
+                    .await
+            }
+            #[tokio::test]
+            async fn a_new_window_starts_after_the_old_one() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::limiter::a_new_window_starts_after_the_old_one(adapter).await
+            }
+        }
+    };
+}

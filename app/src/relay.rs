@@ -1,11 +1,17 @@
 //! Runs the outbox relay on a timer until told to stop.
 
+use crate::metrics::Metrics;
 use orderflow_core::usecases::Relay;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-pub async fn run_relay(relay: Arc<Relay>, every: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run_relay(
+    relay: Arc<Relay>,
+    metrics: Arc<Metrics>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -14,6 +20,10 @@ pub async fn run_relay(relay: Arc<Relay>, every: Duration, mut stop: watch::Rece
             _ = tick.tick() => {
                 if let Err(e) = relay.publish_due().await {
                     tracing::warn!(error = %e, "relay could not publish; will retry");
+                }
+                match relay.backlog().await {
+                    Ok(n) => metrics.set_gauge("relay_backlog", n as f64),
+                    Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
                 }
             }
         }

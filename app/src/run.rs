@@ -42,6 +42,7 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
         });
         tasks.spawn(crate::relay::run_relay(
             services.relay.clone(),
+            services.metrics.clone(),
             Duration::from_millis(config.relay.interval_ms),
             stop_rx.clone(),
         ));
@@ -50,6 +51,7 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
         let worker = Worker::new(
             services.adapters.queue.clone(),
             services.processor.clone(),
+            services.metrics.clone(),
             &config.worker_settings(),
         );
         tasks.spawn(worker.run(stop_rx.clone()));

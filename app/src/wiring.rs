@@ -2,6 +2,8 @@
 //! that knows which technology backs which port.
 
 use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind};
+use crate::health::Probe;
+use crate::metrics::Metrics;
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
@@ -36,18 +38,27 @@ pub struct Adapters {
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Readiness checks of the outside dependencies (none for in-memory adapters).
+    pub probes: Vec<Probe>,
 }
 
 impl Adapters {
     pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
+        let mut probes = Vec::new();
         let store = match c.adapters.store {
             StoreKind::Memory => StorePorts::of(MemoryStore::new()),
-            StoreKind::Mongo => StorePorts::of(
-                MongoStore::connect(&mongo_settings(c))
+            StoreKind::Mongo => {
+                let m = MongoStore::connect(&mongo_settings(c))
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("connecting to mongo.uri and creating indexes")?,
-            ),
+                    .context("connecting to mongo.uri and creating indexes")?;
+                let probe = m.clone();
+                probes.push(Probe::new("store", true, move || {
+                    let m = probe.clone();
+                    async move { m.ping().await }
+                }));
+                StorePorts::of(m)
+            }
         };
         let redis = match c.adapters.cache {
             CacheKind::Redis => Some(
@@ -60,6 +71,13 @@ impl Adapters {
             ),
             _ => None,
         };
+        if let Some(conn) = &redis {
+            let conn = conn.clone();
+            probes.push(Probe::new("cache", false, move || {
+                let conn = conn.clone();
+                async move { conn.ping().await }
+            }));
+        }
         let cache: Arc<dyn Cache> = match (c.adapters.cache, &redis) {
             (CacheKind::Redis, Some(conn)) => Arc::new(RedisCache::new(conn.clone())),
             (CacheKind::Memory, _) => Arc::new(MemoryCache::new(c.cache.max_entries)),
@@ -77,12 +95,22 @@ impl Adapters {
             None
         };
         let queue: Arc<dyn Queue> = match (c.adapters.queue, &sdk) {
-            (QueueKind::Sqs, Some(sdk)) => Arc::new(
-                SqsQueue::connect(sdk, sqs_settings(c))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("resolving sqs.queue_name and sqs.dlq_name")?,
-            ),
+            (QueueKind::Sqs, Some(sdk)) => {
+                let q = Arc::new(
+                    SqsQueue::connect(sdk, sqs_settings(c))
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .context("resolving sqs.queue_name and sqs.dlq_name")?,
+                );
+                let probe = q.clone();
+                // Orders are still accepted without the queue (the relay catches up):
+                // degraded, not unready.
+                probes.push(Probe::new("queue", false, move || {
+                    let q = probe.clone();
+                    async move { q.ping().await }
+                }));
+                q
+            }
             _ => Arc::new(memory_queue(c)),
         };
         let mailer: Arc<dyn Mailer> = match (c.adapters.mailer, &sdk) {
@@ -121,6 +149,7 @@ impl Adapters {
             hasher: Arc::new(argon2_hasher(c)?),
             clock: Arc::new(SystemClock),
             limiter,
+            probes,
         })
     }
 }
@@ -238,6 +267,7 @@ pub struct Services {
     pub processor: Arc<OrderProcessor>,
     pub relay: Arc<Relay>,
     pub adapters: Adapters,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
@@ -293,6 +323,7 @@ impl Services {
             processor: Arc::new(processor),
             relay: Arc::new(relay),
             adapters: a,
+            metrics: Arc::new(Metrics::default()),
         }
     }
 }

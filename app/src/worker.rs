@@ -2,6 +2,7 @@
 //! concurrency, acks what is done and backs off what is not.
 
 use crate::config::WorkerConfig;
+use crate::metrics::Metrics;
 use futures::StreamExt;
 use orderflow_core::ports::{Delivery, Queue, QueueError};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
@@ -21,10 +22,18 @@ pub struct Worker {
     /// The queue's visibility timeout: deliveries still being worked on are extended
     /// by this much every half of it, so slow work is never handed to a second worker.
     pub visibility: Duration,
+    /// Receives after which the queue dead-letters a failing message.
+    pub max_receives: u32,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Worker {
-    pub fn new(queue: Arc<dyn Queue>, processor: Arc<OrderProcessor>, c: &WorkerConfig) -> Self {
+    pub fn new(
+        queue: Arc<dyn Queue>,
+        processor: Arc<OrderProcessor>,
+        metrics: Arc<Metrics>,
+        c: &WorkerConfig,
+    ) -> Self {
         Self {
             queue,
             processor,
@@ -34,6 +43,8 @@ impl Worker {
             retry_base: Duration::from_millis(c.retry_base_ms),
             retry_max: Duration::from_millis(c.retry_max_ms),
             visibility: Duration::from_secs(c.visibility_timeout_seconds),
+            max_receives: c.max_receives,
+            metrics,
         }
     }
 
@@ -46,6 +57,9 @@ impl Worker {
 
     async fn settle(&self, deliveries: Vec<Delivery>) -> usize {
         let n = deliveries.len();
+        if n > 0 {
+            self.metrics.incr("queue_received_total", &[], n as u64);
+        }
         futures::stream::iter(deliveries)
             .for_each_concurrent(self.concurrency, |d| self.handle(d))
             .await;
@@ -71,7 +85,17 @@ impl Worker {
 
     async fn handle(&self, d: Delivery) {
         match self.process_with_heartbeat(&d).await {
-            Ok(_) => {
+            Ok(processed) => {
+                match processed {
+                    Processed::Completed { placed_at } => {
+                        self.settled("orders_completed_total", placed_at)
+                    }
+                    Processed::Failed { placed_at } => {
+                        self.settled("orders_failed_total", placed_at)
+                    }
+                    Processed::AlreadyFinal => {}
+                }
+                self.metrics.incr("queue_acked_total", &[], 1);
                 if let Err(e) = self.queue.ack(&d.receipt).await {
                     // The message will come back; processing it again changes nothing.
                     tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
@@ -79,6 +103,11 @@ impl Worker {
             }
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
+                if d.receive_count >= self.max_receives {
+                    self.metrics.incr("queue_dead_lettered_total", &[], 1);
+                } else {
+                    self.metrics.incr("queue_retried_total", &[], 1);
+                }
                 match &e {
                     ProcessError::Poison(reason) => {
                         tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
@@ -92,6 +121,14 @@ impl Worker {
                 }
             }
         }
+    }
+
+    fn settled(&self, counter: &'static str, placed_at: chrono::DateTime<chrono::Utc>) {
+        self.metrics.incr(counter, &[], 1);
+        let took = (chrono::Utc::now() - placed_at)
+            .to_std()
+            .unwrap_or_default();
+        self.metrics.observe("order_processing_seconds", &[], took);
     }
 
     /// Exponential back-off by receive count: base, 2×base, 4×base… capped.

@@ -105,6 +105,7 @@ pub async fn spawn_app_custom(
         ),
         clock: Arc::new(SystemClock),
         limiter: Arc::new(MemoryLimiter::default()),
+        probes: Vec::new(),
     };
     swap(&mut adapters);
     let app = start(config, adapters).await;
@@ -157,6 +158,7 @@ pub async fn start(config: Config, adapters: Adapters) -> RunningApp {
     let worker = Worker::new(
         services.adapters.queue.clone(),
         services.processor.clone(),
+        services.metrics.clone(),
         &config.worker,
     );
     RunningApp {

@@ -98,6 +98,17 @@ impl SqsQueue {
         })
     }
 
+    /// A cheap round trip to the main queue, for readiness checks.
+    pub async fn ping(&self) -> Result<(), BoxError> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await?;
+        Ok(())
+    }
+
     async fn receive_from(
         &self,
         url: &str,

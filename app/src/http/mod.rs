@@ -55,6 +55,11 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
         .route("/api/orders/{id}/cancel", post(orders::cancel))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route_layer(middleware::from_fn_with_state(
+            services.metrics.clone(),
+            record_metrics,
+        ))
         .with_state(AppState {
             services,
             trust_forwarded_for: c.trust_forwarded_for,
@@ -86,6 +91,36 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Counts every routed request by method, route template and status, with latency.
+async fn record_metrics(
+    axum::extract::State(m): axum::extract::State<std::sync::Arc<crate::metrics::Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    m.incr(
+        "http_requests_total",
+        &[
+            ("method", method.as_str()),
+            ("route", &route),
+            ("status", res.status().as_str()),
+        ],
+        1,
+    );
+    m.observe(
+        "http_request_duration_seconds",
+        &[("route", &route)],
+        started.elapsed(),
+    );
+    res
 }
 
 /// Renders every error response as `application/problem+json` with the request id:

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         products::list, products::get, products::create, products::update,
         orders::place, orders::list, orders::get, orders::cancel,
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, health::metrics,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "products"), (name = "orders"), (name = "ops"))

@@ -42,6 +42,9 @@ pub async fn place(
         .collect();
     let req = PlaceOrder::parse(items, key, request_id(&headers))?;
     let placed = s.services.orders.place(actor, req).await?;
+    if !placed.replayed {
+        s.services.metrics.incr("orders_placed_total", &[], 1);
+    }
     Ok((StatusCode::ACCEPTED, Json(OrderView::from(&placed.order))))
 }
 
@@ -79,6 +82,9 @@ pub async fn get(
         CacheStatus::Hit => "hit",
         CacheStatus::Miss => "miss",
     };
+    s.services
+        .metrics
+        .incr("cache_requests_total", &[("result", v)], 1);
     res.headers_mut()
         .insert("x-cache", HeaderValue::from_static(v));
     Ok(res)
@@ -96,5 +102,6 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let order = s.services.orders.cancel(actor, order_id(&id)?).await?;
+    s.services.metrics.incr("orders_cancelled_total", &[], 1);
     Ok(Json(OrderView::from(&order)))
 }

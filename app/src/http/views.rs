@@ -235,12 +235,6 @@ impl From<&OrderPage> for OrderPageView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct HealthView {
-    #[schema(example = "ok")]
-    pub status: &'static str,
-}
-
 /// `limit` from a query: absent → default; out of range → a clear 422.
 pub fn page_limit(raw: Option<i64>) -> Result<usize, super::error::ApiError> {
     match raw {

@@ -14,9 +14,14 @@ use tracing::instrument;
 /// What processing one message did. Every variant means "done: ack the delivery".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Processed {
-    /// This call moved the order to `completed` / `failed`.
-    Completed,
-    Failed,
+    /// This call moved the order to `completed` / `failed`; `placed_at` is when the
+    /// order was placed, for end-to-end latency.
+    Completed {
+        placed_at: chrono::DateTime<chrono::Utc>,
+    },
+    Failed {
+        placed_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The order had already left `pending` (a redelivery, a duplicate, a cancel).
     AlreadyFinal,
 }
@@ -71,8 +76,12 @@ impl OrderProcessor {
             Err(e) => return Err(ProcessError::Retry(Box::new(e))),
         };
         let processed = match &fulfilment.outcome {
-            FulfilmentOutcome::Completed => Processed::Completed,
-            FulfilmentOutcome::Failed { .. } => Processed::Failed,
+            FulfilmentOutcome::Completed => Processed::Completed {
+                placed_at: fulfilment.order.created_at,
+            },
+            FulfilmentOutcome::Failed { .. } => Processed::Failed {
+                placed_at: fulfilment.order.created_at,
+            },
             FulfilmentOutcome::AlreadyFinal => Processed::AlreadyFinal,
         };
         if processed != Processed::AlreadyFinal {

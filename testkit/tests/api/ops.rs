@@ -49,3 +49,107 @@ async fn openapi_documents_every_route_and_docs_are_served() {
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
 }
+
+#[tokio::test]
+async fn readiness_reports_each_dependency_and_health_stays_green() {
+    use orderflow::health::Probe;
+    let app = orderflow_testkit::spawn_app_custom(
+        |_| {},
+        |a| {
+            a.probes = vec![
+                Probe::new("store", true, || async { Ok(()) }),
+                Probe::new("cache", false, || async {
+                    Err("connection refused".into())
+                }),
+            ]
+        },
+    )
+    .await;
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "degraded");
+    assert_eq!(r.body["checks"]["store"]["status"], "up");
+    assert!(r.body["checks"]["store"]["latency_ms"].as_f64().is_some());
+    assert_eq!(r.body["checks"]["cache"]["status"], "down");
+    assert!(r.body["checks"]["cache"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("refused"));
+
+    let down = orderflow_testkit::spawn_app_custom(
+        |_| {},
+        |a| {
+            a.probes = vec![Probe::new("store", true, || async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                Ok(())
+            })]
+        },
+    )
+    .await;
+    let r = down.get("/readyz", None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a hung store is down, and the check is bounded"
+    );
+    assert_eq!(r.body["status"], "unavailable");
+    assert_eq!(down.get("/healthz", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_orders_queue_and_cache() {
+    let app = spawn_app().await;
+    app.product("MET", 100, 10).await;
+    let user = app.customer().await;
+    let a = app
+        .place(
+            &user.access_token,
+            serde_json::json!([{"sku": "MET", "quantity": 1}]),
+        )
+        .await;
+    let b = app
+        .place(
+            &user.access_token,
+            serde_json::json!([{"sku": "MET", "quantity": 1}]),
+        )
+        .await;
+    let b_id = b.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/orders/{b_id}/cancel"),
+        Some(&user.access_token),
+        serde_json::json!({}),
+    )
+    .await;
+    app.drain().await;
+    let a_id = a.body["id"].as_str().unwrap();
+    app.get(&format!("/api/orders/{a_id}"), Some(&user.access_token))
+        .await;
+    app.get(&format!("/api/orders/{a_id}"), Some(&user.access_token))
+        .await;
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    for line in [
+        "orders_placed_total 2",
+        "orders_completed_total 1",
+        "orders_cancelled_total 1",
+        "orders_failed_total 0",
+        "queue_received_total 2",
+        "queue_acked_total 2",
+        "cache_requests_total{result=\"hit\"} 1",
+        "cache_requests_total{result=\"miss\"} 1",
+        "http_requests_total{method=\"POST\",route=\"/api/orders\",status=\"202\"} 2",
+        "http_requests_total{method=\"GET\",route=\"/api/orders/{id}\",status=\"200\"} 2",
+        "order_processing_seconds_count 1",
+        "# TYPE relay_backlog gauge",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l == line || (line.starts_with('#') && l == line)),
+            "missing {line:?} in\n{text}"
+        );
+    }
+}

@@ -241,6 +241,8 @@ pub struct RelayConfig {
     pub interval_ms: u64,
     pub min_age_ms: u64,
     pub batch_size: usize,
+    pub sweep_age_secs: u64,
+    pub sweep_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

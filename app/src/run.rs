@@ -44,6 +44,10 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
             services.relay.clone(),
             services.metrics.clone(),
             Duration::from_millis(config.relay.interval_ms),
+            crate::relay::Sweep {
+                every: Duration::from_millis(config.relay.sweep_interval_ms),
+                age: Duration::from_secs(config.relay.sweep_age_secs),
+            },
             stop_rx.clone(),
         ));
     }

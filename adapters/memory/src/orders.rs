@@ -116,6 +116,34 @@ impl OrderRepo for MemoryStore {
         Ok(())
     }
 
+    async fn stale_pending(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        let o = self.inner.orders.read();
+        let mut stale: Vec<Order> = o
+            .by_id
+            .values()
+            .filter(|x| x.status == OrderStatus::Pending && x.created_at < older_than)
+            .filter(|x| x.swept_at.is_none_or(|s| s < older_than))
+            .cloned()
+            .collect();
+        stale.sort_by_key(|x| (x.created_at, x.id));
+        stale.truncate(limit);
+        Ok(stale)
+    }
+
+    async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        for id in ids {
+            if let Some(order) = o.by_id.get_mut(id) {
+                order.swept_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+
     async fn claim_notification(
         &self,
         id: OrderId,

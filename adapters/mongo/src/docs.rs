@@ -201,6 +201,8 @@ pub struct OrderDoc {
     pub notified: bool,
     #[serde(default)]
     pub notify_claimed_until: Option<BsonDate>,
+    #[serde(default)]
+    pub swept_at: Option<BsonDate>,
 }
 
 impl From<&Order> for OrderDoc {
@@ -230,6 +232,7 @@ impl From<&Order> for OrderDoc {
             published: o.published,
             notified: o.notified,
             notify_claimed_until: o.notify_claimed_until.map(bdate),
+            swept_at: o.swept_at.map(bdate),
         }
     }
 }
@@ -279,6 +282,7 @@ impl TryFrom<OrderDoc> for Order {
             published: d.published,
             notified: d.notified,
             notify_claimed_until: d.notify_claimed_until.map(cdate),
+            swept_at: d.swept_at.map(cdate),
         })
     }
 }

@@ -168,6 +168,35 @@ impl OrderRepo for MongoStore {
         Ok(())
     }
 
+    async fn stale_pending(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        let cutoff = bdate(older_than);
+        self.find_orders(
+            doc! {
+                "status": "pending",
+                "created_at": {"$lt": cutoff},
+                "$or": [{"swept_at": null}, {"swept_at": {"$lt": cutoff}}],
+            },
+            doc! {"created_at": 1, "_id": 1},
+            limit.min(1000) as i64,
+        )
+        .await
+    }
+
+    async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.bounded(self.orders.update_many(
+            doc! {"_id": {"$in": ids}},
+            doc! {"$set": {"swept_at": bdate(at)}},
+        ))
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn claim_notification(
         &self,
         id: OrderId,

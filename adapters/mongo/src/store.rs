@@ -103,6 +103,19 @@ impl MongoStore {
                     .build(),
             )
             .await?;
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"created_at": 1, "_id": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .partial_filter_expression(doc! {"status": "pending"})
+                            .name("pending".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
         Ok(())
     }
 

@@ -69,6 +69,9 @@ pub struct Order {
     /// A worker holding the right to send the outcome email until then; stops two
     /// workers racing on one order from both mailing the customer.
     pub notify_claimed_until: Option<DateTime<Utc>>,
+    /// When the sweep last republished this order because it stayed pending too long.
+    #[serde(default)]
+    pub swept_at: Option<DateTime<Utc>>,
 }
 
 impl Order {
@@ -129,6 +132,7 @@ impl Order {
             published: false,
             notified: false,
             notify_claimed_until: None,
+            swept_at: None,
         })
     }
 

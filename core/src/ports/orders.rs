@@ -58,6 +58,16 @@ pub trait OrderRepo: Send + Sync {
     ) -> Result<Vec<Order>, OrderRepoError>;
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
 
+    /// Pending orders created before `older_than` and not swept since then, oldest
+    /// first: orders whose message may have been lost (a purged queue, a redrive gone
+    /// wrong) and that the sweep publishes again.
+    async fn stale_pending(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError>;
+    async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError>;
+
     async fn claim_notification(
         &self,
         id: OrderId,

@@ -20,6 +20,45 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// Publishes again every order pending for longer than `age` (and not swept within
+    /// the last `age`): no order stays pending forever because its message was lost.
+    /// Duplicates are harmless; the worker settles an order once.
+    #[instrument(skip_all)]
+    pub async fn sweep(&self, age: Duration) -> Result<usize, BoxError> {
+        let batch = self.batch.max(1);
+        let mut sent = 0;
+        loop {
+            let now = self.clock.now();
+            let cutoff = now - chrono::Duration::from_std(age).unwrap_or_default();
+            let stale = self.orders.stale_pending(cutoff, batch).await?;
+            if stale.is_empty() {
+                return Ok(sent);
+            }
+            let bodies: Vec<String> = stale
+                .iter()
+                .map(|o| {
+                    OrderMessage {
+                        order_id: o.id,
+                        request_id: o.request_id.clone(),
+                    }
+                    .to_body()
+                })
+                .collect();
+            self.queue.publish(&bodies).await?;
+            let ids: Vec<_> = stale.iter().map(|o| o.id).collect();
+            self.orders.mark_published(&ids).await?;
+            self.orders.mark_swept(&ids, now).await?;
+            sent += stale.len();
+            tracing::warn!(
+                count = stale.len(),
+                "sweep republished orders pending too long"
+            );
+            if stale.len() < batch {
+                return Ok(sent);
+            }
+        }
+    }
+
     /// How many orders the queue has not accepted yet (counted up to 10,000).
     pub async fn backlog(&self) -> Result<usize, BoxError> {
         let far = self.clock.now() + chrono::Duration::days(3650);

@@ -212,6 +212,47 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
     assert_eq!(all.iter().map(|o| o.id).collect::<Vec<_>>(), vec![young.id]);
 }
 
+pub async fn the_sweep_finds_orders_pending_too_long_once_per_age(s: Store) {
+    let p = product("SW-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let old = order_at(
+        UserId::new(),
+        &[(&p, 1)],
+        None,
+        t0 - chrono::Duration::minutes(30),
+    );
+    let young = order_at(UserId::new(), &[(&p, 1)], None, t0);
+    let done = order_at(
+        UserId::new(),
+        &[(&p, 1)],
+        None,
+        t0 - chrono::Duration::minutes(30),
+    );
+    for o in [&old, &young, &done] {
+        s.orders.insert(o).await.unwrap();
+    }
+    s.inventory.fulfil(done.id, t0).await.unwrap();
+    let cutoff = t0 - chrono::Duration::minutes(10);
+    let stale = s.orders.stale_pending(cutoff, 10).await.unwrap();
+    assert_eq!(
+        stale.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![old.id],
+        "only old pending orders"
+    );
+    s.orders.mark_swept(&[old.id], t0).await.unwrap();
+    assert!(
+        s.orders.stale_pending(cutoff, 10).await.unwrap().is_empty(),
+        "not again within the age"
+    );
+    let later = t0 + chrono::Duration::minutes(11);
+    let again = s.orders.stale_pending(later, 10).await.unwrap();
+    assert!(
+        again.iter().any(|o| o.id == old.id),
+        "again once the age has passed since the sweep"
+    );
+}
+
 pub async fn notification_claims_are_exclusive(s: Store) {
     let p = product("NC-1", 100, 10);
     let o = order(UserId::new(), &[(&p, 1)]);
@@ -514,6 +555,16 @@ macro_rules! store_contract {
                     return;
                 };
                 $crate::contracts::store::outbox_lists_unpublished_until_marked(adapter).await
+            }
+            #[tokio::test]
+            async fn the_sweep_finds_orders_pending_too_long_once_per_age() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::store::the_sweep_finds_orders_pending_too_long_once_per_age(
+                    adapter,
+                )
+                .await
             }
             #[tokio::test]
             async fn notification_claims_are_exclusive() {

@@ -147,8 +147,7 @@ async fn metrics_count_requests_orders_queue_and_cache() {
         "# TYPE relay_backlog gauge",
     ] {
         assert!(
-            text.lines()
-                .any(|l| l == line),
+            text.lines().any(|l| l == line),
             "missing {line:?} in\n{text}"
         );
     }

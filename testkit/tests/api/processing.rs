@@ -326,3 +326,55 @@ async fn slow_work_extends_its_visibility() {
     assert!(app.queue.is_empty(), "acked once done");
     assert_eq!(recorder.sent().len(), 1);
 }
+
+/// A message lost on the way (a purged queue, an operator's mistake) does not leave
+/// its order pending forever: the sweep publishes it again.
+#[tokio::test]
+async fn the_sweep_rescues_an_order_whose_message_was_lost() {
+    let app = spawn_app().await;
+    app.product("LOST", 100, 5).await;
+    let user = app.customer().await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "LOST", "quantity": 1}]))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    use orderflow_core::ports::Queue;
+    for d in app
+        .queue
+        .receive(10, std::time::Duration::ZERO)
+        .await
+        .unwrap()
+    {
+        app.queue.ack(&d.receipt).await.unwrap(); // lost: acked without processing
+    }
+    assert_eq!(app.drain().await, 0);
+    let age = std::time::Duration::from_secs(600);
+    assert_eq!(
+        app.services.relay.sweep(age).await.unwrap(),
+        0,
+        "not yet stale"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        app.services
+            .relay
+            .sweep(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(app.drain().await, 1);
+    let o = app
+        .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+        .await;
+    assert_eq!(o.body["status"], "completed");
+    assert_eq!(
+        app.services
+            .relay
+            .sweep(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        0,
+        "finished orders are left alone"
+    );
+}

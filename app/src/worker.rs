@@ -25,6 +25,9 @@ pub struct Worker {
     /// Receives after which the queue dead-letters a failing message.
     pub max_receives: u32,
     pub metrics: Arc<Metrics>,
+    /// Set when processing found the store down; the run loop then takes no new
+    /// messages until the store answers again.
+    store_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Worker {
@@ -45,6 +48,7 @@ impl Worker {
             visibility: Duration::from_secs(c.visibility_timeout_seconds),
             max_receives: c.max_receives,
             metrics,
+            store_down: Arc::default(),
         }
     }
 
@@ -112,6 +116,11 @@ impl Worker {
                     ProcessError::Poison(reason) => {
                         tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
                     }
+                    ProcessError::StoreUnavailable(cause) => {
+                        self.store_down
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        tracing::warn!(error = %cause, message_id = %d.message_id, "store unavailable; pausing intake")
+                    }
                     ProcessError::Retry(cause) => {
                         tracing::warn!(error = %cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
                     }
@@ -131,6 +140,28 @@ impl Worker {
         self.metrics.observe("order_processing_seconds", &[], took);
     }
 
+    /// Waits, probing with back-off, until the store answers again; false if told to
+    /// stop meanwhile. Messages stay in the queue, their receive counts untouched.
+    async fn wait_for_store(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        let mut attempt = 0u32;
+        loop {
+            if self.processor.store_available().await {
+                self.store_down
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                tracing::info!("store is back; resuming intake");
+                return true;
+            }
+            attempt = attempt.saturating_add(1);
+            let pause = Duration::from_millis(200)
+                .saturating_mul(1 << attempt.min(7))
+                .min(Duration::from_secs(30));
+            tokio::select! {
+                _ = stop.changed() => return false,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
     /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
     pub fn backoff(&self, receive_count: u32) -> Duration {
         let factor = 1u32
@@ -145,6 +176,11 @@ impl Worker {
         tracing::info!("worker started");
         let mut failures = 0u32;
         while !*stop.borrow() {
+            if self.store_down.load(std::sync::atomic::Ordering::SeqCst)
+                && !self.wait_for_store(&mut stop).await
+            {
+                break;
+            }
             let received = tokio::select! {
                 biased;
                 _ = stop.changed() => break,

@@ -1,6 +1,14 @@
 //! Adapters wrapped with a switch that makes them fail like an unreachable service.
 
-use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
+use chrono::{DateTime, Utc};
+use orderflow_core::domain::{
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, Product, ProductCursor, ProductPage,
+    ProductPatch, Sku, UserId,
+};
+use orderflow_core::ports::{
+    DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
+    Queue, QueueError, Receipt,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,5 +72,155 @@ impl Queue for SwitchableQueue {
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {
         self.check()?;
         self.inner.redrive(limit).await
+    }
+}
+
+/// The order and inventory ports of a store, answering `Unavailable` while switched
+/// off: a database outage as the worker sees it.
+#[derive(Clone)]
+pub struct SwitchableStore {
+    orders: Arc<dyn OrderRepo>,
+    inventory: Arc<dyn InventoryRepo>,
+    down: Arc<AtomicBool>,
+}
+
+impl SwitchableStore {
+    pub fn new(orders: Arc<dyn OrderRepo>, inventory: Arc<dyn InventoryRepo>) -> Self {
+        Self {
+            orders,
+            inventory,
+            down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn up(&self) -> bool {
+        !self.down.load(Ordering::SeqCst)
+    }
+}
+
+macro_rules! guard {
+    ($self:ident, $err:path) => {
+        if !$self.up() {
+            return Err($err("store switched off by the test".into()));
+        }
+    };
+}
+
+#[async_trait::async_trait]
+impl OrderRepo for SwitchableStore {
+    async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.insert(order).await
+    }
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.get(id).await
+    }
+    async fn by_idempotency_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.by_idempotency_key(user, key).await
+    }
+    async fn list_for_user(
+        &self,
+        user: UserId,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.list_for_user(user, limit, cursor).await
+    }
+    async fn cancel(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<Order, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.cancel(id, at, reason).await
+    }
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.unpublished(created_before, limit).await
+    }
+    async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.mark_published(ids).await
+    }
+    async fn stale_pending(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.stale_pending(older_than, limit).await
+    }
+    async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.mark_swept(ids, at).await
+    }
+    async fn claim_notification(
+        &self,
+        id: OrderId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.claim_notification(id, now, until).await
+    }
+    async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.finish_notification(id).await
+    }
+    async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.release_notification(id).await
+    }
+}
+
+#[async_trait::async_trait]
+impl InventoryRepo for SwitchableStore {
+    async fn insert(&self, product: &Product) -> Result<(), InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.insert(product).await
+    }
+    async fn get(&self, sku: &Sku) -> Result<Option<Product>, InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.get(sku).await
+    }
+    async fn get_many(&self, skus: &[Sku]) -> Result<Vec<Product>, InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.get_many(skus).await
+    }
+    async fn list(
+        &self,
+        limit: usize,
+        after: Option<&ProductCursor>,
+    ) -> Result<ProductPage, InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.list(limit, after).await
+    }
+    async fn update(&self, sku: &Sku, patch: &ProductPatch) -> Result<Product, InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.update(sku, patch).await
+    }
+    async fn fulfil(
+        &self,
+        order: OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<Fulfilment, InventoryError> {
+        guard!(self, InventoryError::Unavailable);
+        self.inventory.fulfil(order, at).await
     }
 }

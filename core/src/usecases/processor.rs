@@ -35,6 +35,10 @@ pub enum ProcessError {
     /// Something outside was unavailable; retrying later may succeed. Nothing was lost.
     #[error("transient failure")]
     Retry(#[source] BoxError),
+    /// The store did not answer. Like `Retry`, and the worker should stop taking
+    /// messages until the store is back, so an outage does not use up receives.
+    #[error("store unavailable")]
+    StoreUnavailable(#[source] BoxError),
 }
 
 /// The worker's one step: settle an order and tell its customer, exactly once.
@@ -73,7 +77,7 @@ impl OrderProcessor {
             Err(InventoryError::NotFound) => {
                 return Err(ProcessError::Poison("unknown order".into()))
             }
-            Err(e) => return Err(ProcessError::Retry(Box::new(e))),
+            Err(e) => return Err(ProcessError::StoreUnavailable(Box::new(e))),
         };
         let processed = match &fulfilment.outcome {
             FulfilmentOutcome::Completed => Processed::Completed {
@@ -105,7 +109,7 @@ impl OrderProcessor {
         let until = now
             + chrono::Duration::from_std(self.notify_lease)
                 .unwrap_or(chrono::Duration::seconds(30));
-        let retry = |e: BoxError| ProcessError::Retry(e);
+        let retry = |e: BoxError| ProcessError::StoreUnavailable(e);
         if !self
             .orders
             .claim_notification(order.id, now, until)
@@ -149,13 +153,22 @@ impl OrderProcessor {
             }
             Err(e) => {
                 self.release(order).await;
-                return Err(retry(Box::new(e)));
+                return Err(ProcessError::Retry(Box::new(e)));
             }
         }
         self.orders
             .finish_notification(order.id)
             .await
             .map_err(|e| retry(Box::new(e)))
+    }
+
+    /// Whether the store answers at all: the worker checks before taking more messages
+    /// after a `StoreUnavailable`.
+    pub async fn store_available(&self) -> bool {
+        self.orders
+            .get(crate::domain::OrderId(uuid::Uuid::nil()))
+            .await
+            .is_ok()
     }
 
     async fn release(&self, order: &Order) {

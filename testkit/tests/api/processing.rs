@@ -378,3 +378,105 @@ async fn the_sweep_rescues_an_order_whose_message_was_lost() {
         "finished orders are left alone"
     );
 }
+
+/// While the store is down the worker stops taking messages instead of burning their
+/// receives: nothing is dead-lettered because of the outage, and it recovers alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_pauses_the_worker_without_dead_lettering() {
+    let switch = std::sync::Arc::new(std::sync::Mutex::new(
+        None::<orderflow_testkit::faults::SwitchableStore>,
+    ));
+    let s2 = switch.clone();
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| {
+            c.worker.max_receives = 2;
+            c.worker.wait_time_seconds = 1;
+        },
+        move |a| {
+            let s = orderflow_testkit::faults::SwitchableStore::new(
+                a.orders.clone(),
+                a.inventory.clone(),
+            );
+            a.orders = std::sync::Arc::new(s.clone());
+            a.inventory = std::sync::Arc::new(s.clone());
+            *s2.lock().unwrap() = Some(s);
+        },
+    )
+    .await;
+    let store = switch.lock().unwrap().clone().unwrap();
+    app.product("OUT", 100, 5).await;
+    let user = app.customer().await;
+    let r = app
+        .place(&user.access_token, json!([{"sku": "OUT", "quantity": 1}]))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    store.set_down(true);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(app.worker.clone().run(stop_rx));
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    use orderflow_core::ports::Queue;
+    assert!(
+        app.queue.dead_letters(10).await.unwrap().is_empty(),
+        "the outage dead-lettered the order"
+    );
+    assert_eq!(app.queue.len(), 1, "the message waits in the queue");
+    store.set_down(false);
+    let mut status = String::new();
+    for _ in 0..100 {
+        let o = app
+            .get(&format!("/api/orders/{id}"), Some(&user.access_token))
+            .await;
+        status = o.body["status"].as_str().unwrap_or_default().to_owned();
+        if status == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "completed", "recovered on its own");
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap();
+    assert!(app.queue.dead_letters(10).await.unwrap().is_empty());
+    assert_eq!(app.mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_store_outage_answers_503_fast() {
+    let switch = std::sync::Arc::new(std::sync::Mutex::new(
+        None::<orderflow_testkit::faults::SwitchableStore>,
+    ));
+    let s2 = switch.clone();
+    let app = orderflow_testkit::spawn_app_custom(
+        |_| {},
+        move |a| {
+            let s = orderflow_testkit::faults::SwitchableStore::new(
+                a.orders.clone(),
+                a.inventory.clone(),
+            );
+            a.orders = std::sync::Arc::new(s.clone());
+            a.inventory = std::sync::Arc::new(s.clone());
+            *s2.lock().unwrap() = Some(s);
+        },
+    )
+    .await;
+    let store = switch.lock().unwrap().clone().unwrap();
+    let user = app.customer().await;
+    store.set_down(true);
+    for r in [
+        app.get("/api/products", None).await,
+        app.get("/api/orders", Some(&user.access_token)).await,
+        app.place(&user.access_token, json!([{"sku": "X", "quantity": 1}]))
+            .await,
+    ] {
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        );
+        assert_eq!(r.header("retry-after"), Some("1"));
+    }
+    store.set_down(false);
+    assert_eq!(
+        app.get("/api/products", None).await.status,
+        StatusCode::OK,
+        "recovers on its own"
+    );
+}

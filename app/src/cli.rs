@@ -26,4 +26,23 @@ pub enum Command {
     Worker,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Show or replay dead letters (messages the queue gave up on).
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum DlqAction {
+    /// Print dead letters, one JSON object per line.
+    List {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Move dead letters back to the work queue.
+    Redrive {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }

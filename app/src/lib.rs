@@ -9,6 +9,7 @@ pub mod aws;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod dlq;
 pub mod health;
 pub mod http;
 pub mod metrics;

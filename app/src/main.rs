@@ -23,6 +23,15 @@ async fn main() -> ExitCode {
         print!("{}", config.redacted_toml());
         return ExitCode::SUCCESS;
     }
+    if let Command::Dlq { action } = command {
+        return match orderflow::dlq::run(&config, action).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("orderflow dlq: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     orderflow::telemetry::init(&config.log);
     match orderflow::run::run(command, config).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,8 @@ use orderflow_core::ports::{
     SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
-    AuthService, CatalogService, OrderProcessor, OrderService, OrderSettings, Relay, Throttle,
+    AuthService, CatalogService, DeadLetters, OrderProcessor, OrderService, OrderSettings, Relay,
+    Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -266,6 +267,7 @@ pub struct Services {
     pub orders: Arc<OrderService>,
     pub processor: Arc<OrderProcessor>,
     pub relay: Arc<Relay>,
+    pub dead_letters: Arc<DeadLetters>,
     pub adapters: Adapters,
     pub metrics: Arc<Metrics>,
 }
@@ -322,6 +324,9 @@ impl Services {
             orders: Arc::new(orders),
             processor: Arc::new(processor),
             relay: Arc::new(relay),
+            dead_letters: Arc::new(DeadLetters {
+                queue: a.queue.clone(),
+            }),
             adapters: a,
             metrics: Arc::new(Metrics::default()),
         }

@@ -175,6 +175,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<orderflow_core::usecases::DeadLetterError> for ApiError {
+    fn from(e: orderflow_core::usecases::DeadLetterError) -> Self {
+        match e {
+            orderflow_core::usecases::DeadLetterError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
 impl From<ParseError> for ApiError {
     fn from(e: ParseError) -> Self {
         ApiError::Validation(e.to_string())

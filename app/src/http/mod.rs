@@ -3,6 +3,7 @@
 //! `error.rs` is the only place errors become status codes; `extract.rs` turns bad
 //! input into those errors; one file per resource holds its handlers.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -53,6 +54,8 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
         .route("/api/orders", get(orders::list).post(orders::place))
         .route("/api/orders/{id}", get(orders::get))
         .route("/api/orders/{id}/cancel", post(orders::cancel))
+        .route("/api/admin/dead-letters", get(admin::dead_letters))
+        .route("/api/admin/dead-letters/redrive", post(admin::redrive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

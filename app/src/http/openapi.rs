@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use super::{auth, health, orders, products};
+use super::{admin, auth, health, orders, products};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -11,10 +11,11 @@ use utoipa::{Modify, OpenApi};
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         products::list, products::get, products::create, products::update,
         orders::place, orders::list, orders::get, orders::cancel,
+        admin::dead_letters, admin::redrive,
         health::healthz, health::readyz, health::metrics,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "products"), (name = "orders"), (name = "ops"))
+    tags((name = "auth"), (name = "products"), (name = "orders"), (name = "ops"), (name = "admin"))
 )]
 pub struct ApiDoc;
 

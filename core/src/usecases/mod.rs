@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod dead_letters;
 mod emails;
 mod message;
 mod orders;
@@ -13,6 +14,7 @@ pub use auth::{
     AuthError, AuthService, LoginError, RefreshError, RegisterError, Throttle, TokenPair,
 };
 pub use catalog::{CatalogError, CatalogService, NewProduct};
+pub use dead_letters::{DeadLetterError, DeadLetters};
 pub use emails::outcome_email;
 pub use message::OrderMessage;
 pub use orders::{

@@ -152,3 +152,41 @@ async fn metrics_count_requests_orders_queue_and_cache() {
         );
     }
 }
+
+#[tokio::test]
+async fn admins_see_and_redrive_dead_letters() {
+    let app = spawn_app().await;
+    use orderflow_core::ports::Queue;
+    app.queue.publish(&["garbage".into()]).await.unwrap();
+    app.drain().await;
+    let admin = app.admin_token().await;
+    let customer = app.customer().await;
+    let r = app
+        .get("/api/admin/dead-letters", Some(&customer.access_token))
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = app.get("/api/admin/dead-letters", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["items"][0]["body"], "garbage");
+    assert_eq!(
+        r.body["items"][0]["receive_count"],
+        app.config.worker.max_receives
+    );
+    let r = app
+        .get("/api/admin/dead-letters?limit=0", Some(&admin))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let r = app
+        .post(
+            "/api/admin/dead-letters/redrive",
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.body["redriven"], 1);
+    assert_eq!(app.queue.len(), 1, "back in the work queue");
+    assert!(app.queue.dead_letters(10).await.unwrap().is_empty());
+}

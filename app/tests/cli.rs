@@ -1,0 +1,156 @@
+//! The `orderflow` binary's command line, run as a real process.
+
+use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
+use orderflow_core::ports::Queue;
+use orderflow_testkit::services::{aws_endpoint, unique};
+use orderflow_testkit::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn orderflow(args: &[&str], env: &[(String, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+    cmd.args(args).env_remove("ORDERFLOW_PROFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run orderflow")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_secrets_redacted() {
+    let o = orderflow(
+        &["config"],
+        &owned(&[("ORDERFLOW_HTTP__BIND", "127.0.0.1:9999")]),
+    );
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("bind = \"127.0.0.1:9999\""), "{text}");
+    assert!(text.contains("jwt_secret = \"<redacted>\""), "{text}");
+    assert!(!text.contains("dev-only-jwt-secret"), "{text}");
+}
+
+#[test]
+fn a_bad_setting_stops_the_start_naming_the_key() {
+    let o = orderflow(
+        &["config"],
+        &owned(&[("ORDERFLOW_ADAPTERS__STORE", "postgres")]),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_lowercase();
+    assert!(
+        err.contains("adapters.store") && err.contains("postgres"),
+        "{err}"
+    );
+    let o = orderflow(&["--profile", "staging", "config"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("staging.toml"));
+}
+
+#[tokio::test]
+async fn dlq_list_and_redrive_on_sqs() {
+    let Some(endpoint) = aws_endpoint().await else {
+        return;
+    };
+    let name = unique("cli");
+    let c = orderflow::config::AwsConfig {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.clone()),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some(orderflow::config::Secret::new("test")),
+    };
+    let sdk = orderflow::aws::sdk_config(&c).await;
+    let q = SqsQueue::connect(
+        &sdk,
+        SqsSettings {
+            queue_name: name.clone(),
+            dlq_name: format!("{name}-dlq"),
+            create_queues: true,
+            visibility_timeout: Duration::from_secs(30),
+            max_receives: 1,
+            call_timeout: Duration::from_secs(10),
+        },
+    )
+    .await
+    .unwrap();
+    q.publish(&["{\"poison\":true}".into()]).await.unwrap();
+    let d = q
+        .receive(1, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .pop()
+        .expect("delivered");
+    q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
+    assert!(
+        q.receive(1, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead-lettered"
+    );
+
+    let dlq = format!("{name}-dlq");
+    let env = owned(&[
+        ("ORDERFLOW_ADAPTERS__QUEUE", "sqs"),
+        ("ORDERFLOW_AWS__ENDPOINT_URL", endpoint.as_str()),
+        ("ORDERFLOW_AWS__ACCESS_KEY_ID", "test"),
+        ("ORDERFLOW_AWS__SECRET_ACCESS_KEY", "test"),
+        ("ORDERFLOW_SQS__QUEUE_NAME", name.as_str()),
+        ("ORDERFLOW_SQS__DLQ_NAME", dlq.as_str()),
+    ]);
+    let e = env.clone();
+    let listed = tokio::task::spawn_blocking(move || orderflow(&["dlq", "list"], &e))
+        .await
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(stdout(&listed).contains("poison"), "{}", stdout(&listed));
+    let redriven = tokio::task::spawn_blocking(move || orderflow(&["dlq", "redrive"], &env))
+        .await
+        .unwrap();
+    assert_eq!(stdout(&redriven).trim(), "redriven 1");
+    let back = q.receive(1, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert!(back[0].body.contains("poison"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_reaches_the_in_memory_queue_through_the_running_process() {
+    let app = spawn_app().await;
+    app.queue.publish(&["not an order".into()]).await.unwrap();
+    app.drain().await;
+    let bind = app.addr.to_string();
+    let env = owned(&[
+        ("ORDERFLOW_HTTP__BIND", bind.as_str()),
+        ("ORDERFLOW_BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
+    let e = env.clone();
+    let listed = tokio::task::spawn_blocking(move || orderflow(&["dlq", "list"], &e))
+        .await
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(stdout(&listed).contains("not an order"));
+    let redriven =
+        tokio::task::spawn_blocking(move || orderflow(&["dlq", "redrive", "--limit", "5"], &env))
+            .await
+            .unwrap();
+    assert_eq!(stdout(&redriven).trim(), "redriven 1");
+    assert_eq!(app.queue.len(), 1);
+}

@@ -12,7 +12,7 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", min_length = 3, max_length = 254)]
     pub email: String,
     #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     pub password: String,
@@ -100,16 +100,21 @@ impl From<&ProductPage> for ProductPageView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
-    #[schema(example = "SKU-LAMP")]
+    #[schema(
+        example = "SKU-LAMP",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._-]+$"
+    )]
     pub sku: String,
     #[schema(example = "Desk lamp")]
     pub name: String,
-    #[schema(example = 4500, minimum = 0)]
+    #[schema(example = 4500, minimum = 0, maximum = 100_000_000_000_i64)]
     pub price_cents: i64,
     /// ISO 4217 code; USD when absent.
     #[schema(example = "USD")]
     pub currency: Option<String>,
-    #[schema(example = 25, minimum = 0)]
+    #[schema(example = 25, minimum = 0, maximum = 1_000_000_000)]
     pub stock: i64,
 }
 
@@ -117,9 +122,10 @@ pub struct CreateProductRequest {
 #[serde(deny_unknown_fields)]
 pub struct PatchProductRequest {
     pub name: Option<String>,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 100_000_000_000_i64)]
     pub price_cents: Option<i64>,
     /// Added to the current stock (negative to remove); stock never goes below 0.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub stock_delta: Option<i64>,
 }
 
@@ -128,15 +134,22 @@ pub struct PatchProductRequest {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1..=100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
+    #[param(min_length = 1)]
     pub cursor: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemRequest {
-    #[schema(example = "SKU-MOUSE")]
+    #[schema(
+        example = "SKU-MOUSE",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._-]+$"
+    )]
     pub sku: String,
     #[schema(example = 1, minimum = 1, maximum = 1000)]
     pub quantity: i64,

@@ -18,8 +18,8 @@ pub use dead_letters::{DeadLetterError, DeadLetters};
 pub use emails::outcome_email;
 pub use message::OrderMessage;
 pub use orders::{
-    Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError, OrderService,
-    OrderSettings, PlaceOrder, PlaceOrderError, Placed,
+    order_cache_key, Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError,
+    OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
 };
 pub use processor::{OrderProcessor, ProcessError, Processed};
 pub use relay::Relay;

@@ -123,6 +123,7 @@ pub struct MongoConfig {
     pub server_selection_timeout_ms: u64,
     pub connect_timeout_ms: u64,
     pub operation_timeout_ms: u64,
+    pub transaction_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

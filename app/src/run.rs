@@ -12,9 +12,41 @@ use tokio::sync::watch;
 /// Runs a role until SIGINT/SIGTERM, then lets in-flight work finish within the grace
 /// period. Returns an error if start-up fails or the grace period ran out.
 pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
-    let adapters = Adapters::from_config(&config).await?;
+    // Start-up waits for unreachable dependencies; a shutdown signal meanwhile ends it.
+    let adapters = tokio::select! {
+        a = Adapters::from_config(&config) => a?,
+        _ = shutdown_signal() => {
+            tracing::info!("stopped before start-up finished");
+            return Ok(());
+        }
+    };
     let services = Services::new(&config, adapters);
-    bootstrap(&services, &config.bootstrap).await?;
+    if matches!(role, Command::Run | Command::Api) {
+        // The admin and demo data need the store; during an outage, wait for it.
+        let mut attempt = 0u32;
+        loop {
+            let outcome = tokio::select! {
+                r = bootstrap(&services, &config.bootstrap) => r,
+                _ = shutdown_signal() => return Ok(()),
+            };
+            match outcome {
+                Ok(()) => break,
+                Err(e) if attempt < 1000 => {
+                    attempt += 1;
+                    let pause = Duration::from_millis(250)
+                        .saturating_mul(1 << attempt.min(6))
+                        .min(Duration::from_secs(15));
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        ?pause,
+                        "bootstrap failed; retrying"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();

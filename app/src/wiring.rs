@@ -49,10 +49,11 @@ impl Adapters {
         let store = match c.adapters.store {
             StoreKind::Memory => StorePorts::of(MemoryStore::new()),
             StoreKind::Mongo => {
-                let m = MongoStore::connect(&mongo_settings(c))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("connecting to mongo.uri and creating indexes")?;
+                let settings = mongo_settings(c);
+                let m = until_up("mongo (connect and create indexes)", || {
+                    MongoStore::connect(&settings)
+                })
+                .await;
                 let probe = m.clone();
                 probes.push(Probe::new("store", true, move || {
                     let m = probe.clone();
@@ -97,11 +98,12 @@ impl Adapters {
         };
         let queue: Arc<dyn Queue> = match (c.adapters.queue, &sdk) {
             (QueueKind::Sqs, Some(sdk)) => {
+                let settings = sqs_settings(c);
                 let q = Arc::new(
-                    SqsQueue::connect(sdk, sqs_settings(c))
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                        .context("resolving sqs.queue_name and sqs.dlq_name")?,
+                    until_up("sqs (resolve or create the queues)", || {
+                        SqsQueue::connect(sdk, settings.clone())
+                    })
+                    .await,
                 );
                 let probe = q.clone();
                 // Orders are still accepted without the queue (the relay catches up):
@@ -155,6 +157,36 @@ impl Adapters {
     }
 }
 
+/// Retries a start-up step against a dependency until it succeeds, with capped
+/// exponential back-off: a process started during an outage waits for the dependency
+/// instead of exiting, and starts serving once it is back. (SIGTERM still stops it:
+/// `run` races start-up against the shutdown signal.)
+async fn until_up<T, F, Fut>(what: &str, mut step: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, orderflow_core::BoxError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match step().await {
+            Ok(v) => {
+                if attempt > 0 {
+                    tracing::info!(what, "dependency is up");
+                }
+                return v;
+            }
+            Err(e) => {
+                attempt = attempt.saturating_add(1);
+                let pause = Duration::from_millis(250)
+                    .saturating_mul(1 << attempt.min(7))
+                    .min(Duration::from_secs(15));
+                tracing::warn!(what, error = %e, ?pause, "dependency not reachable at start-up; retrying");
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
 /// The four store ports, backed by one store.
 struct StorePorts {
     users: Arc<dyn UserRepo>,
@@ -184,6 +216,7 @@ pub fn mongo_settings(c: &Config) -> MongoSettings {
         server_selection_timeout: Duration::from_millis(c.mongo.server_selection_timeout_ms),
         connect_timeout: Duration::from_millis(c.mongo.connect_timeout_ms),
         operation_timeout: Duration::from_millis(c.mongo.operation_timeout_ms),
+        transaction_timeout: Duration::from_millis(c.mongo.transaction_timeout_ms),
     }
 }
 

@@ -119,10 +119,10 @@ impl Worker {
                     ProcessError::StoreUnavailable(cause) => {
                         self.store_down
                             .store(true, std::sync::atomic::Ordering::SeqCst);
-                        tracing::warn!(error = %cause, message_id = %d.message_id, "store unavailable; pausing intake")
+                        tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, "store unavailable; pausing intake")
                     }
                     ProcessError::Retry(cause) => {
-                        tracing::warn!(error = %cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
+                        tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
                     }
                 }
                 if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {

@@ -15,6 +15,7 @@ async fn mongo() -> Option<MongoStore> {
         server_selection_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(30),
+        transaction_timeout: Duration::from_secs(90),
     };
     Some(
         MongoStore::connect(&settings)

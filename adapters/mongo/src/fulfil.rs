@@ -27,6 +27,7 @@ impl MongoStore {
         at: DateTime<Utc>,
     ) -> Result<Fulfilment, BoxError> {
         let mut session = self.client.start_session().await?;
+        let mut conflicts = 0u32;
         loop {
             session.start_transaction().await?;
             let attempt = match self.attempt(&mut session, id, at).await {
@@ -35,6 +36,8 @@ impl MongoStore {
                     let _ = session.abort_transaction().await;
                     if e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
                         tracing::debug!(error = %e, "transient transaction error; retrying");
+                        conflicts += 1;
+                        back_off(conflicts).await;
                         continue;
                     }
                     return Err(e.into());
@@ -51,7 +54,11 @@ impl MongoStore {
                 }
                 Attempt::Done(f) => match commit(&mut session).await {
                     Ok(()) => return Ok(*f),
-                    Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => continue,
+                    Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                        conflicts += 1;
+                        back_off(conflicts).await;
+                        continue;
+                    }
                     Err(e) => return Err(e.into()),
                 },
             }
@@ -151,6 +158,15 @@ impl MongoStore {
         order.history.push(change);
         Ok(Attempt::Done(Box::new(Fulfilment { order, outcome })))
     }
+}
+
+/// Waits a random time that grows with the number of conflicts, so transactions racing
+/// for the same product (the last units of a popular SKU) spread out instead of
+/// colliding again in lock-step.
+async fn back_off(conflicts: u32) {
+    let cap_ms = (2u64 << conflicts.min(7)).min(250);
+    let jitter = (uuid::Uuid::new_v4().as_u128() % u128::from(cap_ms.max(1))) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(jitter + 1)).await;
 }
 
 /// Commits, retrying only the commit on `UnknownTransactionCommitResult` as the

@@ -138,11 +138,18 @@ impl InventoryRepo for MongoStore {
         order: OrderId,
         at: DateTime<Utc>,
     ) -> Result<Fulfilment, InventoryError> {
-        self.bounded(self.fulfil_in_transaction(order, at))
-            .await
-            .map_err(|e| match e.downcast::<InventoryError>() {
-                Ok(inner) => *inner,
-                Err(other) => InventoryError::Unavailable(other),
-            })
+        let result =
+            match tokio::time::timeout(self.txn_timeout, self.fulfil_in_transaction(order, at))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => {
+                    Err(format!("fulfilment transaction exceeded {:?}", self.txn_timeout).into())
+                }
+            };
+        result.map_err(|e| match e.downcast::<InventoryError>() {
+            Ok(inner) => *inner,
+            Err(other) => InventoryError::Unavailable(other),
+        })
     }
 }

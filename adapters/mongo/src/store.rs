@@ -16,6 +16,8 @@ pub struct MongoSettings {
     /// An upper bound on any one call (a transaction with its retries counts as one),
     /// so that no request hangs on a stalled connection.
     pub operation_timeout: Duration,
+    /// Bound on the fulfilment transaction with its conflict retries.
+    pub transaction_timeout: Duration,
 }
 
 /// The store ports on one MongoDB database. Cheap to clone.
@@ -28,6 +30,7 @@ pub struct MongoStore {
     pub(crate) orders: Collection<OrderDoc>,
     pub(crate) products: Collection<ProductDoc>,
     pub(crate) op_timeout: Duration,
+    pub(crate) txn_timeout: Duration,
 }
 
 impl MongoStore {
@@ -48,6 +51,7 @@ impl MongoStore {
             client,
             db,
             op_timeout: s.operation_timeout,
+            txn_timeout: s.transaction_timeout,
         };
         store.bounded(store.create_indexes()).await?;
         Ok(store)

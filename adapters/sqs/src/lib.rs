@@ -55,6 +55,9 @@ impl SqsQueue {
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
                     .operation_attempt_timeout(settings.call_timeout)
+                    // Retries included: an unreachable queue fails within this, so a
+                    // placement waiting on its hand-off still answers promptly.
+                    .operation_timeout(settings.call_timeout)
                     .build(),
             )
             .build();
@@ -120,6 +123,7 @@ impl SqsQueue {
         // A long poll legitimately takes up to `wait`: give this call that much more.
         let attempt = TimeoutConfig::builder()
             .operation_attempt_timeout(wait + self.settings.call_timeout)
+            .operation_timeout(wait + self.settings.call_timeout)
             .build();
         let out = self
             .client

@@ -1,0 +1,684 @@
+//! Faults with real processes: `orderflow` API and worker processes on the local
+//! services, with processes really killed and servers really stopped (SIGKILL, or
+//! SIGSTOP to freeze a server with its data intact). Private stand-ins on free ports
+//! where a test stops one, so other tests keep theirs.
+
+use orderflow_testkit::services::{aws_endpoint, mongo_url, redis_url, smtp, unique, SmtpSink};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN_EMAIL: &str = "admin@faults.test";
+const ADMIN_PASSWORD: &str = "fault-tests-admin-password";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+    fn terminate(&mut self) -> Option<i32> {
+        signal(self.pid(), "-TERM");
+        self.0.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Where the app's processes find the services, with a database, key prefix and
+/// queues of this test's own.
+struct Stack {
+    mongo: String,
+    redis: String,
+    aws: String,
+    smtp: SmtpSink,
+    id: String,
+    api_port: u16,
+    extra: Vec<(String, String)>,
+}
+
+impl Stack {
+    async fn new() -> Option<Stack> {
+        Some(Stack {
+            mongo: mongo_url().await?,
+            redis: redis_url().await?,
+            aws: aws_endpoint().await?,
+            smtp: smtp().await?,
+            id: unique("faults").replace('-', "_"),
+            api_port: free_port(),
+            extra: Vec::new(),
+        })
+    }
+
+    fn set(&mut self, k: &str, v: impl Into<String>) {
+        self.extra.push((k.to_owned(), v.into()));
+    }
+
+    fn spawn(&self, role: &str) -> Proc {
+        let (host, port) = self.smtp.addr.rsplit_once(':').unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+        // Each process logs to target/faults/<test id>-<role>-<pid>.log for post-mortems.
+        let dir = repo().join("target/faults");
+        let _ = std::fs::create_dir_all(&dir);
+        let log =
+            std::fs::File::create(dir.join(format!("{}-{role}-{}.log", self.id, unique("p"))))
+                .expect("log file");
+        cmd.arg(role)
+            .env_remove("ORDERFLOW_PROFILE")
+            .stdout(Stdio::null())
+            .stderr(log);
+        let base = [
+            (
+                "ORDERFLOW_HTTP__BIND",
+                format!("127.0.0.1:{}", self.api_port),
+            ),
+            ("ORDERFLOW_ADAPTERS__STORE", "mongo".into()),
+            ("ORDERFLOW_ADAPTERS__CACHE", "redis".into()),
+            ("ORDERFLOW_ADAPTERS__QUEUE", "sqs".into()),
+            ("ORDERFLOW_ADAPTERS__MAILER", "smtp".into()),
+            ("ORDERFLOW_MONGO__URI", self.mongo.clone()),
+            ("ORDERFLOW_MONGO__DATABASE", self.id.clone()),
+            ("ORDERFLOW_REDIS__URL", self.redis.clone()),
+            ("ORDERFLOW_REDIS__KEY_PREFIX", format!("{}:", self.id)),
+            ("ORDERFLOW_AWS__ENDPOINT_URL", self.aws.clone()),
+            ("ORDERFLOW_AWS__ACCESS_KEY_ID", "test".into()),
+            ("ORDERFLOW_AWS__SECRET_ACCESS_KEY", "test".into()),
+            ("ORDERFLOW_SQS__QUEUE_NAME", self.id.clone()),
+            ("ORDERFLOW_SQS__DLQ_NAME", format!("{}_dlq", self.id)),
+            ("ORDERFLOW_SQS__CREATE_QUEUES", "true".into()),
+            ("ORDERFLOW_SQS__VISIBILITY_TIMEOUT_SECONDS", "3".into()),
+            ("ORDERFLOW_SQS__WAIT_TIME_SECONDS", "1".into()),
+            ("ORDERFLOW_SQS__CALL_TIMEOUT_MS", "1000".into()),
+            ("ORDERFLOW_SMTP__HOST", host.to_owned()),
+            ("ORDERFLOW_SMTP__PORT", port.to_owned()),
+            ("ORDERFLOW_WORKER__RETRY_BASE_MS", "200".into()),
+            ("ORDERFLOW_WORKER__RETRY_MAX_MS", "1000".into()),
+            // A claim held by a killed worker lapses after this; then another mails.
+            ("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "4".into()),
+            ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),
+            ("ORDERFLOW_RELAY__MIN_AGE_MS", "200".into()),
+            ("ORDERFLOW_AUTH__ARGON2_MEMORY_KIB", "256".into()),
+            ("ORDERFLOW_AUTH__ARGON2_ITERATIONS", "1".into()),
+            ("ORDERFLOW_AUTH__LOGIN_PER_CLIENT", "10000".into()),
+            ("ORDERFLOW_BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL.into()),
+            ("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("ORDERFLOW_BOOTSTRAP__DEMO_CATALOG", "false".into()),
+            ("ORDERFLOW_LOG__LEVEL", "info".into()),
+        ];
+        for (k, v) in base.iter() {
+            cmd.env(k, v);
+        }
+        for (k, v) in &self.extra {
+            cmd.env(k, v);
+        }
+        Proc(cmd.spawn().expect("spawn orderflow"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    async fn wait_ready(&self, s: &Stack) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.http.get(s.url("/healthz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the API never answered");
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        url: String,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("answered");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, s: &Stack, email: &str, password: &str) -> String {
+        let (st, b) = self
+            .call(
+                "POST",
+                s.url("/api/auth/login"),
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(st, 200, "{b}");
+        b["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn customer(&self, s: &Stack) -> String {
+        let email = format!("{}@example.com", unique("customer"));
+        let (st, _) = self
+            .call(
+                "POST",
+                s.url("/api/auth/register"),
+                None,
+                Some(json!({"email": email, "password": "a-strong-password"})),
+            )
+            .await;
+        assert_eq!(st, 201);
+        self.login(s, &email, "a-strong-password").await
+    }
+
+    async fn product(&self, s: &Stack, sku: &str, stock: i64) {
+        let admin = self.login(s, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (st, b) = self
+            .call(
+                "POST",
+                s.url("/api/products"),
+                Some(&admin),
+                Some(json!({"sku": sku, "name": sku, "price_cents": 100, "stock": stock})),
+            )
+            .await;
+        assert_eq!(st, 201, "{b}");
+    }
+
+    async fn statuses(&self, s: &Stack, token: &str, ids: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in ids {
+            let (_, b) = self
+                .call(
+                    "GET",
+                    s.url(&format!("/api/orders/{id}")),
+                    Some(token),
+                    None,
+                )
+                .await;
+            out.push(b["status"].as_str().unwrap_or("?").to_owned());
+        }
+        out
+    }
+
+    async fn wait_all_terminal(
+        &self,
+        s: &Stack,
+        token: &str,
+        ids: &[String],
+        within: Duration,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let st = self.statuses(s, token, ids).await;
+            if st.iter().all(|x| x != "pending") || Instant::now() > deadline {
+                return st;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Emails per order id, and the distinct Message-IDs among them.
+async fn mails_for(sink: &SmtpSink, id: &str) -> (usize, usize) {
+    let msgs: Vec<String> = sink
+        .messages()
+        .await
+        .into_iter()
+        .filter(|m| m.contains(id))
+        .collect();
+    let mut ids: Vec<String> = msgs
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (msgs.len(), ids.len())
+}
+
+/// A worker killed with SIGKILL in the middle of its work: what it held comes back
+/// after the visibility timeout and a new worker finishes. Every order ends in exactly
+/// one terminal state, stock is taken once, and each order's email is one message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_batch_loses_and_doubles_nothing() {
+    let Some(s) = Stack::new().await else { return };
+    let c = Client::new();
+    let _api = s.spawn("api");
+    c.wait_ready(&s).await;
+    c.product(&s, "KILL", 30).await;
+    let token = c.customer(&s).await;
+    let placements = (0..40).map(|_| {
+        c.call(
+            "POST",
+            s.url("/api/orders"),
+            Some(&token),
+            Some(json!({"items": [{"sku": "KILL", "quantity": 1}]})),
+        )
+    });
+    let replies = futures::future::join_all(placements).await;
+    let ids: Vec<String> = replies
+        .iter()
+        .map(|(st, b)| {
+            assert_eq!(*st, 202, "{b}");
+            b["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+
+    let mut first = s.spawn("worker");
+    // Kill as soon as the worker has settled something: it is mid-way through the queue.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = c.statuses(&s, &token, &ids[..5]).await;
+        if st.iter().any(|x| x != "pending") || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill9();
+    let _second = s.spawn("worker");
+    // A transaction the killed worker left open blocks its products until the server
+    // reaps it (transactionLifetimeLimitSeconds, 60 s): the survivor outwaits it.
+    let st = c
+        .wait_all_terminal(&s, &token, &ids, Duration::from_secs(150))
+        .await;
+    let completed = st.iter().filter(|x| *x == "completed").count();
+    let failed = st.iter().filter(|x| *x == "failed").count();
+    assert_eq!((completed, failed), (30, 10), "{st:?}");
+    let (_, p) = c.call("GET", s.url("/api/products/KILL"), None, None).await;
+    assert_eq!(
+        p["stock"], 0,
+        "stock taken exactly once per completed order"
+    );
+    let mut raw_duplicates = 0;
+    for id in &ids {
+        let (_, o) = c
+            .call(
+                "GET",
+                s.url(&format!("/api/orders/{id}")),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            o["history"].as_array().unwrap().len(),
+            2,
+            "one transition for {id}"
+        );
+        let mut mails = (0, 0);
+        for _ in 0..300 {
+            mails = mails_for(&s.smtp, id).await;
+            if mails.0 > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(mails.0 >= 1, "order {id} was never mailed");
+        assert_eq!(mails.1, 1, "order {id} got different emails");
+        raw_duplicates += mails.0 - 1;
+    }
+    eprintln!("faults: worker SIGKILLed mid-run; 40 orders, 30 completed, 10 failed, {raw_duplicates} redelivered copies of an email (same Message-ID)");
+}
+
+/// The queue frozen (SIGSTOP) while orders are placed: the API still answers 202 and
+/// records them; when it thaws, the relay publishes them and they complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_placed_while_the_queue_is_down_complete_when_it_returns() {
+    let Some(mut s) = Stack::new().await else {
+        return;
+    };
+    let venv = repo().join(".services/venv/bin/moto_server");
+    assert!(
+        venv.exists(),
+        "run scripts/services start first (it creates {})",
+        venv.display()
+    );
+    let port = free_port();
+    let moto = Proc(
+        Command::new(&venv)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    s.aws = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http
+            .get(format!("{}/moto-api/data.json", s.aws))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.set("ORDERFLOW_RELAY__SWEEP_AGE_SECS", "3600");
+    let c = Client::new();
+    let _api = s.spawn("api");
+    let _worker = s.spawn("worker");
+    c.wait_ready(&s).await;
+    c.product(&s, "QDOWN", 100).await;
+    let token = c.customer(&s).await;
+
+    signal(moto.pid(), "-STOP");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (st, b) = c
+            .call(
+                "POST",
+                s.url("/api/orders"),
+                Some(&token),
+                Some(json!({"items": [{"sku": "QDOWN", "quantity": 1}]})),
+            )
+            .await;
+        assert_eq!(st, 202, "{b}");
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "placement waited {:?}",
+            started.elapsed()
+        );
+        ids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let (rst, ready) = c.call("GET", s.url("/readyz"), None, None).await;
+    assert_eq!(
+        (rst, ready["checks"]["queue"]["status"].as_str()),
+        (200, Some("down")),
+        "{ready}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(c
+        .statuses(&s, &token, &ids)
+        .await
+        .iter()
+        .all(|x| x == "pending"));
+    signal(moto.pid(), "-CONT");
+    let st = c
+        .wait_all_terminal(&s, &token, &ids, Duration::from_secs(60))
+        .await;
+    assert!(st.iter().all(|x| x == "completed"), "{st:?}");
+}
+
+/// Redis really stopped: reads fall through to MongoDB, /readyz says the cache is
+/// down while /healthz stays green; when Redis returns, caching resumes without a
+/// restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_degrades_reads_but_never_fails_them() {
+    let Some(mut s) = Stack::new().await else {
+        return;
+    };
+    let port = free_port();
+    let start_redis = || {
+        Proc(
+            Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("redis-server (scripts/services installs it)"),
+        )
+    };
+    let mut redis = start_redis();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.redis = format!("redis://127.0.0.1:{port}");
+    let c = Client::new();
+    let _api = s.spawn("api");
+    let _worker = s.spawn("worker");
+    c.wait_ready(&s).await;
+    c.product(&s, "RDOWN", 10).await;
+    let token = c.customer(&s).await;
+    let (_, o) = c
+        .call(
+            "POST",
+            s.url("/api/orders"),
+            Some(&token),
+            Some(json!({"items": [{"sku": "RDOWN", "quantity": 1}]})),
+        )
+        .await;
+    let id = o["id"].as_str().unwrap().to_owned();
+    c.wait_all_terminal(
+        &s,
+        &token,
+        std::slice::from_ref(&id),
+        Duration::from_secs(30),
+    )
+    .await;
+    let cache = |c: &Client, s: &Stack, token: &str, id: &str| {
+        let url = s.url(&format!("/api/orders/{id}"));
+        let req = c.http.get(url).bearer_auth(token);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.headers()
+                    .get("x-cache")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        }
+    };
+    cache(&c, &s, &token, &id).await;
+    assert_eq!(cache(&c, &s, &token, &id).await, (200, "hit".into()));
+
+    redis.kill9();
+    for _ in 0..3 {
+        assert_eq!(
+            cache(&c, &s, &token, &id).await,
+            (200, "miss".into()),
+            "reads fall through to the store"
+        );
+    }
+    let (rst, ready) = c.call("GET", s.url("/readyz"), None, None).await;
+    assert_eq!(rst, 200);
+    assert_eq!(ready["status"], "degraded");
+    assert_eq!(ready["checks"]["cache"]["status"], "down");
+    assert_eq!(c.call("GET", s.url("/healthz"), None, None).await.0, 200);
+
+    let _redis = start_redis();
+    let mut resumed = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if cache(&c, &s, &token, &id).await == (200, "hit".into()) {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "caching resumed without a restart");
+    assert_eq!(
+        c.call("GET", s.url("/readyz"), None, None).await.1["status"],
+        "ready"
+    );
+}
+
+/// MongoDB frozen: requests that need it fail fast with 503 `unavailable`, the
+/// worker holds off without dead-lettering, and both recover on their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mongodb_outage_fails_fast_and_recovers() {
+    let Some(mut s) = Stack::new().await else {
+        return;
+    };
+    let python = repo().join(".services/venv/bin/python");
+    assert!(python.exists(), "run scripts/services start first");
+    let port = free_port();
+    let mongo = Proc(
+        Command::new(&python)
+            .args([
+                "-m",
+                "secantus",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                ":memory:",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    s.mongo = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    s.set("ORDERFLOW_SQS__MAX_RECEIVES", "2");
+    s.set("ORDERFLOW_MONGO__OPERATION_TIMEOUT_MS", "1500");
+    let c = Client::new();
+    let _api = s.spawn("api");
+    c.wait_ready(&s).await;
+    c.product(&s, "MDOWN", 10).await;
+    let token = c.customer(&s).await;
+    let (_, o) = c
+        .call(
+            "POST",
+            s.url("/api/orders"),
+            Some(&token),
+            Some(json!({"items": [{"sku": "MDOWN", "quantity": 1}]})),
+        )
+        .await;
+    let id = o["id"].as_str().unwrap().to_owned();
+
+    signal(mongo.pid(), "-STOP");
+    let _worker = s.spawn("worker");
+    let started = Instant::now();
+    let (st, b) = c
+        .call("GET", s.url("/api/orders"), Some(&token), None)
+        .await;
+    assert_eq!((st, b["code"].as_str()), (503, Some("unavailable")), "{b}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "failed fast: {:?}",
+        started.elapsed()
+    );
+    let (rst, ready) = c.call("GET", s.url("/readyz"), None, None).await;
+    assert_eq!(
+        (rst, ready["checks"]["store"]["status"].as_str()),
+        (503, Some("down"))
+    );
+    // Longer than max_receives × visibility: without the pause it would dead-letter.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    signal(mongo.pid(), "-CONT");
+    let st = c
+        .wait_all_terminal(
+            &s,
+            &token,
+            std::slice::from_ref(&id),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(st, vec!["completed".to_owned()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["dlq", "list"])
+        .envs([
+            ("ORDERFLOW_ADAPTERS__QUEUE", "sqs"),
+            ("ORDERFLOW_AWS__ENDPOINT_URL", s.aws.as_str()),
+            ("ORDERFLOW_AWS__ACCESS_KEY_ID", "test"),
+            ("ORDERFLOW_AWS__SECRET_ACCESS_KEY", "test"),
+            ("ORDERFLOW_SQS__QUEUE_NAME", s.id.as_str()),
+            ("ORDERFLOW_SQS__DLQ_NAME", &format!("{}_dlq", s.id)),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "nothing dead-lettered: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// SIGTERM to a worker while it works: it finishes what it holds and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
+    let Some(s) = Stack::new().await else { return };
+    let c = Client::new();
+    let mut api = s.spawn("api");
+    c.wait_ready(&s).await;
+    c.product(&s, "TERM", 50).await;
+    let token = c.customer(&s).await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let (_, b) = c
+            .call(
+                "POST",
+                s.url("/api/orders"),
+                Some(&token),
+                Some(json!({"items": [{"sku": "TERM", "quantity": 1}]})),
+            )
+            .await;
+        ids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let mut worker = s.spawn("worker");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(worker.terminate(), Some(0), "worker exit code");
+    let _again = s.spawn("worker");
+    let st = c
+        .wait_all_terminal(&s, &token, &ids, Duration::from_secs(60))
+        .await;
+    assert!(st.iter().all(|x| x == "completed"), "{st:?}");
+    assert_eq!(api.terminate(), Some(0), "api exit code");
+}

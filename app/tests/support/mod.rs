@@ -1,0 +1,293 @@
+//! Harness for tests that run `orderflow` as real processes on the local services.
+#![allow(dead_code)]
+
+use orderflow_testkit::services::{aws_endpoint, mongo_url, redis_url, smtp, unique, SmtpSink};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_EMAIL: &str = "admin@faults.test";
+pub const ADMIN_PASSWORD: &str = "fault-tests-admin-password";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+    pub fn terminate(&mut self) -> Option<i32> {
+        signal(self.pid(), "-TERM");
+        self.0.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Where the app's processes find the services, with a database, key prefix and
+/// queues of this test's own.
+pub struct Stack {
+    pub mongo: String,
+    pub redis: String,
+    pub aws: String,
+    pub smtp: SmtpSink,
+    pub id: String,
+    pub api_port: u16,
+    pub extra: Vec<(String, String)>,
+}
+
+impl Stack {
+    pub async fn new() -> Option<Stack> {
+        Some(Stack {
+            mongo: mongo_url().await?,
+            redis: redis_url().await?,
+            aws: aws_endpoint().await?,
+            smtp: smtp().await?,
+            id: unique("faults").replace('-', "_"),
+            api_port: free_port(),
+            extra: Vec::new(),
+        })
+    }
+
+    pub fn set(&mut self, k: &str, v: impl Into<String>) {
+        self.extra.push((k.to_owned(), v.into()));
+    }
+
+    pub fn spawn(&self, role: &str) -> Proc {
+        let (host, port) = self.smtp.addr.rsplit_once(':').unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+        // Each process logs to target/faults/<test id>-<role>-<pid>.log for post-mortems.
+        let dir = repo().join("target/faults");
+        let _ = std::fs::create_dir_all(&dir);
+        let log =
+            std::fs::File::create(dir.join(format!("{}-{role}-{}.log", self.id, unique("p"))))
+                .expect("log file");
+        cmd.arg(role)
+            .env_remove("ORDERFLOW_PROFILE")
+            .stdout(Stdio::null())
+            .stderr(log);
+        let base = [
+            (
+                "ORDERFLOW_HTTP__BIND",
+                format!("127.0.0.1:{}", self.api_port),
+            ),
+            ("ORDERFLOW_ADAPTERS__STORE", "mongo".into()),
+            ("ORDERFLOW_ADAPTERS__CACHE", "redis".into()),
+            ("ORDERFLOW_ADAPTERS__QUEUE", "sqs".into()),
+            ("ORDERFLOW_ADAPTERS__MAILER", "smtp".into()),
+            ("ORDERFLOW_MONGO__URI", self.mongo.clone()),
+            ("ORDERFLOW_MONGO__DATABASE", self.id.clone()),
+            ("ORDERFLOW_REDIS__URL", self.redis.clone()),
+            ("ORDERFLOW_REDIS__KEY_PREFIX", format!("{}:", self.id)),
+            ("ORDERFLOW_AWS__ENDPOINT_URL", self.aws.clone()),
+            ("ORDERFLOW_AWS__ACCESS_KEY_ID", "test".into()),
+            ("ORDERFLOW_AWS__SECRET_ACCESS_KEY", "test".into()),
+            ("ORDERFLOW_SQS__QUEUE_NAME", self.id.clone()),
+            ("ORDERFLOW_SQS__DLQ_NAME", format!("{}_dlq", self.id)),
+            ("ORDERFLOW_SQS__CREATE_QUEUES", "true".into()),
+            ("ORDERFLOW_SQS__VISIBILITY_TIMEOUT_SECONDS", "3".into()),
+            ("ORDERFLOW_SQS__WAIT_TIME_SECONDS", "1".into()),
+            ("ORDERFLOW_SQS__CALL_TIMEOUT_MS", "1000".into()),
+            ("ORDERFLOW_SMTP__HOST", host.to_owned()),
+            ("ORDERFLOW_SMTP__PORT", port.to_owned()),
+            ("ORDERFLOW_WORKER__RETRY_BASE_MS", "200".into()),
+            ("ORDERFLOW_WORKER__RETRY_MAX_MS", "1000".into()),
+            // A claim held by a killed worker lapses after this; then another mails.
+            ("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "4".into()),
+            ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),
+            ("ORDERFLOW_RELAY__MIN_AGE_MS", "200".into()),
+            ("ORDERFLOW_AUTH__ARGON2_MEMORY_KIB", "256".into()),
+            ("ORDERFLOW_AUTH__ARGON2_ITERATIONS", "1".into()),
+            ("ORDERFLOW_AUTH__LOGIN_PER_CLIENT", "10000".into()),
+            ("ORDERFLOW_BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL.into()),
+            ("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("ORDERFLOW_BOOTSTRAP__DEMO_CATALOG", "false".into()),
+            ("ORDERFLOW_LOG__LEVEL", "info".into()),
+        ];
+        for (k, v) in base.iter() {
+            cmd.env(k, v);
+        }
+        for (k, v) in &self.extra {
+            cmd.env(k, v);
+        }
+        Proc(cmd.spawn().expect("spawn orderflow"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn wait_ready(&self, s: &Stack) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.http.get(s.url("/healthz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the API never answered");
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        url: String,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("answered");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn login(&self, s: &Stack, email: &str, password: &str) -> String {
+        let (st, b) = self
+            .call(
+                "POST",
+                s.url("/api/auth/login"),
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(st, 200, "{b}");
+        b["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn customer(&self, s: &Stack) -> String {
+        let email = format!("{}@example.com", unique("customer"));
+        let (st, _) = self
+            .call(
+                "POST",
+                s.url("/api/auth/register"),
+                None,
+                Some(json!({"email": email, "password": "a-strong-password"})),
+            )
+            .await;
+        assert_eq!(st, 201);
+        self.login(s, &email, "a-strong-password").await
+    }
+
+    pub async fn product(&self, s: &Stack, sku: &str, stock: i64) {
+        let admin = self.login(s, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (st, b) = self
+            .call(
+                "POST",
+                s.url("/api/products"),
+                Some(&admin),
+                Some(json!({"sku": sku, "name": sku, "price_cents": 100, "stock": stock})),
+            )
+            .await;
+        assert_eq!(st, 201, "{b}");
+    }
+
+    pub async fn statuses(&self, s: &Stack, token: &str, ids: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in ids {
+            let (_, b) = self
+                .call(
+                    "GET",
+                    s.url(&format!("/api/orders/{id}")),
+                    Some(token),
+                    None,
+                )
+                .await;
+            out.push(b["status"].as_str().unwrap_or("?").to_owned());
+        }
+        out
+    }
+
+    pub async fn wait_all_terminal(
+        &self,
+        s: &Stack,
+        token: &str,
+        ids: &[String],
+        within: Duration,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let st = self.statuses(s, token, ids).await;
+            if st.iter().all(|x| x != "pending") || Instant::now() > deadline {
+                return st;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Emails per order id, and the distinct Message-IDs among them.
+pub async fn mails_for(sink: &SmtpSink, id: &str) -> (usize, usize) {
+    let msgs: Vec<String> = sink
+        .messages()
+        .await
+        .into_iter()
+        .filter(|m| m.contains(id))
+        .collect();
+    let mut ids: Vec<String> = msgs
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (msgs.len(), ids.len())
+}
+

@@ -71,6 +71,7 @@ pub struct HttpConfig {
     pub bind: SocketAddr,
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
+    pub header_read_timeout_ms: u64,
     pub shutdown_grace_ms: u64,
     pub trust_forwarded_for: bool,
 }

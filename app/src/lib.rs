@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod relay;
 pub mod run;
+pub mod serve;
 pub mod telemetry;
 pub mod wiring;
 pub mod worker;

@@ -57,21 +57,9 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("binding http.bind = {}", config.http.bind))?;
         tracing::info!(addr = %listener.local_addr()?, "http api listening");
         let app = crate::http::router(services.clone(), &config.http);
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let shutdown = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            {
-                tracing::error!(error = %e, "http server failed");
-            }
-        });
+        let stop = stop_rx.clone();
+        let header_timeout = Duration::from_millis(config.http.header_read_timeout_ms);
+        tasks.spawn(crate::serve::serve(listener, app, header_timeout, stop));
         tasks.spawn(crate::relay::run_relay(
             services.relay.clone(),
             services.metrics.clone(),

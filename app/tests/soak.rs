@@ -7,12 +7,12 @@
 
 mod support;
 
+use orderflow_testkit::services::unique;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use orderflow_testkit::services::unique;
 use support::*;
 
 #[derive(Default)]
@@ -38,17 +38,36 @@ impl Rng {
     }
 }
 
-const PRODUCTS: [(&str, i64); 4] = [("SOAK-A", 40), ("SOAK-B", 120), ("SOAK-C", 15), ("SOAK-D", 1000)];
+const PRODUCTS: [(&str, i64); 4] = [
+    ("SOAK-A", 40),
+    ("SOAK-B", 120),
+    ("SOAK-C", 15),
+    ("SOAK-D", 1000),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn soak() {
-    let Some(mut s) = Stack::new().await else { return };
-    let secs: u64 = std::env::var("SOAK_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(75);
+    let Some(mut s) = Stack::new().await else {
+        return;
+    };
+    let secs: u64 = std::env::var("SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(75);
     let redis_port = free_port();
     let start_redis = move || {
         Proc(
             Command::new("redis-server")
-                .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &redis_port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .stdout(Stdio::null())
                 .spawn()
                 .expect("redis-server"),
@@ -74,16 +93,30 @@ async fn soak() {
     for n in 0..8u64 {
         let (s, c, stats) = (s.clone(), c.clone(), stats.clone());
         clients.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (n + 1) * 7919);
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((n + 1) * 7919));
             let email = format!("soak-{}@example.com", unique("c"));
             let record = |st: u16| {
                 let mut g = stats.lock().unwrap();
                 g.requests += 1;
                 *g.by_status.entry(st).or_default() += 1;
             };
-            let (st, _) = c.call("POST", s.url("/api/auth/register"), None, Some(json!({"email": email, "password": "soak-password"}))).await;
+            let (st, _) = c
+                .call(
+                    "POST",
+                    s.url("/api/auth/register"),
+                    None,
+                    Some(json!({"email": email, "password": "soak-password"})),
+                )
+                .await;
             record(st);
-            let (st, b) = c.call("POST", s.url("/api/auth/login"), None, Some(json!({"email": email, "password": "soak-password"}))).await;
+            let (st, b) = c
+                .call(
+                    "POST",
+                    s.url("/api/auth/login"),
+                    None,
+                    Some(json!({"email": email, "password": "soak-password"})),
+                )
+                .await;
             record(st);
             let mut token = b["access_token"].as_str().unwrap_or_default().to_owned();
             let mut mine: Vec<String> = Vec::new();
@@ -92,29 +125,62 @@ async fn soak() {
                 let (st, body): (u16, Value) = if roll < 35 {
                     let (sku, _) = PRODUCTS[rng.below(4) as usize];
                     let qty = 1 + rng.below(3) as i64;
-                    let (st, b) = c.call("POST", s.url("/api/orders"), Some(&token), Some(json!({"items": [{"sku": sku, "quantity": qty}]}))).await;
+                    let (st, b) = c
+                        .call(
+                            "POST",
+                            s.url("/api/orders"),
+                            Some(&token),
+                            Some(json!({"items": [{"sku": sku, "quantity": qty}]})),
+                        )
+                        .await;
                     if st == 202 {
                         let id = b["id"].as_str().unwrap().to_owned();
-                        stats.lock().unwrap().placed.insert(id.clone(), (sku.to_owned(), qty));
+                        stats
+                            .lock()
+                            .unwrap()
+                            .placed
+                            .insert(id.clone(), (sku.to_owned(), qty));
                         mine.push(id);
                     }
                     (st, b)
                 } else if roll < 50 {
-                    c.call("GET", s.url("/api/products?limit=10"), None, None).await
+                    c.call("GET", s.url("/api/products?limit=10"), None, None)
+                        .await
                 } else if roll < 70 && !mine.is_empty() {
                     let id = &mine[rng.below(mine.len() as u64) as usize];
-                    c.call("GET", s.url(&format!("/api/orders/{id}")), Some(&token), None).await
+                    c.call(
+                        "GET",
+                        s.url(&format!("/api/orders/{id}")),
+                        Some(&token),
+                        None,
+                    )
+                    .await
                 } else if roll < 80 {
-                    c.call("GET", s.url("/api/orders?limit=20"), Some(&token), None).await
+                    c.call("GET", s.url("/api/orders?limit=20"), Some(&token), None)
+                        .await
                 } else if roll < 90 && !mine.is_empty() {
                     let id = mine[rng.below(mine.len() as u64) as usize].clone();
-                    let (st, b) = c.call("POST", s.url(&format!("/api/orders/{id}/cancel")), Some(&token), None).await;
+                    let (st, b) = c
+                        .call(
+                            "POST",
+                            s.url(&format!("/api/orders/{id}/cancel")),
+                            Some(&token),
+                            None,
+                        )
+                        .await;
                     if st == 200 {
                         stats.lock().unwrap().cancelled.insert(id);
                     }
                     (st, b)
                 } else {
-                    let (st, b) = c.call("POST", s.url("/api/auth/login"), None, Some(json!({"email": email, "password": "soak-password"}))).await;
+                    let (st, b) = c
+                        .call(
+                            "POST",
+                            s.url("/api/auth/login"),
+                            None,
+                            Some(json!({"email": email, "password": "soak-password"})),
+                        )
+                        .await;
                     if st == 200 {
                         token = b["access_token"].as_str().unwrap_or_default().to_owned();
                     }
@@ -142,21 +208,41 @@ async fn soak() {
 
     let (placed, cancelled, requests, by_status) = {
         let g = stats.lock().unwrap();
-        (g.placed.clone(), g.cancelled.clone(), g.requests, g.by_status.clone())
+        (
+            g.placed.clone(),
+            g.cancelled.clone(),
+            g.requests,
+            g.by_status.clone(),
+        )
     };
     let admin = c.login(&s, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let ids: Vec<String> = placed.keys().cloned().collect();
-    let statuses = c.wait_all_terminal(&s, &admin, &ids, Duration::from_secs(180)).await;
+    let statuses = c
+        .wait_all_terminal(&s, &admin, &ids, Duration::from_secs(180))
+        .await;
     let by_id: HashMap<&String, &String> = ids.iter().zip(statuses.iter()).collect();
-    let lost: Vec<_> = by_id.iter().filter(|(_, st)| st.as_str() == "pending" || st.as_str() == "?").collect();
+    let lost: Vec<_> = by_id
+        .iter()
+        .filter(|(_, st)| st.as_str() == "pending" || st.as_str() == "?")
+        .collect();
     assert!(lost.is_empty(), "orders never settled: {lost:?}");
     for id in &cancelled {
         assert_eq!(by_id[id].as_str(), "cancelled");
     }
     for (sku, initial) in PRODUCTS {
-        let taken: i64 = placed.iter().filter(|(id, (s2, _))| s2 == sku && by_id[id].as_str() == "completed").map(|(_, (_, q))| q).sum();
-        let (_, p) = c.call("GET", s.url(&format!("/api/products/{sku}")), None, None).await;
-        assert_eq!(p["stock"].as_i64(), Some(initial - taken), "{sku}: stock must equal initial minus completed");
+        let taken: i64 = placed
+            .iter()
+            .filter(|(id, (s2, _))| s2 == sku && by_id[id].as_str() == "completed")
+            .map(|(_, (_, q))| q)
+            .sum();
+        let (_, p) = c
+            .call("GET", s.url(&format!("/api/products/{sku}")), None, None)
+            .await;
+        assert_eq!(
+            p["stock"].as_i64(),
+            Some(initial - taken),
+            "{sku}: stock must equal initial minus completed"
+        );
     }
     // Emails, read once: order id -> distinct Message-IDs and raw copies.
     let mut mail: HashMap<String, (usize, HashSet<String>)> = HashMap::new();
@@ -164,14 +250,24 @@ async fn soak() {
     loop {
         mail.clear();
         for m in s.smtp.messages().await {
-            let Some(mid) = m.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:")) else { continue };
+            let Some(mid) = m
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+            else {
+                continue;
+            };
             for id in ids.iter().filter(|id| m.contains(id.as_str())) {
                 let e = mail.entry(id.clone()).or_default();
                 e.0 += 1;
                 e.1.insert(mid.to_owned());
             }
         }
-        let missing = ids.iter().filter(|id| matches!(by_id[id].as_str(), "completed" | "failed") && !mail.contains_key(*id)).count();
+        let missing = ids
+            .iter()
+            .filter(|id| {
+                matches!(by_id[id].as_str(), "completed" | "failed") && !mail.contains_key(*id)
+            })
+            .count();
         if missing == 0 || Instant::now() > mail_deadline {
             break;
         }

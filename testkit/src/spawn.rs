@@ -152,8 +152,11 @@ pub async fn start(config: Config, adapters: Adapters) -> RunningApp {
         .expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let router = orderflow::http::router(services.clone(), &config.http);
+    let header_timeout = Duration::from_millis(config.http.header_read_timeout_ms);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
-        let _ = axum_serve(listener, router).await;
+        orderflow::serve::serve(listener, router, header_timeout, stop_rx).await;
+        drop(stop_tx);
     });
     let worker = Worker::new(
         services.adapters.queue.clone(),
@@ -172,17 +175,6 @@ pub async fn start(config: Config, adapters: Adapters) -> RunningApp {
         worker,
         server,
     }
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
 }
 
 /// A response read whole: status, headers and JSON body (Null when not JSON).

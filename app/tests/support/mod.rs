@@ -290,4 +290,3 @@ pub async fn mails_for(sink: &SmtpSink, id: &str) -> (usize, usize) {
     ids.dedup();
     (msgs.len(), ids.len())
 }
-

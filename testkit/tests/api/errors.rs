@@ -253,3 +253,29 @@ async fn slow_requests_time_out_with_408() {
         (StatusCode::REQUEST_TIMEOUT, "timeout")
     );
 }
+
+/// A client that trickles its request head is disconnected: slow clients cannot hold
+/// connections open.
+#[tokio::test]
+async fn slow_clients_are_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = orderflow_testkit::spawn_app_with(|c| c.http.header_read_timeout_ms = 500).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await;
+    match read {
+        Ok(Ok(n)) => assert!(
+            n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+        Ok(Err(_)) => {}
+        Err(_) => panic!("the half-sent request kept the connection open"),
+    }
+    // A normal request still works.
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}

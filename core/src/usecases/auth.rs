@@ -171,7 +171,10 @@ impl AuthService {
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         match self.users.insert(&user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                tracing::info!(role = user.role.as_str(), "user registered");
+                Ok(user)
+            }
             Err(UserRepoError::DuplicateEmail) => Err(RegisterError::EmailTaken),
             Err(e) => Err(RegisterError::Unavailable(unexpected(e))),
         }

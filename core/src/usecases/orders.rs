@@ -255,6 +255,11 @@ impl OrderService {
                 tracing::warn!(error = %e, "queue hand-off failed; the relay will publish this order")
             }
         }
+        tracing::info!(
+            total_cents = order.total_cents,
+            published = order.published,
+            "order placed"
+        );
         Ok(Placed {
             order,
             replayed: false,

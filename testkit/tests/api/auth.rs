@@ -370,3 +370,28 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
         "another client"
     );
 }
+
+#[tokio::test]
+async fn an_access_token_is_never_a_refresh_token() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    let r = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.access_token}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let r = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": user.refresh_token}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "the login itself is unharmed");
+}

@@ -184,25 +184,7 @@ async fn a_redis_outage_degrades_reads_but_never_fails_them() {
         return;
     };
     let port = free_port();
-    let start_redis = || {
-        Proc(
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("redis-server (scripts/services installs it)"),
-        )
-    };
-    let mut redis = start_redis();
+    let mut redis = start_redis(port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.redis = format!("redis://127.0.0.1:{port}");
     let c = Client::new();
@@ -259,7 +241,7 @@ async fn a_redis_outage_degrades_reads_but_never_fails_them() {
     assert_eq!(ready["checks"]["cache"]["status"], "down");
     assert_eq!(c.call("GET", s.url("/healthz"), None, None).await.0, 200);
 
-    let _redis = start_redis();
+    let _redis = start_redis(port);
     let mut resumed = false;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(200)).await;

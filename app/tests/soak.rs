@@ -10,7 +10,6 @@ mod support;
 use orderflow_testkit::services::unique;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
@@ -55,25 +54,7 @@ async fn soak() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(75);
     let redis_port = free_port();
-    let start_redis = move || {
-        Proc(
-            Command::new("redis-server")
-                .args([
-                    "--port",
-                    &redis_port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("redis-server"),
-        )
-    };
-    let mut redis = start_redis();
+    let mut redis = start_redis(redis_port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.redis = format!("redis://127.0.0.1:{redis_port}");
     let s = Arc::new(s);
@@ -200,7 +181,7 @@ async fn soak() {
     tokio::time::sleep(Duration::from_secs(secs / 2 - secs / 3)).await;
     redis.kill9();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let _redis = start_redis();
+    let _redis = start_redis(redis_port);
     for t in clients {
         t.await.expect("a client task failed");
     }

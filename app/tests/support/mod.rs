@@ -290,3 +290,23 @@ pub async fn mails_for(sink: &SmtpSink, id: &str) -> (usize, usize) {
     ids.dedup();
     (msgs.len(), ids.len())
 }
+
+/// A private redis-server on `port`, nothing kept on disk.
+pub fn start_redis(port: u16) -> Proc {
+    Proc(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/services installs it)"),
+    )
+}

@@ -31,29 +31,16 @@ impl Relay {
             let now = self.clock.now();
             let cutoff = now - chrono::Duration::from_std(age).unwrap_or_default();
             let stale = self.orders.stale_pending(cutoff, batch).await?;
-            if stale.is_empty() {
-                return Ok(sent);
-            }
-            let bodies: Vec<String> = stale
-                .iter()
-                .map(|o| {
-                    OrderMessage {
-                        order_id: o.id,
-                        request_id: o.request_id.clone(),
-                    }
-                    .to_body()
-                })
-                .collect();
-            self.queue.publish(&bodies).await?;
-            let ids: Vec<_> = stale.iter().map(|o| o.id).collect();
-            self.orders.mark_published(&ids).await?;
+            let ids = self.publish(&stale).await?;
             self.orders.mark_swept(&ids, now).await?;
-            sent += stale.len();
-            tracing::warn!(
-                count = stale.len(),
-                "sweep republished orders pending too long"
-            );
-            if stale.len() < batch {
+            sent += ids.len();
+            if !ids.is_empty() {
+                tracing::warn!(
+                    count = ids.len(),
+                    "sweep republished orders pending too long"
+                );
+            }
+            if ids.len() < batch {
                 return Ok(sent);
             }
         }
@@ -74,27 +61,38 @@ impl Relay {
             let cutoff =
                 self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
             let due = self.orders.unpublished(cutoff, batch).await?;
-            if due.is_empty() {
-                return Ok(sent);
+            let ids = self.publish(&due).await?;
+            sent += ids.len();
+            if !ids.is_empty() {
+                tracing::info!(count = ids.len(), "relay published orders");
             }
-            let bodies: Vec<String> = due
-                .iter()
-                .map(|o| {
-                    OrderMessage {
-                        order_id: o.id,
-                        request_id: o.request_id.clone(),
-                    }
-                    .to_body()
-                })
-                .collect();
-            self.queue.publish(&bodies).await?;
-            let ids: Vec<_> = due.iter().map(|o| o.id).collect();
-            self.orders.mark_published(&ids).await?;
-            sent += due.len();
-            tracing::info!(count = due.len(), "relay published orders");
-            if due.len() < batch {
+            if ids.len() < batch {
                 return Ok(sent);
             }
         }
+    }
+
+    /// Hands `orders` to the queue in one call and marks them published.
+    async fn publish(
+        &self,
+        orders: &[crate::domain::Order],
+    ) -> Result<Vec<crate::domain::OrderId>, BoxError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bodies: Vec<String> = orders
+            .iter()
+            .map(|o| {
+                OrderMessage {
+                    order_id: o.id,
+                    request_id: o.request_id.clone(),
+                }
+                .to_body()
+            })
+            .collect();
+        self.queue.publish(&bodies).await?;
+        let ids: Vec<_> = orders.iter().map(|o| o.id).collect();
+        self.orders.mark_published(&ids).await?;
+        Ok(ids)
     }
 }

@@ -383,27 +383,11 @@ async fn the_sweep_rescues_an_order_whose_message_was_lost() {
 /// receives: nothing is dead-lettered because of the outage, and it recovers alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_pauses_the_worker_without_dead_lettering() {
-    let switch = std::sync::Arc::new(std::sync::Mutex::new(
-        None::<orderflow_testkit::faults::SwitchableStore>,
-    ));
-    let s2 = switch.clone();
-    let app = orderflow_testkit::spawn_app_custom(
-        |c| {
-            c.worker.max_receives = 2;
-            c.worker.wait_time_seconds = 1;
-        },
-        move |a| {
-            let s = orderflow_testkit::faults::SwitchableStore::new(
-                a.orders.clone(),
-                a.inventory.clone(),
-            );
-            a.orders = std::sync::Arc::new(s.clone());
-            a.inventory = std::sync::Arc::new(s.clone());
-            *s2.lock().unwrap() = Some(s);
-        },
-    )
+    let (app, store) = app_with_switchable_store(|c| {
+        c.worker.max_receives = 2;
+        c.worker.wait_time_seconds = 1;
+    })
     .await;
-    let store = switch.lock().unwrap().clone().unwrap();
     app.product("OUT", 100, 5).await;
     let user = app.customer().await;
     let r = app
@@ -441,24 +425,7 @@ async fn a_store_outage_pauses_the_worker_without_dead_lettering() {
 
 #[tokio::test]
 async fn a_store_outage_answers_503_fast() {
-    let switch = std::sync::Arc::new(std::sync::Mutex::new(
-        None::<orderflow_testkit::faults::SwitchableStore>,
-    ));
-    let s2 = switch.clone();
-    let app = orderflow_testkit::spawn_app_custom(
-        |_| {},
-        move |a| {
-            let s = orderflow_testkit::faults::SwitchableStore::new(
-                a.orders.clone(),
-                a.inventory.clone(),
-            );
-            a.orders = std::sync::Arc::new(s.clone());
-            a.inventory = std::sync::Arc::new(s.clone());
-            *s2.lock().unwrap() = Some(s);
-        },
-    )
-    .await;
-    let store = switch.lock().unwrap().clone().unwrap();
+    let (app, store) = app_with_switchable_store(|_| {}).await;
     let user = app.customer().await;
     store.set_down(true);
     for r in [
@@ -479,4 +446,25 @@ async fn a_store_outage_answers_503_fast() {
         StatusCode::OK,
         "recovers on its own"
     );
+}
+
+/// An app whose order and inventory ports can be switched off, and the switch.
+async fn app_with_switchable_store(
+    tweak: impl FnOnce(&mut orderflow::config::Config),
+) -> (
+    orderflow_testkit::TestApp,
+    orderflow_testkit::faults::SwitchableStore,
+) {
+    let switch = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let s2 = switch.clone();
+    let app = orderflow_testkit::spawn_app_custom(tweak, move |a| {
+        let s =
+            orderflow_testkit::faults::SwitchableStore::new(a.orders.clone(), a.inventory.clone());
+        a.orders = std::sync::Arc::new(s.clone());
+        a.inventory = std::sync::Arc::new(s.clone());
+        *s2.lock().unwrap() = Some(s);
+    })
+    .await;
+    let store = switch.lock().unwrap().clone().expect("the swap ran");
+    (app, store)
 }

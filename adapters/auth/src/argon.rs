@@ -24,6 +24,10 @@ impl Default for Argon2Settings {
 
 pub struct Argon2Hasher {
     argon: Arc<Argon2<'static>>,
+    /// At most one hash per core at a time. Each takes `memory_kib` of RAM and a core
+    /// for tens of milliseconds; unbounded, a login flood would fill the blocking pool
+    /// (512 threads × 19 MiB) and the memory with it. Excess logins wait their turn.
+    permits: Arc<tokio::sync::Semaphore>,
     /// A real hash of a random password, verified against when the email is unknown so
     /// that both failures cost the same time.
     dummy: PasswordHash,
@@ -38,8 +42,10 @@ impl Argon2Hasher {
             .hash_password(uuid::Uuid::new_v4().to_string().as_bytes())
             .map_err(|e| e.to_string())?
             .to_string();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             argon: Arc::new(argon),
+            permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy: PasswordHash(dummy),
         })
     }
@@ -48,6 +54,11 @@ impl Argon2Hasher {
 #[async_trait::async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         let argon = self.argon.clone();
         let password = password.clone();
         tokio::task::spawn_blocking(move || {
@@ -61,6 +72,11 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError::Failed(e.to_string()))?;
         let argon = self.argon.clone();
         let password = password.clone();
         let hash = hash.0.clone();
@@ -109,6 +125,31 @@ mod tests {
             .verify(&pw, &PasswordHash("garbage".into()))
             .await
             .unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_waits_for_a_free_core() {
+        let h = Arc::new(fast());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Occupy every slot, as `cores` hashes in progress would.
+        let held = h
+            .permits
+            .clone()
+            .acquire_many_owned(cores as u32)
+            .await
+            .unwrap();
+        let pw = Password::parse("correct horse".into()).unwrap();
+        let (h2, pw2) = (h.clone(), pw.clone());
+        let mut waiting = tokio::spawn(async move { h2.hash(&pw2).await.unwrap() });
+        let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiting).await;
+        assert!(early.is_err(), "a hash ran although every slot was taken");
+        drop(held);
+        let hash = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(h.verify(&pw, &hash).await.unwrap());
+        assert_eq!(h.permits.available_permits(), cores, "every slot returned");
     }
 
     #[tokio::test]

@@ -36,18 +36,12 @@ impl InventoryRepo for MemoryStore {
             Some(c) => Bound::Excluded(&c.0),
             None => Bound::Unbounded,
         };
-        let mut items: Vec<Product> = p
+        let items: Vec<Product> = p
             .range::<Sku, _>((lower, Bound::Unbounded))
             .take(limit + 1)
             .map(|(_, v)| v.clone())
             .collect();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| ProductCursor(p.sku.clone()))
-        } else {
-            None
-        };
-        Ok(ProductPage { items, next })
+        Ok(ProductPage::from_overfetch(items, limit))
     }
 
     async fn update(&self, sku: &Sku, patch: &ProductPatch) -> Result<Product, InventoryError> {

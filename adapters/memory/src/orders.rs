@@ -60,19 +60,13 @@ impl OrderRepo for MemoryStore {
             None => Bound::Unbounded,
         };
         // One extra tells whether another page exists without a second query.
-        let mut items: Vec<Order> = keys
+        let items: Vec<Order> = keys
             .range((Bound::Unbounded, upper))
             .rev()
             .take(limit + 1)
             .filter_map(|(_, id)| o.by_id.get(id).cloned())
             .collect();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(Order::cursor)
-        } else {
-            None
-        };
-        Ok(OrderPage { items, next })
+        Ok(OrderPage::from_overfetch(items, limit))
     }
 
     async fn cancel(

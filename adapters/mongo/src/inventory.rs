@@ -75,17 +75,11 @@ impl InventoryRepo for MongoStore {
             })
             .await
             .map_err(unavailable)?;
-        let mut items = docs
+        let items = docs
             .into_iter()
             .map(|d| Product::try_from(d).map_err(unavailable))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|p| ProductCursor(p.sku.clone()))
-        } else {
-            None
-        };
-        Ok(ProductPage { items, next })
+        Ok(ProductPage::from_overfetch(items, limit))
     }
 
     async fn update(&self, sku: &Sku, patch: &ProductPatch) -> Result<Product, InventoryError> {

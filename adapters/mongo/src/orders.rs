@@ -100,16 +100,10 @@ impl OrderRepo for MongoStore {
             );
         }
         let limit = limit.min(1000);
-        let mut items = self
+        let items = self
             .find_orders(filter, doc! {"created_at": -1, "_id": -1}, limit as i64 + 1)
             .await?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(Order::cursor)
-        } else {
-            None
-        };
-        Ok(OrderPage { items, next })
+        Ok(OrderPage::from_overfetch(items, limit))
     }
 
     async fn cancel(

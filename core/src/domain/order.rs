@@ -215,6 +215,20 @@ pub struct OrderPage {
     pub next: Option<OrderCursor>,
 }
 
+impl OrderPage {
+    /// A page from up to `limit + 1` items in list order: the extra one only says that
+    /// another page exists, so stores answer with one query.
+    pub fn from_overfetch(mut items: Vec<Order>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(Order::cursor)
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

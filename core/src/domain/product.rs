@@ -92,3 +92,16 @@ pub struct ProductPage {
     pub items: Vec<Product>,
     pub next: Option<ProductCursor>,
 }
+
+impl ProductPage {
+    /// A page from up to `limit + 1` products in SKU order (see `OrderPage::from_overfetch`).
+    pub fn from_overfetch(mut items: Vec<Product>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|p| ProductCursor(p.sku.clone()))
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}

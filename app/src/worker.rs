@@ -4,7 +4,7 @@
 use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
-use orderflow_core::ports::{Delivery, Queue, QueueError};
+use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +64,22 @@ impl Worker {
         if n > 0 {
             self.metrics.incr("queue_received_total", &[], n as u64);
         }
-        futures::stream::iter(deliveries)
-            .for_each_concurrent(self.concurrency, |d| self.handle(d))
+        // Settled deliveries are acked together, one call per ten on SQS: an emulator
+        // or a busy queue serves a fraction of the calls one-by-one acks would need.
+        let done: Vec<Receipt> = futures::stream::iter(deliveries)
+            .map(|d| self.handle(d))
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|r| async move { r })
+            .collect()
             .await;
+        if !done.is_empty() {
+            self.metrics
+                .incr("queue_acked_total", &[], done.len() as u64);
+            if let Err(e) = self.queue.ack_many(&done).await {
+                // Those messages come back; processing them again changes nothing.
+                tracing::warn!(error = %e, count = done.len(), "ack failed");
+            }
+        }
         n
     }
 
@@ -87,7 +100,8 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, d: Delivery) {
+    /// Processes one delivery; returns its receipt when it is settled and may be acked.
+    async fn handle(&self, d: Delivery) -> Option<Receipt> {
         match self.process_with_heartbeat(&d).await {
             Ok(processed) => {
                 match processed {
@@ -99,11 +113,7 @@ impl Worker {
                     }
                     Processed::AlreadyFinal => {}
                 }
-                self.metrics.incr("queue_acked_total", &[], 1);
-                if let Err(e) = self.queue.ack(&d.receipt).await {
-                    // The message will come back; processing it again changes nothing.
-                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
-                }
+                Some(d.receipt)
             }
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
@@ -128,6 +138,7 @@ impl Worker {
                 if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
                     tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
                 }
+                None
             }
         }
     }

@@ -64,21 +64,22 @@ impl Worker {
         if n > 0 {
             self.metrics.incr("queue_received_total", &[], n as u64);
         }
-        // Each delivery is acked as soon as it is settled, not with the rest of its batch:
-        // a batched ack left finished deliveries waiting, unextended, behind a slow one
-        // (a transaction blocked by a killed worker), until their visibility ran out and
-        // they were delivered again (the soak found it).
-        futures::stream::iter(deliveries)
-            .for_each_concurrent(self.concurrency.max(1), |d| async move {
-                if let Some(receipt) = self.handle(d).await {
-                    self.metrics.incr("queue_acked_total", &[], 1);
-                    if let Err(e) = self.queue.ack(&receipt).await {
-                        // The message comes back; processing it again changes nothing.
-                        tracing::warn!(error = %e, "ack failed");
-                    }
-                }
-            })
+        // Settled deliveries are acked together, one call per ten on SQS: an emulator
+        // or a busy queue serves a fraction of the calls one-by-one acks would need.
+        let done: Vec<Receipt> = futures::stream::iter(deliveries)
+            .map(|d| self.handle(d))
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|r| async move { r })
+            .collect()
             .await;
+        if !done.is_empty() {
+            self.metrics
+                .incr("queue_acked_total", &[], done.len() as u64);
+            if let Err(e) = self.queue.ack_many(&done).await {
+                // Those messages come back; processing them again changes nothing.
+                tracing::warn!(error = %e, count = done.len(), "ack failed");
+            }
+        }
         n
     }
 

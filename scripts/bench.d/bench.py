@@ -3,7 +3,7 @@
 drives load with wrk, and prints one table (also written to BENCHMARKS.md).
 
 Usage: scripts/bench [embedded|local]
-Knobs: DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
+Knobs: DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 1000 local) DRAIN_LIMIT=240
        E2E_RATE (1000 embedded, 20 local) E2E_SECS=10
 
 embedded: one `orderflow run` process (API, relay and worker) on the in-memory adapters.
@@ -23,7 +23,7 @@ PORT = int(os.environ.get("BENCH_PORT", "8097"))
 BASE = f"http://127.0.0.1:{PORT}"
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNECTIONS", "64"))
-DRAIN = int(os.environ.get("DRAIN", "300" if LOCAL else "50000"))
+DRAIN = int(os.environ.get("DRAIN", "1000" if LOCAL else "50000"))
 E2E_RATE = int(os.environ.get("E2E_RATE", "20" if LOCAL else "1000"))
 E2E_SECS = int(os.environ.get("E2E_SECS", "10"))
 # Locally the drain is cut off after this many seconds and reported as far as it got.
@@ -94,7 +94,7 @@ class RssSampler:
 
 
 def wrk(path, script=None, args=(), duration=DURATION, conns=CONNS):
-    cmd = ["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{duration}s", "--latency"]
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--latency"]
     if script:
         cmd += ["-s", os.path.join(HERE, script)]
     cmd += [BASE + path]
@@ -114,12 +114,6 @@ def wrk(path, script=None, args=(), duration=DURATION, conns=CONNS):
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return {"rps": rps, "p50": pct(50), "p99": pct(99), "errors": non2xx + errors, "requests": total}
-
-
-def commit():
-    r = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", ".", ":!BENCHMARKS.md"]).returncode != 0
-    return (r.stdout.strip() or "unknown") + ("+changes" if dirty else "")
 
 
 def pctl(values, p):
@@ -223,18 +217,11 @@ def ceilings():
         [t.join() for t in ts]
         return sum(counts) / secs
 
-    seq = [0] * conc
-
-    def counter(i):
-        seq[i] += 1
-        return seq[i] * conc + i
-
     client = pymongo.MongoClient(MONGO_URI, maxPoolSize=conc)
     coll = client[f"ceiling{int(time.time())}"].orders
     doc = {"user_id": "u", "status": "pending", "lines": [{"sku": "BENCH", "name": "Bench", "quantity": 1, "price_cents": 100}], "total_cents": 100, "history": [{"status": "pending"}]}
     res["mongo_insert"] = run_threads(lambda i: coll.insert_one(dict(doc)), DURATION)
-    ids = [d["_id"] for d in coll.find({}, {"_id": 1}).limit(1000)]
-    res["mongo_find"] = run_threads(lambda i: coll.find_one({"_id": ids[counter(i) % len(ids)]}), 3)
+    res["mongo_find"] = run_threads(lambda i: coll.find_one({"status": "pending"}), 3)
     coll.database.client.drop_database(coll.database.name)
     sqs = boto3.client("sqs", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
     url = sqs.create_queue(QueueName=f"ceiling{int(time.time())}")["QueueUrl"]
@@ -246,20 +233,6 @@ def ceilings():
     m = re.search(r"GET: ([\d.]+) requests per second", out.stdout)
     res["redis_get"] = float(m.group(1)) if m else float("nan")
     return res
-
-
-def prepare():
-    """The product and the users (with tokens) the workloads need, on a fresh process."""
-    _, t = http("POST", "/api/auth/login", {"email": ADMIN[0], "password": ADMIN[1]})
-    admin = t["access_token"]
-    http("POST", "/api/products", {"sku": "BENCH", "name": "Bench", "price_cents": 100, "stock": 1_000_000_000}, admin)
-    users = {}
-    for name in ("load", "drain", "e2e"):
-        email = f"bench-{name}-{int(time.time())}@example.com"
-        http("POST", "/api/auth/register", {"email": email, "password": "bench-password"})
-        _, t = http("POST", "/api/auth/login", {"email": email, "password": "bench-password"})
-        users[name] = (email, t["access_token"])
-    return users
 
 
 def restart_services():
@@ -277,7 +250,6 @@ def main():
         # slows down as it fills, so both must start from the same state.
         restart_services()
         ceil = ceilings()
-        print(f"stand-in ceilings: {ceil}", flush=True)
         restart_services()
         mongo = Mongo()
     t_start = time.perf_counter()
@@ -289,7 +261,15 @@ def main():
         time.sleep(1)
         idle_kib = proc_status(api.pid, "VmRSS")
 
-        users = prepare()
+        _, t = http("POST", "/api/auth/login", {"email": ADMIN[0], "password": ADMIN[1]})
+        admin = t["access_token"]
+        http("POST", "/api/products", {"sku": "BENCH", "name": "Bench", "price_cents": 100, "stock": 1_000_000_000}, admin)
+        users = {}
+        for name in ("load", "drain", "e2e"):
+            email = f"bench-{name}-{int(time.time())}@example.com"
+            http("POST", "/api/auth/register", {"email": email, "password": "bench-password"})
+            _, t = http("POST", "/api/auth/login", {"email": email, "password": "bench-password"})
+            users[name] = (email, t["access_token"])
         email, token = users["load"]
         _, o = http("POST", "/api/orders", {"items": [{"sku": "BENCH", "quantity": 1}]}, token)
         # Settle the first order so its cached copy lasts (pending orders are cached
@@ -336,33 +316,16 @@ def main():
         stored_after_http = metric("orders_placed_total")
 
         # Drain: DRAIN more orders placed as fast as possible; time until every order is
-        # terminal. Locally the orders are queued first and the worker started on them.
+        # terminal. Locally the worker starts only now, with the HTTP workloads' orders
+        # still queued as well, so it is measured on a standing burst.
         drain_email, drain_token = users["drain"]
         placed0 = metric("orders_placed_total")
         rss0 = proc_status(api.pid, "VmRSS")
         t0 = time.perf_counter()
         if LOCAL:
-            # A series of its own on fresh stand-ins: the HTTP workloads left thousands
-            # of orders queued, and the emulators slow down as they fill.
-            api.terminate()
-            api.wait(timeout=30)
-            restart_services()
-            mongo = Mongo()
-            env = base_env()
-            api = start("api", env)
-            procs = [api]
-            wait_ready(api)
-            users = prepare()
-            drain_email, drain_token = users["drain"]
-            db = env["ORDERFLOW_MONGO__DATABASE"]
-            placed0 = metric("orders_placed_total")
-            rss0 = proc_status(api.pid, "VmRSS")
             while metric("orders_placed_total") - placed0 < DRAIN:
                 wrk("/api/orders", "place.lua", [drain_token, "BENCH"], duration=2)
-            # Let the relay hand everything to the queue first: the drain times the worker.
-            while mongo.client[db].orders.count_documents({"published": False}) > 0:
-                time.sleep(0.2)
-            backlog = mongo.pending(db)
+            backlog = mongo.pending(env["ORDERFLOW_MONGO__DATABASE"])
             wenv = dict(env, ORDERFLOW_HTTP__BIND=f"127.0.0.1:{PORT + 1}")
             t0 = time.perf_counter()
             worker = start("worker", wenv)
@@ -373,11 +336,11 @@ def main():
                 time.sleep(0.2)
                 if worker.poll() is not None:
                     sys.exit("the worker exited during the drain: see target/bench-local-worker.log")
-                left = mongo.pending(db)
+                left = mongo.pending(env["ORDERFLOW_MONGO__DATABASE"])
             drain_s = time.perf_counter() - t0
             drained = backlog - left
-            drain_cpu = (cpu_ticks(worker.pid) - wticks0) * 10 / max(drained, 1)
             print(f"drain: {drained} of {backlog} in {drain_s:.1f} s", flush=True)
+            drain_cpu = (cpu_ticks(worker.pid) - wticks0) * 10 / max(drained, 1)
         else:
             done0 = metric("orders_completed_total") + metric("orders_failed_total")
             while metric("orders_placed_total") - placed0 < DRAIN:
@@ -416,13 +379,13 @@ def main():
     ceiling = rows[0][1]["rps"]
     cores = os.cpu_count()
     lines = [
-        f"### {MODE} — {datetime.date.today()} — commit {commit()} — {cores} cores, {DURATION} s × {CONNS} connections (wrk, same machine)",
+        f"### {MODE} — {datetime.date.today()} — {cores} cores, {DURATION} s × {CONNS} connections (wrk, same machine)",
         "",
     ]
     if ceil:
         lines += [
             "Stand-ins' own ceilings, measured first in this run from plain clients (8 threads; Redis with redis-benchmark, 64 connections):",
-            f"MongoDB (secantusdb) insert_one {ceil['mongo_insert']:.0f}/s over {DURATION} s, find_one by _id {ceil['mongo_find']:.0f}/s;",
+            f"MongoDB (secantusdb) insert_one {ceil['mongo_insert']:.0f}/s over {DURATION} s, find_one {ceil['mongo_find']:.0f}/s;",
             f"SQS (moto) SendMessage {ceil['sqs_send']:.0f} calls/s, SendMessageBatch {ceil['sqs_batch_calls']:.0f} calls/s (×10 = {ceil['sqs_batch_calls'] * 10:.0f} messages/s);",
             f"Redis GET {ceil['redis_get']:.0f}/s.",
             "",
@@ -430,7 +393,7 @@ def main():
     head = "| workload | req/s | × /healthz | p50 ms | p99 ms | CPU ms/req | peak RSS MiB | errors/non-2xx |"
     sep = "|---|---:|---:|---:|---:|---:|---:|---:|"
     if LOCAL:
-        head = head + " DB reads/req | DB writes/req |"
+        head = head[:-1] + " DB reads/req | DB writes/req |"
         sep += "---:|---:|"
     lines += [head, sep]
     for name, r in rows:
@@ -446,34 +409,14 @@ def main():
         "",
         f"- one login sequentially (≈ one argon2id hash, 19 MiB, t=2): {login_ms:.1f} ms",
         f"- start to /readyz 200: {ready_ms:.0f} ms; RSS idle {idle_kib / 1024:.1f} MiB",
+        f"- RSS: peak {others_peak / 1024:.1f} MiB over the workloads that store nothing; the order workloads store "
+        f"{per_order_kib:.2f} KiB per order (measured over the drain's orders), so the placement workload's peak "
+        f"{peaks['POST /api/orders'] / 1024:.1f} MiB is {post_excl / 1024:.1f} MiB without the {stored_after_http:.0f} orders stored by then",
     ]
-    if LOCAL:
-        lines.append(f"- RSS of the `api` process: peak {max(peaks.values()) / 1024:.1f} MiB over the HTTP workloads")
-    else:
-        lines.append(
-            f"- RSS: peak {others_peak / 1024:.1f} MiB over the workloads that store nothing; the order workloads store "
-            f"{per_order_kib:.2f} KiB per order (measured over the drain's orders), so the placement workload's peak "
-            f"{peaks['POST /api/orders'] / 1024:.1f} MiB is {post_excl / 1024:.1f} MiB without the {stored_after_http:.0f} orders stored by then")
     if LOCAL:
         cut = f" (cut off after {DRAIN_LIMIT} s with {backlog - drained:.0f} still pending)" if drained < backlog else ""
         lines.append(f"- worker drain (separate `worker` process, started on a standing backlog of {backlog:.0f}): {drained:.0f} orders terminal in {drain_s:.1f} s{cut} → {drained / drain_s:.0f} orders/s, {drain_cpu:.2f} ms worker CPU per order")
         lines.append(f"- placements vs the MongoDB stand-in's insert ceiling: {placed_row['rps'] / ceil['mongo_insert']:.2f} ×")
-        got = dict(rows)
-        rd, pl, lg = got["GET /api/orders/{id} (cached)"], got["POST /api/orders"], got["POST /api/auth/login"]
-        node = [
-            "",
-            "Against the Node.js/Express reference measured on this machine with the same stand-ins (figures from the issue):",
-            "",
-            "| | Node.js reference | Orderflow (this run) | factor |",
-            "|---|---|---|---|",
-            f"| cached order reads/s | 900–1,480 | {rd['rps']:.0f} | {rd['rps'] / 1480:.1f}–{rd['rps'] / 900:.1f} × |",
-            f"| CPU ms per cached read | 0.7–1.2 | {rd['cpu_ms']:.3f} | {0.7 / rd['cpu_ms']:.0f}–{1.2 / rd['cpu_ms']:.0f} × less |",
-            f"| placements/s | 51–186 | {pl['rps']:.0f} | {pl['rps'] / 186:.1f}–{pl['rps'] / 51:.1f} × |",
-            f"| CPU ms per placement | 4.4–8.4 | {pl['cpu_ms']:.3f} | {4.4 / pl['cpu_ms']:.0f}–{8.4 / pl['cpu_ms']:.0f} × less |",
-            f"| logins/s | 21–22 (bcrypt 10) | {lg['rps']:.0f} (argon2id 19 MiB, t=2) | |",
-            f"| worker drain, orders/s | 0.1–6.9 | {drained / drain_s:.0f} | {drained / drain_s / 6.9:.0f} × the best |",
-            f"| RSS idle / under load, MiB | 80 / 150–210 | {idle_kib / 1024:.0f} / {max(peaks.values()) / 1024:.0f} | |",
-        ]
     else:
         lines.append(f"- worker drain: {drained:.0f} orders placed and settled in {drain_s:.1f} s → {drained / drain_s:.0f} orders/s (placing and processing share the machine)")
     lines.append(
@@ -482,8 +425,6 @@ def main():
         "(upper bounds: the server stamps orders in whole milliseconds)"
         + (f"; {e2e['errors']} errors ⚠" if e2e["errors"] else ""))
     lines.append(f"- relay hand-off: {relay_orders:.0f} orders in {relay_calls:.0f} publish calls ({relay_orders / max(relay_calls, 1):.1f} per call)")
-    if LOCAL:
-        lines += node
     lines.append("")
     table = "\n".join(lines)
     print(table)

@@ -19,41 +19,12 @@ pub struct Metrics {
     inner: Mutex<Registry>,
 }
 
-/// name -> rendered labels -> value. Two levels so that a lookup needs no allocation:
-/// the labels are rendered into a reused buffer and looked up as `&str`.
 #[derive(Default)]
 struct Registry {
-    counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
-    gauges: BTreeMap<&'static str, f64>,
-    histograms: BTreeMap<&'static str, BTreeMap<String, Histogram>>,
-}
-
-thread_local! {
-    static LABELS: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
-}
-
-/// Calls `f` with `pairs` rendered, from a per-thread buffer (this runs on every request).
-fn with_labels<R>(pairs: &[(&str, &str)], f: impl FnOnce(&str) -> R) -> R {
-    LABELS.with(|buf| match buf.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            write_labels(&mut buf, pairs);
-            f(&buf)
-        }
-        // Only if `f` itself recorded a metric; it does not, but never panic for it.
-        Err(_) => {
-            let mut own = String::new();
-            write_labels(&mut own, pairs);
-            f(&own)
-        }
-    })
-}
-
-fn entry<'a, V: Default>(map: &'a mut BTreeMap<String, V>, labels: &str) -> &'a mut V {
-    if !map.contains_key(labels) {
-        map.insert(labels.to_owned(), V::default());
-    }
-    map.get_mut(labels).expect("inserted above")
+    /// (name, rendered labels) -> value
+    counters: BTreeMap<(&'static str, String), u64>,
+    gauges: BTreeMap<(&'static str, String), f64>,
+    histograms: BTreeMap<(&'static str, String), Histogram>,
 }
 
 #[derive(Default, Clone)]
@@ -141,13 +112,14 @@ const HELP: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn write_labels(s: &mut String, pairs: &[(&str, &str)]) {
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let mut s = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
         // Label values are route templates and status codes: escaping is almost never
-        // needed.
+        // needed, and this runs on every request.
         if v.contains(['\\', '"', '\n']) {
             let v = v
                 .replace('\\', "\\\\")
@@ -158,45 +130,47 @@ fn write_labels(s: &mut String, pairs: &[(&str, &str)]) {
             let _ = write!(s, "{k}=\"{v}\"");
         }
     }
+    s
 }
 
 impl Metrics {
     pub fn incr(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
-        with_labels(pairs, |l| {
-            *entry(self.inner.lock().counters.entry(name).or_default(), l) += by;
-        })
+        *self
+            .inner
+            .lock()
+            .counters
+            .entry((name, labels(pairs)))
+            .or_default() += by;
     }
 
     pub fn set_gauge(&self, name: &'static str, value: f64) {
-        self.inner.lock().gauges.insert(name, value);
+        self.inner
+            .lock()
+            .gauges
+            .insert((name, String::new()), value);
     }
 
     pub fn observe(&self, name: &'static str, pairs: &[(&str, &str)], took: Duration) {
         let secs = took.as_secs_f64();
-        with_labels(pairs, |l| {
-            let mut r = self.inner.lock();
-            let h = entry(r.histograms.entry(name).or_default(), l);
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.buckets[i] += 1;
-                }
+        let mut r = self.inner.lock();
+        let h = r.histograms.entry((name, labels(pairs))).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.buckets[i] += 1;
             }
-            h.count += 1;
-            h.sum += secs;
-        })
+        }
+        h.count += 1;
+        h.sum += secs;
     }
 
     /// A counter's current value, for tests.
     pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
-        with_labels(pairs, |l| {
-            self.inner
-                .lock()
-                .counters
-                .get(name)
-                .and_then(|m| m.get(l))
-                .copied()
-                .unwrap_or(0)
-        })
+        self.inner
+            .lock()
+            .counters
+            .get(&(name, labels(pairs)))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The text exposition format (version 0.0.4).
@@ -208,21 +182,30 @@ impl Metrics {
             match *kind {
                 "counter" => {
                     let mut any = false;
-                    for (l, v) in r.counters.get(name).into_iter().flatten() {
+                    for ((n, l), v) in r.counters.range((*name, String::new())..) {
+                        if n != name {
+                            break;
+                        }
                         any = true;
-                        let _ = writeln!(out, "{name}{} {v}", braces(l));
+                        let _ = writeln!(out, "{}{} {v}", n, braces(l));
                     }
                     if !any && !name.starts_with("http_") && !name.starts_with("cache_") {
                         let _ = writeln!(out, "{name} 0");
                     }
                 }
                 "gauge" => {
-                    let v = r.gauges.get(name).copied().unwrap_or(0.0);
+                    let v = r
+                        .gauges
+                        .get(&(*name, String::new()))
+                        .copied()
+                        .unwrap_or(0.0);
                     let _ = writeln!(out, "{name} {v}");
                 }
                 _ => {
-                    for (l, h) in r.histograms.get(name).into_iter().flatten() {
-                        let n = name;
+                    for ((n, l), h) in r.histograms.range((*name, String::new())..) {
+                        if n != name {
+                            break;
+                        }
                         let sep = if l.is_empty() { "" } else { "," };
                         for (i, bound) in BUCKETS.iter().enumerate() {
                             let _ = writeln!(

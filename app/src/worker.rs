@@ -4,7 +4,7 @@
 use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
-use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
+use orderflow_core::ports::{Delivery, Queue, QueueError};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,22 +64,9 @@ impl Worker {
         if n > 0 {
             self.metrics.incr("queue_received_total", &[], n as u64);
         }
-        // Settled deliveries are acked together, one call per ten on SQS: an emulator
-        // or a busy queue serves a fraction of the calls one-by-one acks would need.
-        let done: Vec<Receipt> = futures::stream::iter(deliveries)
-            .map(|d| self.handle(d))
-            .buffer_unordered(self.concurrency.max(1))
-            .filter_map(|r| async move { r })
-            .collect()
+        futures::stream::iter(deliveries)
+            .for_each_concurrent(self.concurrency, |d| self.handle(d))
             .await;
-        if !done.is_empty() {
-            self.metrics
-                .incr("queue_acked_total", &[], done.len() as u64);
-            if let Err(e) = self.queue.ack_many(&done).await {
-                // Those messages come back; processing them again changes nothing.
-                tracing::warn!(error = %e, count = done.len(), "ack failed");
-            }
-        }
         n
     }
 
@@ -100,8 +87,7 @@ impl Worker {
         }
     }
 
-    /// Processes one delivery; returns its receipt when it is settled and may be acked.
-    async fn handle(&self, d: Delivery) -> Option<Receipt> {
+    async fn handle(&self, d: Delivery) {
         match self.process_with_heartbeat(&d).await {
             Ok(processed) => {
                 match processed {
@@ -113,7 +99,11 @@ impl Worker {
                     }
                     Processed::AlreadyFinal => {}
                 }
-                Some(d.receipt)
+                self.metrics.incr("queue_acked_total", &[], 1);
+                if let Err(e) = self.queue.ack(&d.receipt).await {
+                    // The message will come back; processing it again changes nothing.
+                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
+                }
             }
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
@@ -138,7 +128,6 @@ impl Worker {
                 if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
                     tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
                 }
-                None
             }
         }
     }

@@ -63,17 +63,6 @@ impl State {
     }
 
     /// Makes every message whose visibility timeout has passed visible again.
-    /// Deletes the message a receipt delivered; unknown receipts are ignored.
-    fn forget(&mut self, receipt: &Receipt) {
-        if let Some(seq) = self.receipts.remove(&receipt.0) {
-            if let Some(m) = self.messages.remove(&seq) {
-                if let Some(at) = m.invisible_until {
-                    self.in_flight.remove(&(at, seq));
-                }
-            }
-        }
-    }
-
     fn reappear(&mut self, now: Instant) {
         while let Some(&(at, seq)) = self.in_flight.first() {
             if at > now {
@@ -200,14 +189,13 @@ impl Queue for MemoryQueue {
     }
 
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError> {
-        self.inner.state.lock().forget(receipt);
-        Ok(())
-    }
-
-    async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
         let mut s = self.inner.state.lock();
-        for receipt in receipts {
-            s.forget(receipt);
+        if let Some(seq) = s.receipts.remove(&receipt.0) {
+            if let Some(m) = s.messages.remove(&seq) {
+                if let Some(at) = m.invisible_until {
+                    s.in_flight.remove(&(at, seq));
+                }
+            }
         }
         Ok(())
     }

@@ -107,8 +107,7 @@ async fn record_metrics(
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().clone();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
@@ -116,14 +115,14 @@ async fn record_metrics(
         "http_requests_total",
         &[
             ("method", method.as_str()),
-            ("route", route),
+            ("route", &route),
             ("status", res.status().as_str()),
         ],
         1,
     );
     m.observe(
         "http_request_duration_seconds",
-        &[("route", route)],
+        &[("route", &route)],
         started.elapsed(),
     );
     res
@@ -132,9 +131,7 @@ async fn record_metrics(
 /// Renders every error response as `application/problem+json` with the request id:
 /// the handlers' `ApiError`s, and bare statuses from routing, limits and timeouts.
 async fn render_problems(req: Request, next: Next) -> Response {
-    // The header value, not a String: a cheap reference-counted copy, turned into text
-    // only for the rare error response.
-    let rid = req.headers().get("x-request-id").cloned();
+    let rid = extract::request_id(req.headers());
     let mut res = next.run(req).await;
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(p) => Some(p),
@@ -144,7 +141,7 @@ async fn render_problems(req: Request, next: Next) -> Response {
         None => None,
     };
     if let Some(mut p) = problem {
-        p.request_id = rid.and_then(|v| v.to_str().ok().map(str::to_owned));
+        p.request_id = rid;
         let body = serde_json::to_vec(&p).unwrap_or_default();
         res.headers_mut().remove(header::CONTENT_LENGTH);
         res.headers_mut().insert(

@@ -96,16 +96,6 @@ const HELP: &[(&str, &str, &str)] = &[
         "Order reads by cache result (hit, miss).",
     ),
     (
-        "relay_published_total",
-        "counter",
-        "Orders the hand-off published (the timed scan's are not counted).",
-    ),
-    (
-        "relay_publish_calls_total",
-        "counter",
-        "Queue publish calls made by the hand-off (up to ten orders each).",
-    ),
-    (
         "relay_backlog",
         "gauge",
         "Orders not yet accepted by the queue, as of the relay's last run.",
@@ -118,17 +108,11 @@ fn labels(pairs: &[(&str, &str)]) -> String {
         if i > 0 {
             s.push(',');
         }
-        // Label values are route templates and status codes: escaping is almost never
-        // needed, and this runs on every request.
-        if v.contains(['\\', '"', '\n']) {
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            let _ = write!(s, "{k}=\"{v}\"");
-        } else {
-            let _ = write!(s, "{k}=\"{v}\"");
-        }
+        let v = v
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        let _ = write!(s, "{k}=\"{v}\"");
     }
     s
 }

@@ -4,7 +4,6 @@
 use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind};
 use crate::health::Probe;
 use crate::metrics::Metrics;
-use crate::relay::{handoff_channel, HandoffReceiver};
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
@@ -304,9 +303,6 @@ pub struct Services {
     pub dead_letters: Arc<DeadLetters>,
     pub adapters: Adapters,
     pub metrics: Arc<Metrics>,
-    /// The relay's end of the placements' hand-off, taken by the process that runs the
-    /// hand-off task (`run` and `api`). Left untaken, orders wait for the timed scan.
-    pub handoff: Arc<std::sync::Mutex<Option<HandoffReceiver>>>,
 }
 
 impl Services {
@@ -326,11 +322,10 @@ impl Services {
                 refresh_per_client: c.auth.refresh_per_client,
             },
         };
-        let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let orders = OrderService {
             orders: a.orders.clone(),
             inventory: a.inventory.clone(),
-            handoff: Arc::new(handoff),
+            queue: a.queue.clone(),
             cache: a.cache.clone(),
             clock: a.clock.clone(),
             settings: OrderSettings {
@@ -367,7 +362,6 @@ impl Services {
             }),
             adapters: a,
             metrics: Arc::new(Metrics::default()),
-            handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
         }
     }
 }

@@ -1,6 +1,6 @@
 use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -33,9 +33,7 @@ struct Message {
 #[derive(Default)]
 struct State {
     next_seq: u64,
-    // A B-tree, not a hash map: no stall to rehash everything when a burst fills it;
-    // sequence numbers ascend, so inserts append.
-    messages: BTreeMap<u64, Message>,
+    messages: HashMap<u64, Message>,
     /// Visible messages, oldest first.
     ready: VecDeque<u64>,
     /// In-flight messages by the time they reappear.

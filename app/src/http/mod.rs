@@ -32,12 +32,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// What every handler gets: the use cases. Behind an `Arc` because axum clones the
-/// state for every extractor of every request: cloning the services themselves (some
-/// twenty `Arc`s) cost 3% of the CPU of a cached order read.
+/// What every handler gets: the use cases.
 #[derive(Clone)]
 pub struct AppState {
-    pub services: std::sync::Arc<Services>,
+    pub services: Services,
     pub trust_forwarded_for: bool,
 }
 
@@ -66,7 +64,7 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
             record_metrics,
         ))
         .with_state(AppState {
-            services: std::sync::Arc::new(services),
+            services,
             trust_forwarded_for: c.trust_forwarded_for,
         });
 

@@ -1,5 +1,4 @@
 use super::message::OrderMessage;
-use crate::domain::{Order, OrderId};
 use crate::ports::{Clock, OrderRepo, Queue};
 use crate::BoxError;
 use std::sync::Arc;
@@ -7,15 +6,14 @@ use std::time::Duration;
 use tracing::instrument;
 
 /// Publishes orders the queue has not accepted yet: the second half of the outbox.
-/// Orders placed in this process arrive through `hand_off` and go out in batches; an
-/// order whose hand-off failed, or whose process died between storing and publishing,
-/// is found by the timed scan (`publish_due`) once it is `min_age` old.
+/// An order whose hand-off failed in the request, or whose process died between
+/// storing and publishing, is sent from here.
 pub struct Relay {
     pub orders: Arc<dyn OrderRepo>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
-    /// Leave orders younger than this to the hand-off that is publishing them, so the
-    /// scan rarely doubles a message in the normal case.
+    /// Leave orders younger than this to the request that is publishing them, so the
+    /// relay rarely doubles a message in the normal case.
     pub min_age: Duration,
     /// Messages per publish call.
     pub batch: usize,
@@ -74,24 +72,27 @@ impl Relay {
         }
     }
 
-    /// Publishes orders this process's requests handed over (see `ports::Handoff`) in
-    /// one queue call and marks them published with one store write. On error the orders
-    /// stay unpublished and the timed scan (`publish_due`) sends them.
-    #[instrument(skip_all, fields(count = messages.len()))]
-    pub async fn hand_off(&self, messages: &[OrderMessage]) -> Result<(), BoxError> {
-        if messages.is_empty() {
-            return Ok(());
+    /// Hands `orders` to the queue in one call and marks them published.
+    async fn publish(
+        &self,
+        orders: &[crate::domain::Order],
+    ) -> Result<Vec<crate::domain::OrderId>, BoxError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
         }
-        let bodies: Vec<String> = messages.iter().map(OrderMessage::to_body).collect();
+        let bodies: Vec<String> = orders
+            .iter()
+            .map(|o| {
+                OrderMessage {
+                    order_id: o.id,
+                    request_id: o.request_id.clone(),
+                }
+                .to_body()
+            })
+            .collect();
         self.queue.publish(&bodies).await?;
-        let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
+        let ids: Vec<_> = orders.iter().map(|o| o.id).collect();
         self.orders.mark_published(&ids).await?;
-        Ok(())
-    }
-
-    async fn publish(&self, orders: &[Order]) -> Result<Vec<OrderId>, BoxError> {
-        let messages: Vec<OrderMessage> = orders.iter().map(OrderMessage::for_order).collect();
-        self.hand_off(&messages).await?;
-        Ok(messages.into_iter().map(|m| m.order_id).collect())
+        Ok(ids)
     }
 }

@@ -2,7 +2,6 @@
 
 mod auth;
 mod errors;
-mod handoff;
 mod ops;
 mod orders;
 mod processing;

@@ -269,6 +269,15 @@ impl RunningApp {
         .await
     }
 
+    pub async fn refresh(&self, refresh_token: impl Into<Value>) -> Reply {
+        self.post(
+            "/api/auth/refresh",
+            None,
+            json!({ "refresh_token": refresh_token.into() }),
+        )
+        .await
+    }
+
     /// Registers and logs in a fresh customer.
     pub async fn customer(&self) -> TestUser {
         let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());

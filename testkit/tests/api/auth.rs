@@ -110,13 +110,7 @@ async fn me_needs_a_valid_access_token() {
 async fn refresh_rotates_and_the_old_token_stops_working() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let r = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::OK);
     let new_refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(new_refresh, user.refresh_token);
@@ -125,27 +119,13 @@ async fn refresh_rotates_and_the_old_token_stops_working() {
         .await;
     assert_eq!(me.status, StatusCode::OK);
     // The next rotation with the new token works...
-    let r2 = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": new_refresh}),
-        )
-        .await;
+    let r2 = app.refresh(new_refresh.as_str()).await;
     assert_eq!(r2.status, StatusCode::OK);
     let newest = r2.body["refresh_token"].as_str().unwrap().to_owned();
     // ...presenting the first (rotated) one again is reuse: 401 and the family dies.
-    let reuse = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let reuse = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
-    let after = app
-        .post("/api/auth/refresh", None, json!({"refresh_token": newest}))
-        .await;
+    let after = app.refresh(newest.as_str()).await;
     assert_eq!(
         after.status,
         StatusCode::UNAUTHORIZED,
@@ -153,13 +133,7 @@ async fn refresh_rotates_and_the_old_token_stops_working() {
     );
     // Another login of the same user is unaffected.
     let other = app.login(&user.email, &user.password).await;
-    let still = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": other.body["refresh_token"]}),
-        )
-        .await;
+    let still = app.refresh(other.body["refresh_token"].clone()).await;
     assert_eq!(still.status, StatusCode::OK);
 }
 
@@ -167,13 +141,7 @@ async fn refresh_rotates_and_the_old_token_stops_working() {
 async fn concurrent_refreshes_with_one_token_have_one_winner() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let calls = (0..6).map(|_| {
-        app.post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-    });
+    let calls = (0..6).map(|_| app.refresh(user.refresh_token.as_str()));
     let replies = futures::future::join_all(calls).await;
     let ok = replies
         .iter()
@@ -202,13 +170,7 @@ async fn logout_revokes_the_login() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let r = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "unauthorized");
     // Logging out with an unknown token is not an error: the token does not work either way.
@@ -218,9 +180,7 @@ async fn logout_revokes_the_login() {
             .status,
         StatusCode::NO_CONTENT
     );
-    let r = app
-        .post("/api/auth/refresh", None, json!({"refresh_token": ""}))
-        .await;
+    let r = app.refresh("").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -253,13 +213,7 @@ async fn access_tokens_expire_by_the_injected_clock() {
         "15 minutes and out"
     );
     // The refresh token still renews the login.
-    let r = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -316,25 +270,11 @@ async fn logins_and_refreshes_are_throttled_per_client() {
         (r.status, r.code()),
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
     );
-    let r1 = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let r1 = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r1.status, StatusCode::OK);
-    let r2 = app
-        .post("/api/auth/refresh", None, json!({"refresh_token": "junk"}))
-        .await;
+    let r2 = app.refresh("junk").await;
     assert_eq!(r2.status, StatusCode::UNAUTHORIZED);
-    let r3 = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": r1.body["refresh_token"]}),
-        )
-        .await;
+    let r3 = app.refresh(r1.body["refresh_token"].clone()).await;
     assert_eq!(
         (r3.status, r3.code()),
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
@@ -375,23 +315,11 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
 async fn an_access_token_is_never_a_refresh_token() {
     let app = spawn_app().await;
     let user = app.customer().await;
-    let r = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.access_token}),
-        )
-        .await;
+    let r = app.refresh(user.access_token.as_str()).await;
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::UNAUTHORIZED, "unauthorized")
     );
-    let r = app
-        .post(
-            "/api/auth/refresh",
-            None,
-            json!({"refresh_token": user.refresh_token}),
-        )
-        .await;
+    let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::OK, "the login itself is unharmed");
 }

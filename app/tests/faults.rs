@@ -5,7 +5,6 @@
 
 mod support;
 
-use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
@@ -21,14 +20,7 @@ async fn a_worker_killed_mid_batch_loses_and_doubles_nothing() {
     c.wait_ready(&s).await;
     c.product(&s, "KILL", 30).await;
     let token = c.customer(&s).await;
-    let placements = (0..40).map(|_| {
-        c.call(
-            "POST",
-            s.url("/api/orders"),
-            Some(&token),
-            Some(json!({"items": [{"sku": "KILL", "quantity": 1}]})),
-        )
-    });
+    let placements = (0..40).map(|_| c.place(&s, &token, "KILL", 1));
     let replies = futures::future::join_all(placements).await;
     let ids: Vec<String> = replies
         .iter()
@@ -140,14 +132,7 @@ async fn orders_placed_while_the_queue_is_down_complete_when_it_returns() {
     let mut ids = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let (st, b) = c
-            .call(
-                "POST",
-                s.url("/api/orders"),
-                Some(&token),
-                Some(json!({"items": [{"sku": "QDOWN", "quantity": 1}]})),
-            )
-            .await;
+        let (st, b) = c.place(&s, &token, "QDOWN", 1).await;
         assert_eq!(st, 202, "{b}");
         assert!(
             started.elapsed() < Duration::from_secs(8),
@@ -193,14 +178,7 @@ async fn a_redis_outage_degrades_reads_but_never_fails_them() {
     c.wait_ready(&s).await;
     c.product(&s, "RDOWN", 10).await;
     let token = c.customer(&s).await;
-    let (_, o) = c
-        .call(
-            "POST",
-            s.url("/api/orders"),
-            Some(&token),
-            Some(json!({"items": [{"sku": "RDOWN", "quantity": 1}]})),
-        )
-        .await;
+    let (_, o) = c.place(&s, &token, "RDOWN", 1).await;
     let id = o["id"].as_str().unwrap().to_owned();
     c.wait_all_terminal(
         &s,
@@ -291,14 +269,7 @@ async fn a_mongodb_outage_fails_fast_and_recovers() {
     c.wait_ready(&s).await;
     c.product(&s, "MDOWN", 10).await;
     let token = c.customer(&s).await;
-    let (_, o) = c
-        .call(
-            "POST",
-            s.url("/api/orders"),
-            Some(&token),
-            Some(json!({"items": [{"sku": "MDOWN", "quantity": 1}]})),
-        )
-        .await;
+    let (_, o) = c.place(&s, &token, "MDOWN", 1).await;
     let id = o["id"].as_str().unwrap().to_owned();
 
     signal(mongo.pid(), "-STOP");
@@ -361,14 +332,7 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     let token = c.customer(&s).await;
     let mut ids = Vec::new();
     for _ in 0..10 {
-        let (_, b) = c
-            .call(
-                "POST",
-                s.url("/api/orders"),
-                Some(&token),
-                Some(json!({"items": [{"sku": "TERM", "quantity": 1}]})),
-            )
-            .await;
+        let (_, b) = c.place(&s, &token, "TERM", 1).await;
         ids.push(b["id"].as_str().unwrap().to_owned());
     }
     let mut worker = s.spawn("worker");

@@ -106,14 +106,7 @@ async fn soak() {
                 let (st, body): (u16, Value) = if roll < 35 {
                     let (sku, _) = PRODUCTS[rng.below(4) as usize];
                     let qty = 1 + rng.below(3) as i64;
-                    let (st, b) = c
-                        .call(
-                            "POST",
-                            s.url("/api/orders"),
-                            Some(&token),
-                            Some(json!({"items": [{"sku": sku, "quantity": qty}]})),
-                        )
-                        .await;
+                    let (st, b) = c.place(&s, &token, sku, qty).await;
                     if st == 202 {
                         let id = b["id"].as_str().unwrap().to_owned();
                         stats

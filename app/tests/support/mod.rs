@@ -223,6 +223,17 @@ impl Client {
         self.login(s, &email, "a-strong-password").await
     }
 
+    /// Places a one-line order; returns the status and body as they came.
+    pub async fn place(&self, s: &Stack, token: &str, sku: &str, quantity: i64) -> (u16, Value) {
+        self.call(
+            "POST",
+            s.url("/api/orders"),
+            Some(token),
+            Some(json!({"items": [{"sku": sku, "quantity": quantity}]})),
+        )
+        .await
+    }
+
     pub async fn product(&self, s: &Stack, sku: &str, stock: i64) {
         let admin = self.login(s, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let (st, b) = self

@@ -243,6 +243,10 @@ pub struct RelayConfig {
     pub interval_ms: u64,
     pub min_age_ms: u64,
     pub batch_size: usize,
+    /// Publish calls of the hand-off in flight at once.
+    pub concurrency: usize,
+    /// Orders waiting for the hand-off; beyond it they wait for the timed scan.
+    pub handoff_buffer: usize,
     pub sweep_age_secs: u64,
     pub sweep_interval_ms: u64,
 }
@@ -394,6 +398,9 @@ impl Config {
         }
         if self.relay.batch_size == 0 || self.relay.batch_size > 10 {
             return bad("relay.batch_size: must be 1 to 10".into());
+        }
+        if self.relay.concurrency == 0 || self.relay.handoff_buffer == 0 {
+            return bad("relay.concurrency and relay.handoff_buffer: must be at least 1".into());
         }
         if self.sqs.wait_time_seconds > 20 {
             return bad("sqs.wait_time_seconds: must be at most 20".into());

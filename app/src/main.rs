@@ -3,8 +3,34 @@ use orderflow::cli::{Cli, Command};
 use orderflow::config::{Config, Sources};
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// glibc raises its mmap threshold to the size of the largest block freed, so after the
+/// first argon2 hash (a 19 MiB block) every later one came from the heap and stayed
+/// resident when freed: 34 MiB idle instead of 15. A fixed threshold keeps big blocks
+/// in their own mappings, returned to the system as soon as they are freed.
+fn return_big_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before any other thread
+    // exists. A refusal (return 0) leaves the default behaviour, which is still correct.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+fn main() -> ExitCode {
+    return_big_blocks_to_the_system();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("orderflow: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let sources = Sources {
         profile: cli.profile.clone(),

@@ -19,12 +19,41 @@ pub struct Metrics {
     inner: Mutex<Registry>,
 }
 
+/// name -> rendered labels -> value. Two levels so that a lookup needs no allocation:
+/// the labels are rendered into a reused buffer and looked up as `&str`.
 #[derive(Default)]
 struct Registry {
-    /// (name, rendered labels) -> value
-    counters: BTreeMap<(&'static str, String), u64>,
-    gauges: BTreeMap<(&'static str, String), f64>,
-    histograms: BTreeMap<(&'static str, String), Histogram>,
+    counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    gauges: BTreeMap<&'static str, f64>,
+    histograms: BTreeMap<&'static str, BTreeMap<String, Histogram>>,
+}
+
+thread_local! {
+    static LABELS: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(128));
+}
+
+/// Calls `f` with `pairs` rendered, from a per-thread buffer (this runs on every request).
+fn with_labels<R>(pairs: &[(&str, &str)], f: impl FnOnce(&str) -> R) -> R {
+    LABELS.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write_labels(&mut buf, pairs);
+            f(&buf)
+        }
+        // Only if `f` itself recorded a metric; it does not, but never panic for it.
+        Err(_) => {
+            let mut own = String::new();
+            write_labels(&mut own, pairs);
+            f(&own)
+        }
+    })
+}
+
+fn entry<'a, V: Default>(map: &'a mut BTreeMap<String, V>, labels: &str) -> &'a mut V {
+    if !map.contains_key(labels) {
+        map.insert(labels.to_owned(), V::default());
+    }
+    map.get_mut(labels).expect("inserted above")
 }
 
 #[derive(Default, Clone)]
@@ -96,65 +125,78 @@ const HELP: &[(&str, &str, &str)] = &[
         "Order reads by cache result (hit, miss).",
     ),
     (
+        "relay_published_total",
+        "counter",
+        "Orders the hand-off published (the timed scan's are not counted).",
+    ),
+    (
+        "relay_publish_calls_total",
+        "counter",
+        "Queue publish calls made by the hand-off (up to ten orders each).",
+    ),
+    (
         "relay_backlog",
         "gauge",
         "Orders not yet accepted by the queue, as of the relay's last run.",
     ),
 ];
 
-fn labels(pairs: &[(&str, &str)]) -> String {
-    let mut s = String::new();
+fn write_labels(s: &mut String, pairs: &[(&str, &str)]) {
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let v = v
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n");
-        let _ = write!(s, "{k}=\"{v}\"");
+        // Label values are route templates and status codes: escaping is almost never
+        // needed.
+        if v.contains(['\\', '"', '\n']) {
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let _ = write!(s, "{k}=\"{v}\"");
+        } else {
+            let _ = write!(s, "{k}=\"{v}\"");
+        }
     }
-    s
 }
 
 impl Metrics {
     pub fn incr(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
-        *self
-            .inner
-            .lock()
-            .counters
-            .entry((name, labels(pairs)))
-            .or_default() += by;
+        with_labels(pairs, |l| {
+            *entry(self.inner.lock().counters.entry(name).or_default(), l) += by;
+        })
     }
 
     pub fn set_gauge(&self, name: &'static str, value: f64) {
-        self.inner
-            .lock()
-            .gauges
-            .insert((name, String::new()), value);
+        self.inner.lock().gauges.insert(name, value);
     }
 
     pub fn observe(&self, name: &'static str, pairs: &[(&str, &str)], took: Duration) {
         let secs = took.as_secs_f64();
-        let mut r = self.inner.lock();
-        let h = r.histograms.entry((name, labels(pairs))).or_default();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.buckets[i] += 1;
+        with_labels(pairs, |l| {
+            let mut r = self.inner.lock();
+            let h = entry(r.histograms.entry(name).or_default(), l);
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if secs <= *bound {
+                    h.buckets[i] += 1;
+                }
             }
-        }
-        h.count += 1;
-        h.sum += secs;
+            h.count += 1;
+            h.sum += secs;
+        })
     }
 
     /// A counter's current value, for tests.
     pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
-        self.inner
-            .lock()
-            .counters
-            .get(&(name, labels(pairs)))
-            .copied()
-            .unwrap_or(0)
+        with_labels(pairs, |l| {
+            self.inner
+                .lock()
+                .counters
+                .get(name)
+                .and_then(|m| m.get(l))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     /// The text exposition format (version 0.0.4).
@@ -166,30 +208,21 @@ impl Metrics {
             match *kind {
                 "counter" => {
                     let mut any = false;
-                    for ((n, l), v) in r.counters.range((*name, String::new())..) {
-                        if n != name {
-                            break;
-                        }
+                    for (l, v) in r.counters.get(name).into_iter().flatten() {
                         any = true;
-                        let _ = writeln!(out, "{}{} {v}", n, braces(l));
+                        let _ = writeln!(out, "{name}{} {v}", braces(l));
                     }
                     if !any && !name.starts_with("http_") && !name.starts_with("cache_") {
                         let _ = writeln!(out, "{name} 0");
                     }
                 }
                 "gauge" => {
-                    let v = r
-                        .gauges
-                        .get(&(*name, String::new()))
-                        .copied()
-                        .unwrap_or(0.0);
+                    let v = r.gauges.get(name).copied().unwrap_or(0.0);
                     let _ = writeln!(out, "{name} {v}");
                 }
                 _ => {
-                    for ((n, l), h) in r.histograms.range((*name, String::new())..) {
-                        if n != name {
-                            break;
-                        }
+                    for (l, h) in r.histograms.get(name).into_iter().flatten() {
+                        let n = name;
                         let sep = if l.is_empty() { "" } else { "," };
                         for (i, bound) in BUCKETS.iter().enumerate() {
                             let _ = writeln!(

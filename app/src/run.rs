@@ -70,6 +70,21 @@ pub async fn run(role: Command, config: Config) -> anyhow::Result<()> {
             },
             stop_rx.clone(),
         ));
+        let handoff = services
+            .handoff
+            .lock()
+            .map_err(|_| anyhow::anyhow!("hand-off lock poisoned"))?
+            .take();
+        if let Some(rx) = handoff {
+            tasks.spawn(crate::relay::run_handoff(
+                services.relay.clone(),
+                services.metrics.clone(),
+                rx,
+                config.relay.batch_size,
+                config.relay.concurrency,
+                stop_rx.clone(),
+            ));
+        }
     }
     if matches!(role, Command::Run | Command::Worker) {
         let worker = Worker::new(

@@ -4,6 +4,7 @@
 use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind};
 use crate::health::Probe;
 use crate::metrics::Metrics;
+use crate::relay::{handoff_channel, HandoffReceiver};
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
@@ -15,7 +16,7 @@ use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
-    Cache, Clock, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, RateLimiter,
+    Cache, Clock, Handoff, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, RateLimiter,
     SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
@@ -303,6 +304,9 @@ pub struct Services {
     pub dead_letters: Arc<DeadLetters>,
     pub adapters: Adapters,
     pub metrics: Arc<Metrics>,
+    /// The relay's end of the placements' hand-off, taken by the process that runs the
+    /// hand-off task (`run` and `api`). Left untaken, orders wait for the timed scan.
+    pub handoff: Arc<std::sync::Mutex<Option<HandoffReceiver>>>,
 }
 
 impl Services {
@@ -322,10 +326,12 @@ impl Services {
                 refresh_per_client: c.auth.refresh_per_client,
             },
         };
+        let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
+        let handoff: Arc<dyn Handoff> = Arc::new(handoff);
         let orders = OrderService {
             orders: a.orders.clone(),
             inventory: a.inventory.clone(),
-            queue: a.queue.clone(),
+            handoff: handoff.clone(),
             cache: a.cache.clone(),
             clock: a.clock.clone(),
             settings: OrderSettings {
@@ -346,6 +352,7 @@ impl Services {
             orders: a.orders.clone(),
             queue: a.queue.clone(),
             clock: a.clock.clone(),
+            handoff,
             min_age: Duration::from_millis(c.relay.min_age_ms),
             batch: c.relay.batch_size,
         };
@@ -362,6 +369,7 @@ impl Services {
             }),
             adapters: a,
             metrics: Arc::new(Metrics::default()),
+            handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
-use orderflow_core::ports::{Delivery, Queue, QueueError};
+use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +64,20 @@ impl Worker {
         if n > 0 {
             self.metrics.incr("queue_received_total", &[], n as u64);
         }
+        // Each delivery is acked as soon as it is settled, not with the rest of its batch:
+        // a batched ack left finished deliveries waiting, unextended, behind a slow one
+        // (a transaction blocked by a killed worker), until their visibility ran out and
+        // they were delivered again (the soak found it).
         futures::stream::iter(deliveries)
-            .for_each_concurrent(self.concurrency, |d| self.handle(d))
+            .for_each_concurrent(self.concurrency.max(1), |d| async move {
+                if let Some(receipt) = self.handle(d).await {
+                    self.metrics.incr("queue_acked_total", &[], 1);
+                    if let Err(e) = self.queue.ack(&receipt).await {
+                        // The message comes back; processing it again changes nothing.
+                        tracing::warn!(error = %e, "ack failed");
+                    }
+                }
+            })
             .await;
         n
     }
@@ -87,7 +99,8 @@ impl Worker {
         }
     }
 
-    async fn handle(&self, d: Delivery) {
+    /// Processes one delivery; returns its receipt when it is settled and may be acked.
+    async fn handle(&self, d: Delivery) -> Option<Receipt> {
         match self.process_with_heartbeat(&d).await {
             Ok(processed) => {
                 match processed {
@@ -99,11 +112,7 @@ impl Worker {
                     }
                     Processed::AlreadyFinal => {}
                 }
-                self.metrics.incr("queue_acked_total", &[], 1);
-                if let Err(e) = self.queue.ack(&d.receipt).await {
-                    // The message will come back; processing it again changes nothing.
-                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
-                }
+                Some(d.receipt)
             }
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
@@ -128,6 +137,7 @@ impl Worker {
                 if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
                     tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
                 }
+                None
             }
         }
     }

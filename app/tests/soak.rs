@@ -4,6 +4,15 @@
 //! At the end: no 5xx, every accepted order terminal, stock consistent with the
 //! completed orders, one email (one Message-ID) per completed or failed order.
 //! `SOAK_SECS` sets the duration (default 75).
+//!
+//! Each client paces itself to at most `SOAK_CLIENT_RATE` requests a second (default
+//! 20): the soak checks correctness under chaos at a load the emulators sustain, not
+//! capacity (that is `scripts/bench local`). Placements no longer wait for the queue,
+//! so unpaced clients place orders faster than two workers settle them on moto, and
+//! moto's cost per message grows with the messages it holds (every send, receive and
+//! delete scans the whole queue): with ~1,300 queued it fell from ~50 calls/s to ~2,
+//! receives timed out after marking their messages received, and orders were
+//! dead-lettered unprocessed. Real SQS does not slow with depth.
 
 mod support;
 
@@ -53,6 +62,11 @@ async fn soak() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(75);
+    let rate: f64 = std::env::var("SOAK_CLIENT_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|r: &f64| *r > 0.0)
+        .unwrap_or(20.0);
     let redis_port = free_port();
     let mut redis = start_redis(redis_port);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -101,7 +115,10 @@ async fn soak() {
             record(st);
             let mut token = b["access_token"].as_str().unwrap_or_default().to_owned();
             let mut mine: Vec<String> = Vec::new();
+            let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while Instant::now() < deadline {
+                pace.tick().await;
                 let roll = rng.below(100);
                 let (st, body): (u16, Value) = if roll < 35 {
                     let (sku, _) = PRODUCTS[rng.below(4) as usize];

@@ -57,6 +57,10 @@ impl Queue for SwitchableQueue {
         self.check()?;
         self.inner.ack(receipt).await
     }
+    async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
+        self.check()?;
+        self.inner.ack_many(receipts).await
+    }
     async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
         self.check()?;
         self.inner.retry_after(receipt, delay).await
@@ -153,6 +157,10 @@ impl OrderRepo for SwitchableStore {
     ) -> Result<Vec<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.unpublished(created_before, limit).await
+    }
+    async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.count_unpublished(cap).await
     }
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);

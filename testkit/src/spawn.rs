@@ -321,13 +321,40 @@ impl RunningApp {
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     }
 
+    /// Places an order, then publishes what the placement handed to the relay, as the
+    /// running hand-off task would at once. `post` leaves the hand-off to the test.
     pub async fn place(&self, token: &str, items: Value) -> Reply {
-        self.post("/api/orders", Some(token), json!({ "items": items }))
-            .await
+        let reply = self
+            .post("/api/orders", Some(token), json!({ "items": items }))
+            .await;
+        self.flush_handoff().await;
+        reply
     }
 
-    /// Runs the worker until the queue has nothing visible; returns deliveries handled.
+    /// Publishes what placements handed to the relay (as the `run` role's hand-off task
+    /// does in the background), ten to a call; returns how many orders were published.
+    pub async fn flush_handoff(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let batch = {
+                let mut rx = self.services.handoff.lock().expect("hand-off lock");
+                let Some(batch) = rx.as_mut().and_then(|rx| rx.try_batch(10)) else {
+                    return total;
+                };
+                batch
+            };
+            // As in the running task, a failed publish leaves the orders to the scan.
+            if self.services.relay.hand_off(&batch).await.is_err() {
+                return total;
+            }
+            total += batch.len();
+        }
+    }
+
+    /// Publishes handed-over orders, then runs the worker until the queue has nothing
+    /// visible; returns deliveries handled.
     pub async fn drain(&self) -> usize {
+        self.flush_handoff().await;
         let mut total = 0;
         loop {
             let n = self

@@ -154,6 +154,7 @@ async fn api_and_worker_processes_side_by_side() {
         )
         .await;
     let id = r.body["id"].as_str().unwrap();
+    // `place` let a's relay publish the order to the shared queue.
     assert_eq!(b.drain().await, 1, "b's worker takes a's order");
     let via_b = b
         .get(&format!("/api/orders/{id}"), Some(&user.access_token))

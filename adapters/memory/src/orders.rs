@@ -110,6 +110,10 @@ impl OrderRepo for MemoryStore {
         Ok(())
     }
 
+    async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        Ok(self.inner.orders.read().unpublished.len().min(cap))
+    }
+
     async fn stale_pending(
         &self,
         older_than: DateTime<Utc>,

@@ -1,6 +1,6 @@
 use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
 use parking_lot::Mutex;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -33,7 +33,9 @@ struct Message {
 #[derive(Default)]
 struct State {
     next_seq: u64,
-    messages: HashMap<u64, Message>,
+    // A B-tree, not a hash map: no stall to rehash everything when a burst fills it;
+    // sequence numbers ascend, so inserts append.
+    messages: BTreeMap<u64, Message>,
     /// Visible messages, oldest first.
     ready: VecDeque<u64>,
     /// In-flight messages by the time they reappear.
@@ -61,6 +63,17 @@ impl State {
     }
 
     /// Makes every message whose visibility timeout has passed visible again.
+    /// Deletes the message a receipt delivered; unknown receipts are ignored.
+    fn forget(&mut self, receipt: &Receipt) {
+        if let Some(seq) = self.receipts.remove(&receipt.0) {
+            if let Some(m) = self.messages.remove(&seq) {
+                if let Some(at) = m.invisible_until {
+                    self.in_flight.remove(&(at, seq));
+                }
+            }
+        }
+    }
+
     fn reappear(&mut self, now: Instant) {
         while let Some(&(at, seq)) = self.in_flight.first() {
             if at > now {
@@ -187,13 +200,14 @@ impl Queue for MemoryQueue {
     }
 
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError> {
+        self.inner.state.lock().forget(receipt);
+        Ok(())
+    }
+
+    async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
         let mut s = self.inner.state.lock();
-        if let Some(seq) = s.receipts.remove(&receipt.0) {
-            if let Some(m) = s.messages.remove(&seq) {
-                if let Some(at) = m.invisible_until {
-                    s.in_flight.remove(&(at, seq));
-                }
-            }
+        for receipt in receipts {
+            s.forget(receipt);
         }
         Ok(())
     }

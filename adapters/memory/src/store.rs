@@ -40,11 +40,16 @@ pub(crate) struct Sessions {
 /// Position of an order in its owner's newest-first list.
 pub(crate) type ListKey = (chrono::DateTime<chrono::Utc>, OrderId);
 
+/// B-trees rather than hash maps for everything that grows with the number of orders:
+/// a hash map doubles its table in one go, and under the write lock that stalled every
+/// request for 20-190 ms once the store held a few hundred thousand orders (see
+/// BENCHMARKS.md). A B-tree grows a node at a time, and order ids (UUIDv7) arrive in
+/// ascending order, so inserts append.
 #[derive(Default)]
 pub(crate) struct Orders {
-    pub(crate) by_id: HashMap<OrderId, Order>,
+    pub(crate) by_id: BTreeMap<OrderId, Order>,
     pub(crate) by_user: HashMap<UserId, BTreeSet<ListKey>>,
-    pub(crate) by_key: HashMap<(UserId, IdempotencyKey), OrderId>,
+    pub(crate) by_key: BTreeMap<(UserId, IdempotencyKey), OrderId>,
     /// The outbox: orders not yet accepted by the queue, oldest first.
     pub(crate) unpublished: BTreeSet<ListKey>,
 }

@@ -162,6 +162,19 @@ impl OrderRepo for MongoStore {
         Ok(())
     }
 
+    async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        // Answered from the partial index on unpublished orders.
+        let n = self
+            .bounded(
+                self.orders
+                    .count_documents(doc! {"published": false})
+                    .limit(cap as u64),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(cap))
+    }
+
     async fn stale_pending(
         &self,
         older_than: DateTime<Utc>,

@@ -10,7 +10,8 @@
 
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
 use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
@@ -55,8 +56,8 @@ impl SqsQueue {
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
                     .operation_attempt_timeout(settings.call_timeout)
-                    // Retries included: an unreachable queue fails within this, so a
-                    // placement waiting on its hand-off still answers promptly.
+                    // Retries included: an unreachable queue fails within this, so the
+                    // relay and the worker notice an outage promptly.
                     .operation_timeout(settings.call_timeout)
                     .build(),
             )
@@ -272,6 +273,45 @@ impl Queue for SqsQueue {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&r.0)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            // An invalid (already deleted, expired) receipt is acked as far as we care,
+            // as in `ack`.
+            if let Some(f) = out
+                .failed()
+                .iter()
+                .find(|f| f.code() != "ReceiptHandleIsInvalid")
+            {
+                return Err(unavailable(format!(
+                    "SQS did not delete {} of {} messages: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    f.message().unwrap_or(f.code())
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {

@@ -32,10 +32,12 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-/// What every handler gets: the use cases.
+/// What every handler gets: the use cases. Behind an `Arc` because axum clones the
+/// state for every extractor of every request: cloning the services themselves (some
+/// twenty `Arc`s) cost 3% of the CPU of a cached order read.
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    pub services: std::sync::Arc<Services>,
     pub trust_forwarded_for: bool,
 }
 
@@ -64,7 +66,7 @@ pub fn router(services: Services, c: &HttpConfig) -> Router {
             record_metrics,
         ))
         .with_state(AppState {
-            services,
+            services: std::sync::Arc::new(services),
             trust_forwarded_for: c.trust_forwarded_for,
         });
 
@@ -105,7 +107,8 @@ async fn record_metrics(
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .cloned();
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
     let method = req.method().clone();
     let started = std::time::Instant::now();
     let res = next.run(req).await;
@@ -113,14 +116,14 @@ async fn record_metrics(
         "http_requests_total",
         &[
             ("method", method.as_str()),
-            ("route", &route),
+            ("route", route),
             ("status", res.status().as_str()),
         ],
         1,
     );
     m.observe(
         "http_request_duration_seconds",
-        &[("route", &route)],
+        &[("route", route)],
         started.elapsed(),
     );
     res
@@ -129,7 +132,9 @@ async fn record_metrics(
 /// Renders every error response as `application/problem+json` with the request id:
 /// the handlers' `ApiError`s, and bare statuses from routing, limits and timeouts.
 async fn render_problems(req: Request, next: Next) -> Response {
-    let rid = extract::request_id(req.headers());
+    // The header value, not a String: a cheap reference-counted copy, turned into text
+    // only for the rare error response.
+    let rid = req.headers().get("x-request-id").cloned();
     let mut res = next.run(req).await;
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(p) => Some(p),
@@ -139,7 +144,7 @@ async fn render_problems(req: Request, next: Next) -> Response {
         None => None,
     };
     if let Some(mut p) = problem {
-        p.request_id = rid;
+        p.request_id = rid.and_then(|v| v.to_str().ok().map(str::to_owned));
         let body = serde_json::to_vec(&p).unwrap_or_default();
         res.headers_mut().remove(header::CONTENT_LENGTH);
         res.headers_mut().insert(

@@ -2,7 +2,7 @@ use super::ParseError;
 use serde::{Deserialize, Serialize};
 
 /// A client's `Idempotency-Key`: 1..=255 visible ASCII characters, scoped per user.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IdempotencyKey(String);
 

@@ -8,6 +8,7 @@
 
 mod cache;
 mod clock;
+mod handoff;
 mod inventory;
 mod limiter;
 mod mailer;
@@ -20,6 +21,7 @@ mod users;
 
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, SystemClock};
+pub use handoff::{Handoff, NoHandoff};
 pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};

@@ -57,6 +57,9 @@ pub trait OrderRepo: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError>;
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
+    /// How many orders are unpublished, counted up to `cap` (a gauge, read every
+    /// second: it must not load the orders themselves).
+    async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError>;
 
     /// Pending orders created before `older_than` and not swept since then, oldest
     /// first: orders whose message may have been lost (a purged queue, a redrive gone

@@ -38,7 +38,9 @@ pub struct DeadLetter {
 ///   deliver it again with `receive_count` one higher;
 /// - move a message to the dead-letter queue instead of delivering it more than
 ///   `max_receives` times;
-/// - make `ack` idempotent: acking an already-acked (or unknown) receipt is `Ok`;
+/// - make `ack` and `ack_many` idempotent: acking an already-acked (or unknown) receipt
+///   is `Ok`; `ack_many` returning an error means some receipts may not be acked (their
+///   messages come back, and the consumer tolerates duplicates);
 /// - let `receive` wait at most `wait` for a message, then return what it has (maybe
 ///   nothing); never block forever;
 /// - return `Unavailable` when the queue cannot be reached; `publish` returning an error
@@ -49,6 +51,13 @@ pub trait Queue: Send + Sync {
     async fn publish(&self, bodies: &[String]) -> Result<(), QueueError>;
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;
+    /// Acks several deliveries, in as few calls as the queue allows (SQS: ten per call).
+    async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
+        for r in receipts {
+            self.ack(r).await?;
+        }
+        Ok(())
+    }
     /// Makes the delivery visible again after `delay` (zero: at once), for back-off.
     async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError>;
     /// Keeps a slow delivery hidden for `by` from now.

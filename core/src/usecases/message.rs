@@ -1,4 +1,4 @@
-use crate::domain::OrderId;
+use crate::domain::{Order, OrderId};
 use serde::{Deserialize, Serialize};
 
 /// The queue message that asks the worker to process an order. Small on purpose: the
@@ -13,6 +13,13 @@ pub struct OrderMessage {
 }
 
 impl OrderMessage {
+    pub fn for_order(order: &Order) -> Self {
+        Self {
+            order_id: order.id,
+            request_id: order.request_id.clone(),
+        }
+    }
+
     pub fn to_body(&self) -> String {
         // Serialising two plain fields cannot fail.
         serde_json::to_string(self).unwrap_or_default()

@@ -1,9 +1,10 @@
-use super::message::OrderMessage;
 use crate::domain::{
     IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, ParseError,
     Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
-use crate::ports::{Cache, Clock, InventoryError, InventoryRepo, OrderRepo, OrderRepoError, Queue};
+use crate::ports::{
+    Cache, Clock, Handoff, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
+};
 use crate::BoxError;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -160,7 +161,7 @@ pub fn order_cache_key(id: OrderId) -> String {
 pub struct OrderService {
     pub orders: Arc<dyn OrderRepo>,
     pub inventory: Arc<dyn InventoryRepo>,
-    pub queue: Arc<dyn Queue>,
+    pub handoff: Arc<dyn Handoff>,
     pub cache: Arc<dyn Cache>,
     pub clock: Arc<dyn Clock>,
     pub settings: OrderSettings,
@@ -169,24 +170,16 @@ pub struct OrderService {
 impl OrderService {
     pub const MAX_PAGE: usize = 100;
 
-    /// Records a pending order and hands it to the queue.
+    /// Records a pending order and hands it to the relay, which publishes it.
     ///
-    /// The stock check here is a courtesy (a quick 409 for what is clearly gone); the
-    /// worker's `fulfil` is the authority. Once the order is stored the answer is 202
-    /// even if the queue is down: the order stays unpublished and the relay sends it.
+    /// One store read (the products) and one write (the order) on the normal path: the
+    /// idempotency key is enforced by the store's unique index on insert, and looked up
+    /// only when the insert or the stock check says no. The stock check here is a
+    /// courtesy (a quick 409 for what is clearly gone); the worker's `fulfil` is the
+    /// authority. Once the order is stored the answer is 202 whatever the queue's
+    /// state: the order is its own outbox, and the relay sends it.
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id))]
     pub async fn place(&self, actor: Actor, req: PlaceOrder) -> Result<Placed, PlaceOrderError> {
-        if let Some(key) = &req.idempotency_key {
-            if let Some(existing) = self
-                .orders
-                .by_idempotency_key(actor.user_id, key)
-                .await
-                .map_err(unavailable)?
-            {
-                return replay(existing, &req);
-            }
-        }
-
         let skus: Vec<Sku> = req.lines.iter().map(|l| l.sku.clone()).collect();
         let products = self
             .inventory
@@ -202,14 +195,19 @@ impl OrderService {
                 Some(p) => matched.push((line.clone(), p)),
             }
         }
-        if !unknown.is_empty() {
-            return Err(PlaceOrderError::UnknownSku(unknown));
-        }
-        if !short.is_empty() {
+        if !unknown.is_empty() || !short.is_empty() {
+            // A retry of an order that was accepted earlier gets that order back even if
+            // the stock has gone since (or the product was removed).
+            if let Some(existing) = self.existing(actor, &req).await? {
+                return replay(existing, &req);
+            }
+            if !unknown.is_empty() {
+                return Err(PlaceOrderError::UnknownSku(unknown));
+            }
             return Err(PlaceOrderError::InsufficientStock(short));
         }
 
-        let mut order = Order::place(
+        let order = Order::place(
             actor.user_id,
             &matched,
             req.idempotency_key.clone(),
@@ -220,50 +218,37 @@ impl OrderService {
         match self.orders.insert(&order).await {
             Ok(()) => {}
             Err(OrderRepoError::DuplicateIdempotencyKey) => {
-                // A concurrent request with the same key got there first.
-                let key = req.idempotency_key.as_ref().ok_or_else(|| {
+                // A retry, or a concurrent request with the same key that got there first.
+                let existing = self.existing(actor, &req).await?.ok_or_else(|| {
                     PlaceOrderError::Unavailable(
-                        "store reported a duplicate key for a keyless order".into(),
+                        "store reported a duplicate idempotency key but has no such order".into(),
                     )
                 })?;
-                let existing = self
-                    .orders
-                    .by_idempotency_key(actor.user_id, key)
-                    .await
-                    .map_err(unavailable)?
-                    .ok_or_else(|| {
-                        PlaceOrderError::Unavailable("order with duplicate key vanished".into())
-                    })?;
                 return replay(existing, &req);
             }
             Err(e) => return Err(unavailable(e)),
         }
-
-        let message = OrderMessage {
-            order_id: order.id,
-            request_id: order.request_id.clone(),
-        };
-        match self.queue.publish(&[message.to_body()]).await {
-            Ok(()) => match self.orders.mark_published(&[order.id]).await {
-                Ok(()) => order.published = true,
-                // The message is out; the relay may send it once more, which the worker tolerates.
-                Err(e) => {
-                    tracing::warn!(error = %e, "order published but not marked; relay will resend")
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "queue hand-off failed; the relay will publish this order")
-            }
-        }
-        tracing::info!(
-            total_cents = order.total_cents,
-            published = order.published,
-            "order placed"
-        );
+        self.handoff.offer(&order);
+        tracing::info!(total_cents = order.total_cents, "order placed");
         Ok(Placed {
             order,
             replayed: false,
         })
+    }
+
+    /// The caller's earlier order with this request's idempotency key, if any.
+    async fn existing(
+        &self,
+        actor: Actor,
+        req: &PlaceOrder,
+    ) -> Result<Option<Order>, PlaceOrderError> {
+        let Some(key) = &req.idempotency_key else {
+            return Ok(None);
+        };
+        self.orders
+            .by_idempotency_key(actor.user_id, key)
+            .await
+            .map_err(unavailable)
     }
 
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id = %id))]

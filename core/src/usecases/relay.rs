@@ -1,19 +1,23 @@
 use super::message::OrderMessage;
-use crate::ports::{Clock, OrderRepo, Queue};
+use crate::domain::{Order, OrderId};
+use crate::ports::{Clock, Handoff, OrderRepo, Queue};
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::instrument;
 
 /// Publishes orders the queue has not accepted yet: the second half of the outbox.
-/// An order whose hand-off failed in the request, or whose process died between
-/// storing and publishing, is sent from here.
+/// Orders placed in this process arrive through `hand_off` and go out in batches; an
+/// order whose hand-off failed, or whose process died between storing and publishing,
+/// is found by the timed scan (`publish_due`) once it is `min_age` old.
 pub struct Relay {
     pub orders: Arc<dyn OrderRepo>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
-    /// Leave orders younger than this to the request that is publishing them, so the
-    /// relay rarely doubles a message in the normal case.
+    /// This process's hand-off: the scan skips the orders it still holds.
+    pub handoff: Arc<dyn Handoff>,
+    /// Leave orders younger than this to the hand-off that is publishing them, so the
+    /// scan rarely doubles a message in the normal case.
     pub min_age: Duration,
     /// Messages per publish call.
     pub batch: usize,
@@ -48,8 +52,7 @@ impl Relay {
 
     /// How many orders the queue has not accepted yet (counted up to 10,000).
     pub async fn backlog(&self) -> Result<usize, BoxError> {
-        let far = self.clock.now() + chrono::Duration::days(3650);
-        Ok(self.orders.unpublished(far, 10_000).await?.len())
+        Ok(self.orders.count_unpublished(10_000).await?)
     }
 
     /// Publishes everything due now; returns how many orders were handed over.
@@ -61,38 +64,42 @@ impl Relay {
             let cutoff =
                 self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
             let due = self.orders.unpublished(cutoff, batch).await?;
-            let ids = self.publish(&due).await?;
+            let found = due.len();
+            let free: Vec<Order> = due
+                .into_iter()
+                .filter(|o| !self.handoff.holds(&o.id))
+                .collect();
+            let ids = self.publish(&free).await?;
             sent += ids.len();
             if !ids.is_empty() {
                 tracing::info!(count = ids.len(), "relay published orders");
             }
-            if ids.len() < batch {
+            // Held orders stay unpublished, so the next page would start with them again:
+            // the hand-off finishes them, and the next tick goes on from there.
+            if found < batch || ids.len() < found {
                 return Ok(sent);
             }
         }
     }
 
-    /// Hands `orders` to the queue in one call and marks them published.
-    async fn publish(
-        &self,
-        orders: &[crate::domain::Order],
-    ) -> Result<Vec<crate::domain::OrderId>, BoxError> {
-        if orders.is_empty() {
-            return Ok(Vec::new());
+    /// Publishes orders this process's requests handed over (see `ports::Handoff`) in
+    /// one queue call and marks them published with one store write. On error the orders
+    /// stay unpublished and the timed scan (`publish_due`) sends them.
+    #[instrument(skip_all, fields(count = messages.len()))]
+    pub async fn hand_off(&self, messages: &[OrderMessage]) -> Result<(), BoxError> {
+        if messages.is_empty() {
+            return Ok(());
         }
-        let bodies: Vec<String> = orders
-            .iter()
-            .map(|o| {
-                OrderMessage {
-                    order_id: o.id,
-                    request_id: o.request_id.clone(),
-                }
-                .to_body()
-            })
-            .collect();
+        let bodies: Vec<String> = messages.iter().map(OrderMessage::to_body).collect();
         self.queue.publish(&bodies).await?;
-        let ids: Vec<_> = orders.iter().map(|o| o.id).collect();
+        let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
         self.orders.mark_published(&ids).await?;
-        Ok(ids)
+        Ok(())
+    }
+
+    async fn publish(&self, orders: &[Order]) -> Result<Vec<OrderId>, BoxError> {
+        let messages: Vec<OrderMessage> = orders.iter().map(OrderMessage::for_order).collect();
+        self.hand_off(&messages).await?;
+        Ok(messages.into_iter().map(|m| m.order_id).collect())
     }
 }

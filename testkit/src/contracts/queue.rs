@@ -1,7 +1,7 @@
 //! `Queue` contract. The factory takes the visibility timeout and max receives the
 //! queue must be created with.
 
-use orderflow_core::ports::{Delivery, Queue};
+use orderflow_core::ports::{Delivery, Queue, Receipt};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +48,24 @@ pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
         .expect("delivered");
     q.ack(&d.receipt).await.unwrap();
     q.ack(&d.receipt).await.unwrap();
+}
+
+pub async fn ack_many_acks_every_receipt_and_is_idempotent(q: Arc<dyn Queue>) {
+    // More than one SQS batch (ten) on purpose.
+    let bodies: Vec<String> = (0..13).map(|i| body(&format!("b{i}"))).collect();
+    q.publish(&bodies).await.unwrap();
+    let got = receive_n(q.as_ref(), 13, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 13);
+    let receipts: Vec<Receipt> = got.iter().map(|d| d.receipt.clone()).collect();
+    q.ack_many(&receipts).await.unwrap();
+    q.ack_many(&receipts).await.unwrap();
+    q.ack_many(&[]).await.unwrap();
+    assert!(
+        receive_n(q.as_ref(), 1, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "acked messages are gone"
+    );
 }
 
 pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>) {
@@ -150,6 +168,14 @@ macro_rules! queue_contract {
                     return;
                 };
                 $crate::contracts::queue::ack_is_idempotent(adapter).await
+            }
+            #[tokio::test]
+            async fn ack_many_acks_every_receipt_and_is_idempotent() {
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::ack_many_acks_every_receipt_and_is_idempotent(adapter)
+                    .await
             }
             #[tokio::test]
             async fn unacked_messages_return_after_visibility_timeout() {

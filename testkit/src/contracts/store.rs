@@ -196,7 +196,10 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
         vec![old.id],
         "only orders older than the cutoff"
     );
+    assert_eq!(s.orders.count_unpublished(100).await.unwrap(), 2);
+    assert_eq!(s.orders.count_unpublished(1).await.unwrap(), 1, "capped");
     s.orders.mark_published(&[old.id]).await.unwrap();
+    assert_eq!(s.orders.count_unpublished(100).await.unwrap(), 1);
     assert!(s
         .orders
         .unpublished(now() - chrono::Duration::seconds(5), 10)

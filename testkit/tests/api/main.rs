@@ -2,6 +2,7 @@
 
 mod auth;
 mod errors;
+mod handoff;
 mod ops;
 mod orders;
 mod processing;

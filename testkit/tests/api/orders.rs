@@ -195,6 +195,43 @@ async fn idempotency_key_replays_the_same_order_and_refuses_a_different_body() {
     assert_eq!(app.stock("IDEM").await, 10 - 2 - 3);
 }
 
+/// The key is checked by the store on insert, so a retry must still find its order
+/// when the stock check would now say no.
+#[tokio::test]
+async fn a_retry_gets_its_order_back_after_the_stock_is_gone() {
+    let app = spawn_app().await;
+    app.product("LAST", 100, 1).await;
+    let user = app.customer().await;
+    let send = |key: &'static str, sku: &'static str| {
+        app.client
+            .post(app.url("/api/orders"))
+            .bearer_auth(&user.access_token)
+            .header("idempotency-key", key)
+            .json(&json!({"items": [{"sku": sku, "quantity": 1}]}))
+            .send()
+    };
+    let first = orderflow_testkit::TestApp::read(send("last-1", "LAST").await.unwrap()).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED);
+    app.drain().await;
+    assert_eq!(app.stock("LAST").await, 0);
+    let retry = orderflow_testkit::TestApp::read(send("last-1", "LAST").await.unwrap()).await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED, "{:?}", retry.body);
+    assert_eq!(retry.body["id"], first.body["id"]);
+    assert_eq!(retry.body["status"], "completed");
+    let fresh = orderflow_testkit::TestApp::read(send("last-2", "LAST").await.unwrap()).await;
+    assert_eq!(
+        (fresh.status, fresh.code()),
+        (StatusCode::CONFLICT, "insufficient_stock")
+    );
+    let other_body =
+        orderflow_testkit::TestApp::read(send("last-1", "NO-SUCH").await.unwrap()).await;
+    assert_eq!(
+        (other_body.status, other_body.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict")
+    );
+    assert_eq!(app.store.all_orders().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_with_one_idempotency_key_make_one_order() {
     let app = spawn_app().await;

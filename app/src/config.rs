@@ -221,6 +221,8 @@ pub struct AuthConfig {
 pub struct CacheConfig {
     pub order_ttl_secs: u64,
     pub pending_order_ttl_ms: u64,
+    /// How long placements may use a cached copy of a product (0: always read the store).
+    pub product_ttl_ms: u64,
     pub max_entries: usize,
 }
 

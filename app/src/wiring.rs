@@ -20,8 +20,8 @@ use orderflow_core::ports::{
     SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
-    AuthService, CatalogService, DeadLetters, OrderProcessor, OrderService, OrderSettings, Relay,
-    Throttle,
+    AuthService, CatalogService, DeadLetters, OrderProcessor, OrderService, OrderSettings,
+    ProductSnapshots, Relay, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -328,9 +328,14 @@ impl Services {
         };
         let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let handoff: Arc<dyn Handoff> = Arc::new(handoff);
+        let products = Arc::new(ProductSnapshots {
+            inventory: a.inventory.clone(),
+            cache: a.cache.clone(),
+            ttl: Duration::from_millis(c.cache.product_ttl_ms),
+        });
         let orders = OrderService {
             orders: a.orders.clone(),
-            inventory: a.inventory.clone(),
+            products: products.clone(),
             handoff: handoff.clone(),
             cache: a.cache.clone(),
             clock: a.clock.clone(),
@@ -345,6 +350,7 @@ impl Services {
             users: a.users.clone(),
             mailer: a.mailer.clone(),
             cache: a.cache.clone(),
+            products: products.clone(),
             clock: a.clock.clone(),
             notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
         };
@@ -360,6 +366,7 @@ impl Services {
             auth: Arc::new(auth),
             catalog: Arc::new(CatalogService {
                 inventory: a.inventory.clone(),
+                products,
             }),
             orders: Arc::new(orders),
             processor: Arc::new(processor),

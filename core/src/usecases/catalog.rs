@@ -1,3 +1,4 @@
+use super::products::ProductSnapshots;
 use crate::domain::{
     Currency, ParseError, Product, ProductCursor, ProductName, ProductPage, ProductPatch, Sku,
 };
@@ -48,6 +49,8 @@ pub struct NewProduct {
 /// Browsing and managing the catalog.
 pub struct CatalogService {
     pub inventory: Arc<dyn InventoryRepo>,
+    /// Placements' copies of products: an update drops the product's copy.
+    pub products: Arc<ProductSnapshots>,
 }
 
 impl CatalogService {
@@ -123,6 +126,9 @@ impl CatalogService {
                 })
                 .transpose()?,
         };
-        Ok(self.inventory.update(&sku, &patch).await?)
+        let updated = self.inventory.update(&sku, &patch).await;
+        // Dropped whatever the outcome: a failed update may still have been applied.
+        self.products.forget(std::slice::from_ref(&sku)).await;
+        Ok(updated?)
     }
 }

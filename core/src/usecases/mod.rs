@@ -8,6 +8,7 @@ mod emails;
 mod message;
 mod orders;
 mod processor;
+mod products;
 mod relay;
 
 pub use auth::{
@@ -22,4 +23,5 @@ pub use orders::{
     OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
 };
 pub use processor::{OrderProcessor, ProcessError, Processed};
+pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::Relay;

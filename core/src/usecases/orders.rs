@@ -1,10 +1,9 @@
+use super::products::ProductSnapshots;
 use crate::domain::{
     IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, ParseError,
     Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
-use crate::ports::{
-    Cache, Clock, Handoff, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
-};
+use crate::ports::{Cache, Clock, Handoff, InventoryError, OrderRepo, OrderRepoError};
 use crate::BoxError;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -160,9 +159,9 @@ pub fn order_cache_key(id: OrderId) -> String {
 /// Placing, reading, listing and cancelling orders.
 pub struct OrderService {
     pub orders: Arc<dyn OrderRepo>,
-    pub inventory: Arc<dyn InventoryRepo>,
     pub handoff: Arc<dyn Handoff>,
     pub cache: Arc<dyn Cache>,
+    pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,
     pub settings: OrderSettings,
 }
@@ -172,7 +171,8 @@ impl OrderService {
 
     /// Records a pending order and hands it to the relay, which publishes it.
     ///
-    /// One store read (the products) and one write (the order) on the normal path: the
+    /// One write (the order) and at most one store read (the products, when the cache
+    /// has no fresh copy; see `ProductSnapshots`) on the normal path: the
     /// idempotency key is enforced by the store's unique index on insert, and looked up
     /// only when the insert or the stock check says no. The stock check here is a
     /// courtesy (a quick 409 for what is clearly gone); the worker's `fulfil` is the
@@ -182,7 +182,7 @@ impl OrderService {
     pub async fn place(&self, actor: Actor, req: PlaceOrder) -> Result<Placed, PlaceOrderError> {
         let skus: Vec<Sku> = req.lines.iter().map(|l| l.sku.clone()).collect();
         let products = self
-            .inventory
+            .products
             .get_many(&skus)
             .await
             .map_err(|e| PlaceOrderError::Unavailable(boxed(e)))?;

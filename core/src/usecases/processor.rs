@@ -1,7 +1,8 @@
 use super::emails::outcome_email;
 use super::message::OrderMessage;
 use super::orders::order_cache_key;
-use crate::domain::{Order, OrderStatus};
+use super::products::ProductSnapshots;
+use crate::domain::{Order, OrderStatus, Sku};
 use crate::ports::{
     Cache, Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderRepo,
     UserRepo,
@@ -48,6 +49,11 @@ pub struct OrderProcessor {
     pub users: Arc<dyn UserRepo>,
     pub mailer: Arc<dyn Mailer>,
     pub cache: Arc<dyn Cache>,
+    /// Placements' copies of products. Settling an order drops the copies of its
+    /// products: their stock changed (or fell short), and a copy overstating it would
+    /// let a placement for a sold-out product be accepted and then fail, instead of
+    /// getting its 409 at once.
+    pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,
     /// How long a worker holds the right to send an order's email. Longer than a send
     /// can take, so two workers never mail the same customer; short enough that a
@@ -90,6 +96,13 @@ impl OrderProcessor {
         };
         if processed != Processed::AlreadyFinal {
             tracing::info!(status = fulfilment.order.status.as_str(), "order settled");
+            let skus: Vec<Sku> = fulfilment
+                .order
+                .lines
+                .iter()
+                .map(|l| l.sku.clone())
+                .collect();
+            self.products.forget(&skus).await;
             if let Err(e) = self.cache.delete(&order_cache_key(message.order_id)).await {
                 tracing::debug!(error = %e, "cache invalidation failed");
             }

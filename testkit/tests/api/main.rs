@@ -6,4 +6,5 @@ mod handoff;
 mod ops;
 mod orders;
 mod processing;
+mod product_copies;
 mod products;

@@ -8,10 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn mongo() -> Option<MongoStore> {
+    Some(mongo_in(&unique("orderflow-test").replace('-', "_")).await?)
+}
+
+async fn mongo_in(database: &str) -> Option<MongoStore> {
     let uri = mongo_url().await?;
     let settings = MongoSettings {
         uri,
-        database: unique("orderflow-test").replace('-', "_"),
+        database: database.to_owned(),
         server_selection_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(30),
@@ -41,3 +45,57 @@ async fn store() -> Option<Store> {
 orderflow_testkit::user_repo_contract!(users());
 orderflow_testkit::session_repo_contract!(sessions());
 orderflow_testkit::store_contract!(store());
+
+/// A worker killed inside its settlement transaction leaves the order locked until the
+/// server reaps the transaction (a minute). A cancel meanwhile answers `Busy` after a
+/// moment instead of queueing behind the lock until its call times out (a 503 in the
+/// soak); once the lock is gone, the cancel goes through.
+#[tokio::test]
+async fn a_cancel_of_an_order_a_dead_settlement_holds_is_busy_not_stuck() {
+    use orderflow_core::ports::{InventoryRepo, OrderRepo, OrderRepoError};
+    use orderflow_testkit::contracts::fixtures;
+
+    let database = unique("orderflow-test").replace('-', "_");
+    let Some(store) = mongo_in(&database).await else {
+        return;
+    };
+    let product = fixtures::product("BUSY", 100, 5);
+    InventoryRepo::insert(&store, &product).await.unwrap();
+    let order = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
+    OrderRepo::insert(&store, &order).await.unwrap();
+
+    // The dead worker: a transaction that wrote the order and never ends.
+    let client = mongodb::Client::with_uri_str(mongo_url().await.unwrap())
+        .await
+        .unwrap();
+    let orders = client
+        .database(&database)
+        .collection::<mongodb::bson::Document>("orders");
+    let mut held = client.start_session().await.unwrap();
+    held.start_transaction().await.unwrap();
+    let r = orders
+        .update_one(
+            mongodb::bson::doc! {"_id": order.id.to_string()},
+            mongodb::bson::doc! {"$set": {"updated_at": mongodb::bson::DateTime::now()}},
+        )
+        .session(&mut held)
+        .await
+        .unwrap();
+    assert_eq!(r.matched_count, 1);
+
+    let started = std::time::Instant::now();
+    let busy = store.cancel(order.id, fixtures::now(), None).await;
+    assert!(
+        matches!(busy, Err(OrderRepoError::Busy)),
+        "{busy:?} after {:?}",
+        started.elapsed()
+    );
+
+    held.abort_transaction().await.unwrap();
+    let cancelled = store.cancel(order.id, fixtures::now(), None).await.unwrap();
+    assert_eq!(
+        cancelled.status,
+        orderflow_core::domain::OrderStatus::Cancelled
+    );
+    store.drop_database().await.unwrap();
+}

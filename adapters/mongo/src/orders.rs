@@ -1,14 +1,17 @@
 use crate::docs::{bdate, HistoryDoc, OrderDoc};
 use crate::errors::is_duplicate;
+use crate::fulfil::{back_off, commit};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
+use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
 use mongodb::options::ReturnDocument;
 use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, StatusChange, UserId,
 };
 use orderflow_core::ports::{OrderRepo, OrderRepoError};
+use std::time::Duration;
 
 fn unavailable(e: impl Into<orderflow_core::BoxError>) -> OrderRepoError {
     OrderRepoError::Unavailable(e.into())
@@ -118,17 +121,7 @@ impl OrderRepo for MongoStore {
             reason,
         });
         let entry = mongodb::bson::to_document(&entry).map_err(unavailable)?;
-        let updated = self
-            .bounded(
-                self.orders
-                    .find_one_and_update(
-                        doc! {"_id": id.to_string(), "status": "pending"},
-                        doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry}},
-                    )
-                    .return_document(ReturnDocument::After),
-            )
-            .await
-            .map_err(unavailable)?;
+        let updated = self.cancel_in_transaction(id, at, entry).await?;
         match updated {
             Some(d) => Order::try_from(d).map_err(unavailable),
             None => match self.get(id).await? {
@@ -249,5 +242,64 @@ impl OrderRepo for MongoStore {
         .await
         .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// How long a cancel keeps retrying while a settlement holds the order. A live worker
+/// commits within milliseconds; a killed one's transaction holds the order until the
+/// server reaps it (a minute), which no request should wait out.
+const CANCEL_PATIENCE: Duration = Duration::from_secs(1);
+
+impl MongoStore {
+    /// The conditional update inside a transaction: a plain write would queue behind the
+    /// settlement's lock for as long as it is held, while a transaction's write
+    /// conflicts at once, which can be retried for a moment and then answered `Busy`.
+    async fn cancel_in_transaction(
+        &self,
+        id: OrderId,
+        at: DateTime<Utc>,
+        entry: Document,
+    ) -> Result<Option<OrderDoc>, OrderRepoError> {
+        let give_up = tokio::time::Instant::now() + CANCEL_PATIENCE;
+        let mut session = self
+            .bounded(self.client.start_session())
+            .await
+            .map_err(unavailable)?;
+        let mut conflicts = 0u32;
+        loop {
+            session.start_transaction().await.map_err(unavailable)?;
+            let result = self
+                .bounded(
+                    self.orders
+                        .find_one_and_update(
+                            doc! {"_id": id.to_string(), "status": "pending"},
+                            doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry.clone()}},
+                        )
+                        .return_document(ReturnDocument::After)
+                        .session(&mut session),
+                )
+                .await;
+            let failure = match result {
+                Ok(doc) => match self.bounded(commit(&mut session)).await {
+                    Ok(()) => return Ok(doc),
+                    Err(e) => e,
+                },
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    e
+                }
+            };
+            let transient = failure
+                .downcast_ref::<mongodb::error::Error>()
+                .is_some_and(|e| e.contains_label(TRANSIENT_TRANSACTION_ERROR));
+            if !transient {
+                return Err(unavailable(failure));
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(OrderRepoError::Busy);
+            }
+            conflicts += 1;
+            back_off(conflicts).await;
+        }
     }
 }

@@ -54,6 +54,10 @@ pub enum ApiError {
     /// 409 `invalid_state`
     #[error("{0}")]
     InvalidState(String),
+    /// 409 `order_busy`, with `Retry-After`: the worker is settling the order; the
+    /// retry gets the settled state (or cancels, if the settlement was abandoned).
+    #[error("{0}")]
+    OrderBusy(String),
     /// 408 `timeout`
     #[error("the request took too long")]
     Timeout,
@@ -88,6 +92,7 @@ impl ApiError {
             SkuTaken => (StatusCode::CONFLICT, "sku_taken"),
             InsufficientStock(_) => (StatusCode::CONFLICT, "insufficient_stock"),
             InvalidState(_) => (StatusCode::CONFLICT, "invalid_state"),
+            OrderBusy(_) => (StatusCode::CONFLICT, "order_busy"),
             Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -161,7 +166,7 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Unavailable(_) = self {
+        if let ApiError::Unavailable(_) | ApiError::OrderBusy(_) = self {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -281,6 +286,7 @@ impl From<CancelOrderError> for ApiError {
         match e {
             CancelOrderError::NotFound => ApiError::NotFound("no such order"),
             e @ CancelOrderError::InvalidState(_) => ApiError::InvalidState(e.to_string()),
+            e @ CancelOrderError::Busy => ApiError::OrderBusy(e.to_string()),
             CancelOrderError::Unavailable(c) => ApiError::Unavailable(c),
         }
     }

@@ -95,7 +95,7 @@ pub async fn get(
     responses((status = 200, body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "invalid_state: the order is no longer pending", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "invalid_state: the order is no longer pending; order_busy (with Retry-After): the worker is settling it right now", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,

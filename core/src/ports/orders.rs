@@ -10,6 +10,8 @@ pub enum OrderRepoError {
     NotFound,
     #[error("order is {0:?}, not pending")]
     InvalidState(OrderStatus),
+    #[error("the order is being settled right now")]
+    Busy,
     #[error("order store unavailable")]
     Unavailable(#[source] BoxError),
 }
@@ -24,7 +26,9 @@ pub enum OrderRepoError {
 ///   `cursor`; a page is stable: inserting newer orders never shifts later pages;
 /// - make `cancel` conditional on `status == pending` so that it races the worker's
 ///   `InventoryRepo::fulfil` with exactly one winner; `InvalidState(current)` otherwise,
-///   `NotFound` when there is no such order;
+///   `NotFound` when there is no such order; `Busy` when a settlement holds the order
+///   for longer than a moment (a worker that died inside its transaction holds it
+///   until the store reaps the transaction), instead of waiting out the call's bound;
 /// - make `claim_notification` a compare-and-set: it returns true to exactly one caller
 ///   while the order is not notified and no unexpired claim is held;
 /// - return `Unavailable` when the store cannot answer.

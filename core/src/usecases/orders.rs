@@ -118,6 +118,8 @@ pub enum CancelOrderError {
     NotFound,
     #[error("order is {}, only pending orders can be cancelled", .0.as_str())]
     InvalidState(OrderStatus),
+    #[error("the order is being processed right now; retry shortly")]
+    Busy,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] BoxError),
 }
@@ -353,6 +355,7 @@ impl OrderService {
         match result {
             Ok(order) => Ok(order),
             Err(OrderRepoError::InvalidState(s)) => Err(CancelOrderError::InvalidState(s)),
+            Err(OrderRepoError::Busy) => Err(CancelOrderError::Busy),
             Err(OrderRepoError::NotFound) => Err(CancelOrderError::NotFound),
             Err(e) => Err(CancelOrderError::Unavailable(boxed(e))),
         }

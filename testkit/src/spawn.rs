@@ -412,6 +412,8 @@ pub async fn spawn_stack(tweak: impl FnOnce(&mut Config)) -> Option<RunningApp> 
         c.smtp.host = host.into();
         c.smtp.port = port.parse().expect("smtp port");
         c.smtp.tls = SmtpTls::None;
+        // As the database profiles have it.
+        c.cache.product_ttl_ms = 1000;
     });
     tweak(&mut config);
     let adapters = Adapters::from_config(&config)

@@ -128,6 +128,8 @@ impl Stack {
             ("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "4".into()),
             ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),
             ("ORDERFLOW_RELAY__MIN_AGE_MS", "200".into()),
+            // As the database profiles have it.
+            ("ORDERFLOW_CACHE__PRODUCT_TTL_MS", "1000".into()),
             ("ORDERFLOW_AUTH__ARGON2_MEMORY_KIB", "256".into()),
             ("ORDERFLOW_AUTH__ARGON2_ITERATIONS", "1".into()),
             ("ORDERFLOW_AUTH__LOGIN_PER_CLIENT", "10000".into()),

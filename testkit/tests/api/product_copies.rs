@@ -4,7 +4,7 @@
 
 use orderflow_core::domain::{ProductPatch, Sku};
 use orderflow_core::ports::InventoryRepo;
-use orderflow_testkit::spawn_app;
+use orderflow_testkit::spawn_app_with;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -14,7 +14,7 @@ fn unit_price(r: &orderflow_testkit::Reply) -> i64 {
 
 #[tokio::test]
 async fn placements_use_the_copy_until_a_catalog_update_drops_it() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.cache.product_ttl_ms = 1000).await;
     app.product("PC", 100, 10).await;
     let user = app.customer().await;
     let line = json!([{"sku": "PC", "quantity": 1}]);
@@ -47,7 +47,7 @@ async fn placements_use_the_copy_until_a_catalog_update_drops_it() {
 
 #[tokio::test]
 async fn settling_an_order_drops_the_copy_so_a_sold_out_product_gets_its_409_at_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.cache.product_ttl_ms = 1000).await;
     app.product("ONE", 100, 1).await;
     let user = app.customer().await;
     let line = json!([{"sku": "ONE", "quantity": 1}]);

@@ -163,7 +163,7 @@ impl MongoStore {
 /// Waits a random time that grows with the number of conflicts, so transactions racing
 /// for the same product (the last units of a popular SKU) spread out instead of
 /// colliding again in lock-step.
-pub(crate) async fn back_off(conflicts: u32) {
+async fn back_off(conflicts: u32) {
     let cap_ms = (2u64 << conflicts.min(7)).min(250);
     let jitter = (uuid::Uuid::new_v4().as_u128() % u128::from(cap_ms.max(1))) as u64;
     tokio::time::sleep(std::time::Duration::from_millis(jitter + 1)).await;
@@ -171,7 +171,7 @@ pub(crate) async fn back_off(conflicts: u32) {
 
 /// Commits, retrying only the commit on `UnknownTransactionCommitResult` as the
 /// driver's specification prescribes.
-pub(crate) async fn commit(session: &mut ClientSession) -> Result<(), Error> {
+async fn commit(session: &mut ClientSession) -> Result<(), Error> {
     loop {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),

@@ -1,11 +1,9 @@
 use crate::docs::{bdate, HistoryDoc, OrderDoc};
 use crate::errors::is_duplicate;
-use crate::fulfil::{back_off, commit};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::error::TRANSIENT_TRANSACTION_ERROR;
 use mongodb::options::ReturnDocument;
 use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, StatusChange, UserId,
@@ -121,7 +119,7 @@ impl OrderRepo for MongoStore {
             reason,
         });
         let entry = mongodb::bson::to_document(&entry).map_err(unavailable)?;
-        let updated = self.cancel_in_transaction(id, at, entry).await?;
+        let updated = self.cancel_within_patience(id, at, entry).await?;
         match updated {
             Some(d) => Order::try_from(d).map_err(unavailable),
             None => match self.get(id).await? {
@@ -245,61 +243,49 @@ impl OrderRepo for MongoStore {
     }
 }
 
-/// How long a cancel keeps retrying while a settlement holds the order. A live worker
-/// commits within milliseconds; a killed one's transaction holds the order until the
-/// server reaps it (a minute), which no request should wait out.
+/// How long a cancel waits while a settlement holds the order. A live worker commits
+/// within milliseconds; a killed one's transaction holds the order until the server
+/// reaps it (a minute), which no request should wait out.
 const CANCEL_PATIENCE: Duration = Duration::from_secs(1);
 
+/// MongoDB's answer when `maxTimeMS` ran out; the server has abandoned the operation.
+const MAX_TIME_MS_EXPIRED: i32 = 50;
+
 impl MongoStore {
-    /// The conditional update inside a transaction: a plain write would queue behind the
-    /// settlement's lock for as long as it is held, while a transaction's write
-    /// conflicts at once, which can be retried for a moment and then answered `Busy`.
-    async fn cancel_in_transaction(
+    /// The conditional update, with a server-side time limit: a write to an order a
+    /// settlement's transaction holds waits for its lock, and the limit makes the
+    /// server give up (and not apply it later) so the cancel can answer `Busy`. A
+    /// transaction would conflict at once instead, but on secantusdb a transactional
+    /// cancel racing the relay's `mark_published` stalled every write for over 40 s.
+    async fn cancel_within_patience(
         &self,
         id: OrderId,
         at: DateTime<Utc>,
         entry: Document,
     ) -> Result<Option<OrderDoc>, OrderRepoError> {
-        let give_up = tokio::time::Instant::now() + CANCEL_PATIENCE;
-        let mut session = self
-            .bounded(self.client.start_session())
-            .await
-            .map_err(unavailable)?;
-        let mut conflicts = 0u32;
-        loop {
-            session.start_transaction().await.map_err(unavailable)?;
-            let result = self
-                .bounded(
-                    self.orders
-                        .find_one_and_update(
-                            doc! {"_id": id.to_string(), "status": "pending"},
-                            doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry.clone()}},
-                        )
-                        .return_document(ReturnDocument::After)
-                        .session(&mut session),
-                )
-                .await;
-            let failure = match result {
-                Ok(doc) => match self.bounded(commit(&mut session)).await {
-                    Ok(()) => return Ok(doc),
-                    Err(e) => e,
-                },
-                Err(e) => {
-                    let _ = session.abort_transaction().await;
-                    e
+        let result = self
+            .bounded(
+                self.orders
+                    .find_one_and_update(
+                        doc! {"_id": id.to_string(), "status": "pending"},
+                        doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry}},
+                    )
+                    .return_document(ReturnDocument::After)
+                    .max_time(CANCEL_PATIENCE),
+            )
+            .await;
+        match result {
+            Ok(doc) => Ok(doc),
+            Err(e) => {
+                let expired = e.downcast_ref::<mongodb::error::Error>().is_some_and(|e| {
+                    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == MAX_TIME_MS_EXPIRED)
+                });
+                if expired {
+                    Err(OrderRepoError::Busy)
+                } else {
+                    Err(unavailable(e))
                 }
-            };
-            let transient = failure
-                .downcast_ref::<mongodb::error::Error>()
-                .is_some_and(|e| e.contains_label(TRANSIENT_TRANSACTION_ERROR));
-            if !transient {
-                return Err(unavailable(failure));
             }
-            if tokio::time::Instant::now() >= give_up {
-                return Err(OrderRepoError::Busy);
-            }
-            conflicts += 1;
-            back_off(conflicts).await;
         }
     }
 }

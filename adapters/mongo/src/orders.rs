@@ -255,8 +255,9 @@ impl MongoStore {
     /// The conditional update, with a server-side time limit: a write to an order a
     /// settlement's transaction holds waits for its lock, and the limit makes the
     /// server give up (and not apply it later) so the cancel can answer `Busy`. A
-    /// transaction would conflict at once instead, but on secantusdb a transactional
-    /// cancel racing the relay's `mark_published` stalled every write for over 40 s.
+    /// transaction would conflict at once instead, but on secantusdb transactional
+    /// cancels under the soak twice stalled every write for over 40 s (its log: a plain
+    /// update retrying on a write conflict; most likely the relay's `mark_published`).
     async fn cancel_within_patience(
         &self,
         id: OrderId,

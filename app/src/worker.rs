@@ -4,7 +4,7 @@
 use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
-use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
+use orderflow_core::ports::{Delivery, Queue, QueueError};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,20 +64,8 @@ impl Worker {
         if n > 0 {
             self.metrics.incr("queue_received_total", &[], n as u64);
         }
-        // Each delivery is acked as soon as it is settled, not with the rest of its batch:
-        // a batched ack left finished deliveries waiting, unextended, behind a slow one
-        // (a transaction blocked by a killed worker), until their visibility ran out and
-        // they were delivered again (the soak found it).
         futures::stream::iter(deliveries)
-            .for_each_concurrent(self.concurrency.max(1), |d| async move {
-                if let Some(receipt) = self.handle(d).await {
-                    self.metrics.incr("queue_acked_total", &[], 1);
-                    if let Err(e) = self.queue.ack(&receipt).await {
-                        // The message comes back; processing it again changes nothing.
-                        tracing::warn!(error = %e, "ack failed");
-                    }
-                }
-            })
+            .for_each_concurrent(self.concurrency, |d| self.handle(d))
             .await;
         n
     }
@@ -99,8 +87,7 @@ impl Worker {
         }
     }
 
-    /// Processes one delivery; returns its receipt when it is settled and may be acked.
-    async fn handle(&self, d: Delivery) -> Option<Receipt> {
+    async fn handle(&self, d: Delivery) {
         match self.process_with_heartbeat(&d).await {
             Ok(processed) => {
                 match processed {
@@ -112,7 +99,14 @@ impl Worker {
                     }
                     Processed::AlreadyFinal => {}
                 }
-                Some(d.receipt)
+                // Acked on its own as soon as it is settled: acking a batch together
+                // left finished deliveries unextended behind a slow one until their
+                // visibility ran out (see BENCHMARKS.md, row 6).
+                self.metrics.incr("queue_acked_total", &[], 1);
+                if let Err(e) = self.queue.ack(&d.receipt).await {
+                    // The message will come back; processing it again changes nothing.
+                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
+                }
             }
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
@@ -137,7 +131,6 @@ impl Worker {
                 if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
                     tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
                 }
-                None
             }
         }
     }

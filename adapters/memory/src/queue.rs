@@ -62,7 +62,6 @@ impl State {
         self.ready.push_back(seq);
     }
 
-    /// Makes every message whose visibility timeout has passed visible again.
     /// Deletes the message a receipt delivered; unknown receipts are ignored.
     fn forget(&mut self, receipt: &Receipt) {
         if let Some(seq) = self.receipts.remove(&receipt.0) {
@@ -74,6 +73,7 @@ impl State {
         }
     }
 
+    /// Makes every message whose visibility timeout has passed visible again.
     fn reappear(&mut self, now: Instant) {
         while let Some(&(at, seq)) = self.in_flight.first() {
             if at > now {

@@ -13,6 +13,12 @@ pub fn is_duplicate(e: &Error) -> bool {
     }
 }
 
+/// True when the server gave up on an operation at its `maxTimeMS` (code 50); it has
+/// abandoned the operation, which will not be applied later.
+pub fn is_max_time_expired(e: &Error) -> bool {
+    matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == 50)
+}
+
 /// A stored document that does not parse back into the domain: a bug or a manual edit.
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt {collection} document: {reason}")]

@@ -1,5 +1,5 @@
 use crate::docs::{bdate, HistoryDoc, OrderDoc};
-use crate::errors::is_duplicate;
+use crate::errors::{is_duplicate, is_max_time_expired};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -248,9 +248,6 @@ impl OrderRepo for MongoStore {
 /// reaps it (a minute), which no request should wait out.
 const CANCEL_PATIENCE: Duration = Duration::from_secs(1);
 
-/// MongoDB's answer when `maxTimeMS` ran out; the server has abandoned the operation.
-const MAX_TIME_MS_EXPIRED: i32 = 50;
-
 impl MongoStore {
     /// The conditional update, with a server-side time limit: a write to an order a
     /// settlement's transaction holds waits for its lock, and the limit makes the
@@ -278,9 +275,9 @@ impl MongoStore {
         match result {
             Ok(doc) => Ok(doc),
             Err(e) => {
-                let expired = e.downcast_ref::<mongodb::error::Error>().is_some_and(|e| {
-                    matches!(&*e.kind, mongodb::error::ErrorKind::Command(c) if c.code == MAX_TIME_MS_EXPIRED)
-                });
+                let expired = e
+                    .downcast_ref::<mongodb::error::Error>()
+                    .is_some_and(is_max_time_expired);
                 if expired {
                     Err(OrderRepoError::Busy)
                 } else {

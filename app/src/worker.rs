@@ -1,14 +1,16 @@
-//! The order worker: receives batches from the queue, processes them with bounded
-//! concurrency, acks what is done and backs off what is not.
+//! The order worker: receives from the queue whenever it has room for a batch,
+//! processes with bounded concurrency, acks what is done (batched by the acker) and
+//! backs off what is not.
 
 use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
-use orderflow_core::ports::{Delivery, Queue, QueueError};
+use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -25,9 +27,13 @@ pub struct Worker {
     /// Receives after which the queue dead-letters a failing message.
     pub max_receives: u32,
     pub metrics: Arc<Metrics>,
-    /// Set when processing found the store down; the run loop then takes no new
-    /// messages until the store answers again.
-    store_down: Arc<std::sync::atomic::AtomicBool>,
+    /// True when processing found the store down: the run loop then takes no new
+    /// messages until the store answers again, and deliveries received meanwhile wait,
+    /// kept invisible, instead of spending their receives on failures.
+    store_down: Arc<watch::Sender<bool>>,
+    /// While `run` runs: where settled deliveries' receipts go to be acked in batches.
+    /// Without it (`run_once`), each delivery is acked on its own.
+    acks: Option<mpsc::UnboundedSender<Receipt>>,
 }
 
 impl Worker {
@@ -48,7 +54,8 @@ impl Worker {
             visibility: Duration::from_secs(c.visibility_timeout_seconds),
             max_receives: c.max_receives,
             metrics,
-            store_down: Arc::default(),
+            store_down: Arc::new(watch::channel(false).0),
+            acks: None,
         }
     }
 
@@ -99,13 +106,17 @@ impl Worker {
                     }
                     Processed::AlreadyFinal => {}
                 }
-                // Acked on its own as soon as it is settled: acking a batch together
-                // left finished deliveries unextended behind a slow one until their
-                // visibility ran out (see BENCHMARKS.md, row 6).
+                // Acked as soon as it is settled, never held for its batch's slower
+                // deliveries: those once kept finished ones unacked and unextended
+                // until their visibility ran out (see BENCHMARKS.md, row 6).
                 self.metrics.incr("queue_acked_total", &[], 1);
-                if let Err(e) = self.queue.ack(&d.receipt).await {
-                    // The message will come back; processing it again changes nothing.
-                    tracing::warn!(error = %e, message_id = %d.message_id, "ack failed");
+                match &self.acks {
+                    Some(acks) => {
+                        if let Err(unsent) = acks.send(d.receipt) {
+                            self.ack(&unsent.0, &d.message_id).await;
+                        }
+                    }
+                    None => self.ack(&d.receipt, &d.message_id).await,
                 }
             }
             Err(e) => {
@@ -120,8 +131,7 @@ impl Worker {
                         tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
                     }
                     ProcessError::StoreUnavailable(cause) => {
-                        self.store_down
-                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                        self.store_down.send_replace(true);
                         tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, "store unavailable; pausing intake")
                     }
                     ProcessError::Retry(cause) => {
@@ -132,6 +142,13 @@ impl Worker {
                     tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
                 }
             }
+        }
+    }
+
+    async fn ack(&self, receipt: &Receipt, message_id: &str) {
+        if let Err(e) = self.queue.ack(receipt).await {
+            // The message will come back; processing it again changes nothing.
+            tracing::warn!(error = %e, message_id, "ack failed");
         }
     }
 
@@ -149,8 +166,7 @@ impl Worker {
         let mut attempt = 0u32;
         loop {
             if self.processor.store_available().await {
-                self.store_down
-                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                self.store_down.send_replace(false);
                 tracing::info!("store is back; resuming intake");
                 return true;
             }
@@ -165,6 +181,35 @@ impl Worker {
         }
     }
 
+    /// For a delivery that arrived while the store is down: keeps it invisible until
+    /// the store is back (true) or the worker stops (false; the delivery is released
+    /// for whoever runs next). A receive already waiting when the outage was found
+    /// would otherwise spend one of the message's receives on a certain failure.
+    async fn store_is_back(&self, d: &Delivery, mut stop: watch::Receiver<bool>) -> bool {
+        let mut down = self.store_down.subscribe();
+        let beat = (self.visibility / 2).max(Duration::from_millis(500));
+        loop {
+            if !*down.borrow_and_update() {
+                return true;
+            }
+            let stopping = async { stop.wait_for(|stop| *stop).await.is_ok() };
+            tokio::select! {
+                _ = down.changed() => {}
+                true = stopping => {
+                    if let Err(e) = self.queue.retry_after(&d.receipt, Duration::ZERO).await {
+                        tracing::warn!(error = %e, message_id = %d.message_id, "could not release a held delivery; its visibility timeout will");
+                    }
+                    return false;
+                }
+                _ = tokio::time::sleep(beat) => {
+                    if let Err(e) = self.queue.extend(&d.receipt, self.visibility).await {
+                        tracing::warn!(error = %e, message_id = %d.message_id, "could not extend visibility");
+                    }
+                }
+            }
+        }
+    }
+
     /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
     pub fn backoff(&self, receive_count: u32) -> Duration {
         let factor = 1u32
@@ -173,26 +218,55 @@ impl Worker {
         self.retry_base.saturating_mul(factor).min(self.retry_max)
     }
 
-    /// Runs until `stop` turns true. Only the wait for messages is interrupted: a batch
-    /// in hand is always settled first, so nothing received is abandoned.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Runs until `stop` turns true. It receives whenever a batch fits under the
+    /// concurrency bound, so one slow delivery never holds up the next receive. Only
+    /// the wait for messages is interrupted: everything received is settled and acked
+    /// before it returns, so nothing in hand is abandoned.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         tracing::info!("worker started");
+        let (acks, receipts) = mpsc::unbounded_channel();
+        let acker = tokio::spawn(run_acker(self.queue.clone(), receipts));
+        self.acks = Some(acks);
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let batch = self.batch_size.min(self.concurrency);
+        let mut in_hand = JoinSet::new();
         let mut failures = 0u32;
         while !*stop.borrow() {
-            if self.store_down.load(std::sync::atomic::Ordering::SeqCst)
-                && !self.wait_for_store(&mut stop).await
-            {
+            if *self.store_down.borrow() && !self.wait_for_store(&mut stop).await {
                 break;
             }
+            let mut room = tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                room = slots.clone().acquire_many_owned(batch as u32) => match room {
+                    Ok(room) => room,
+                    Err(_) => break, // never closed
+                },
+            };
+            while in_hand.try_join_next().is_some() {}
             let received = tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                r = self.queue.receive(self.batch_size, self.wait) => r,
+                r = self.queue.receive(batch, self.wait) => r,
             };
             match received {
                 Ok(deliveries) => {
                     failures = 0;
-                    self.settle(deliveries).await;
+                    if !deliveries.is_empty() {
+                        self.metrics
+                            .incr("queue_received_total", &[], deliveries.len() as u64);
+                    }
+                    for d in deliveries {
+                        let Some(slot) = room.split(1) else { break };
+                        let worker = self.clone();
+                        let stop = stop.clone();
+                        in_hand.spawn(async move {
+                            if worker.store_is_back(&d, stop).await {
+                                worker.handle(d).await;
+                            }
+                            drop(slot);
+                        });
+                    }
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
@@ -202,6 +276,44 @@ impl Worker {
                 }
             }
         }
+        while in_hand.join_next().await.is_some() {}
+        // The acker ends once every sender is gone and it has acked what they sent.
+        drop(self);
+        if acker.await.is_err() {
+            tracing::warn!("the acker stopped abnormally; unacked messages will come back");
+        }
         tracing::info!("worker stopped");
     }
+}
+
+/// Most ack calls in flight at once. While all are busy, receipts pile up and go out
+/// together (SQS: ten per call), so under load a worker makes a tenth of the calls
+/// without ever holding a receipt back to fill a batch.
+const ACK_CALLS: usize = 4;
+
+async fn run_acker(queue: Arc<dyn Queue>, mut receipts: mpsc::UnboundedReceiver<Receipt>) {
+    let calls = Arc::new(Semaphore::new(ACK_CALLS));
+    let mut in_flight = JoinSet::new();
+    while let Some(first) = receipts.recv().await {
+        let Ok(call) = calls.clone().acquire_owned().await else {
+            break; // never closed
+        };
+        let mut batch = vec![first];
+        while batch.len() < 10 {
+            match receipts.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let queue = queue.clone();
+        in_flight.spawn(async move {
+            if let Err(e) = queue.ack_many(&batch).await {
+                // Their messages come back; processing them again changes nothing.
+                tracing::warn!(error = %e, receipts = batch.len(), "ack failed");
+            }
+            drop(call);
+        });
+        while in_flight.try_join_next().is_some() {}
+    }
+    while in_flight.join_next().await.is_some() {}
 }

@@ -248,6 +248,46 @@ def ceilings():
     return res
 
 
+def place_n(token, n, threads=8):
+    """Places exactly `n` orders from a few client threads."""
+    def loop(k):
+        for _ in range(k):
+            status, _ = http("POST", "/api/orders", {"items": [{"sku": "BENCH", "quantity": 1}]}, token)
+            if status != 202:
+                sys.exit(f"placing the drain's orders: HTTP {status}")
+    ts = [threading.Thread(target=loop, args=(n // threads + (1 if i < n % threads else 0),)) for i in range(threads)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+
+
+def sqs_drain_ceiling(n):
+    """How fast a plain client empties a queue of `n` order-sized messages (8 threads,
+    receiving ten and deleting them in one batch call): the stand-in's own ceiling for
+    the worker drain, at the drain's depth (moto's cost per message grows with it)."""
+    import boto3
+    sqs = boto3.client("sqs", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    url = sqs.create_queue(QueueName=f"drain-ceiling{int(time.time())}")["QueueUrl"]
+    body = json.dumps({"order_id": "0190e0e0-0000-7000-8000-000000000000", "request_id": "0" * 36})
+    for k in range(0, n, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(min(10, n - k))])
+    done = [0] * 8
+
+    def loop(i):
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if not got:
+                return
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(got)])
+            done[i] += len(got)
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=loop, args=(i,)) for i in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    secs = time.perf_counter() - t0 - 1  # the last, empty long poll
+    sqs.delete_queue(QueueUrl=url)
+    return sum(done) / max(secs, 0.001)
+
+
 def prepare():
     """The product and the users (with tokens) the workloads need, on a fresh process."""
     _, t = http("POST", "/api/auth/login", {"email": ADMIN[0], "password": ADMIN[1]})
@@ -357,12 +397,15 @@ def main():
             db = env["ORDERFLOW_MONGO__DATABASE"]
             placed0 = metric("orders_placed_total")
             rss0 = proc_status(api.pid, "VmRSS")
-            while metric("orders_placed_total") - placed0 < DRAIN:
-                wrk("/api/orders", "place.lua", [drain_token, "BENCH"], duration=2)
+            # Exactly DRAIN orders (wrk would overshoot by its rate × duration): moto's
+            # cost per message grows with the queue's depth, so the backlog is fixed.
+            place_n(drain_token, DRAIN)
             # Let the relay hand everything to the queue first: the drain times the worker.
             while mongo.client[db].orders.count_documents({"published": False}) > 0:
                 time.sleep(0.2)
             backlog = mongo.pending(db)
+            drain_ceiling = sqs_drain_ceiling(backlog)
+            print(f"moto drain ceiling at {backlog}: {drain_ceiling:.1f} messages/s", flush=True)
             wenv = dict(env, ORDERFLOW_HTTP__BIND=f"127.0.0.1:{PORT + 1}")
             t0 = time.perf_counter()
             worker = start("worker", wenv)
@@ -456,7 +499,7 @@ def main():
             f"{peaks['POST /api/orders'] / 1024:.1f} MiB is {post_excl / 1024:.1f} MiB without the {stored_after_http:.0f} orders stored by then")
     if LOCAL:
         cut = f" (cut off after {DRAIN_LIMIT} s with {backlog - drained:.0f} still pending)" if drained < backlog else ""
-        lines.append(f"- worker drain (separate `worker` process, started on a standing backlog of {backlog:.0f}): {drained:.0f} orders terminal in {drain_s:.1f} s{cut} → {drained / drain_s:.0f} orders/s, {drain_cpu:.2f} ms worker CPU per order")
+        lines.append(f"- worker drain (separate `worker` process, started on a standing backlog of {backlog:.0f}): {drained:.0f} orders terminal in {drain_s:.1f} s{cut} → {drained / drain_s:.0f} orders/s, {drain_cpu:.2f} ms worker CPU per order; a plain client empties a queue of the same depth at {drain_ceiling:.0f} messages/s on this moto, so the drain is {drained / drain_s / drain_ceiling:.2f} × the queue's own ceiling")
         lines.append(f"- placements vs the MongoDB stand-in's insert ceiling: {placed_row['rps'] / ceil['mongo_insert']:.2f} ×")
         got = dict(rows)
         rd, pl, lg = got["GET /api/orders/{id} (cached)"], got["POST /api/orders"], got["POST /api/auth/login"]

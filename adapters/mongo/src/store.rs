@@ -31,6 +31,7 @@ pub struct MongoStore {
     pub(crate) products: Collection<ProductDoc>,
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
+    pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
 }
 
 impl MongoStore {
@@ -52,6 +53,7 @@ impl MongoStore {
             db,
             op_timeout: s.operation_timeout,
             txn_timeout: s.transaction_timeout,
+            turns: std::sync::Arc::new(crate::fulfil::Turns::new()),
         };
         store.bounded(store.create_indexes()).await?;
         Ok(store)

@@ -280,16 +280,23 @@ async fn the_request_id_travels_with_the_order() {
     );
 }
 
-struct SlowMailer(orderflow_adapter_memory::RecordingMailer);
+/// Sends at once, except to one address, whose emails take 2.5 s.
+struct SlowInbox {
+    slow: std::sync::Arc<std::sync::Mutex<String>>,
+    sent: orderflow_adapter_memory::RecordingMailer,
+}
 
 #[async_trait::async_trait]
-impl orderflow_core::ports::Mailer for SlowMailer {
+impl orderflow_core::ports::Mailer for SlowInbox {
     async fn send(
         &self,
         email: &orderflow_core::ports::OutgoingEmail,
     ) -> Result<(), orderflow_core::ports::MailError> {
-        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-        self.0.send(email).await
+        let slow = *self.slow.lock().expect("lock") == email.to.as_str();
+        if slow {
+            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        }
+        self.sent.send(email).await
     }
 }
 
@@ -298,14 +305,16 @@ impl orderflow_core::ports::Mailer for SlowMailer {
 #[tokio::test]
 async fn slow_work_extends_its_visibility() {
     let recorder = orderflow_adapter_memory::RecordingMailer::default();
-    let r2 = recorder.clone();
+    let slow = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (s2, r2) = (slow.clone(), recorder.clone());
     let app = orderflow_testkit::spawn_app_custom(
         |c| c.worker.visibility_timeout_seconds = 1,
-        move |a| a.mailer = std::sync::Arc::new(SlowMailer(r2)),
+        move |a| a.mailer = std::sync::Arc::new(SlowInbox { slow: s2, sent: r2 }),
     )
     .await;
     app.product("SLOW", 100, 5).await;
     let user = app.customer().await;
+    *slow.lock().unwrap() = user.email.clone();
     app.place(&user.access_token, json!([{"sku": "SLOW", "quantity": 1}]))
         .await;
     let worker = app.worker.clone();
@@ -325,6 +334,57 @@ async fn slow_work_extends_its_visibility() {
     assert_eq!(busy.await.unwrap(), 1);
     assert!(app.queue.is_empty(), "acked once done");
     assert_eq!(recorder.sent().len(), 1);
+}
+
+/// The running worker takes the next message while an earlier one is still being
+/// worked on, and acks everything it settled before it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_delivery_does_not_hold_up_the_next() {
+    let sent = orderflow_adapter_memory::RecordingMailer::default();
+    let slow = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (s2, sent2) = (slow.clone(), sent.clone());
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| c.worker.wait_time_seconds = 1,
+        move |a| {
+            a.mailer = std::sync::Arc::new(SlowInbox {
+                slow: s2,
+                sent: sent2,
+            })
+        },
+    )
+    .await;
+    let sloth = app.customer().await;
+    let quick = app.customer().await;
+    *slow.lock().unwrap() = sloth.email.clone();
+    app.product("PIPE", 100, 5).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(app.worker.clone().run(stop_rx));
+    app.place(&sloth.access_token, json!([{"sku": "PIPE", "quantity": 1}]))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.place(&quick.access_token, json!([{"sku": "PIPE", "quantity": 1}]))
+        .await;
+    let mut first = None;
+    for _ in 0..40 {
+        if let Some(e) = sent.sent().first() {
+            first = Some(e.to.as_str().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        first.as_deref(),
+        Some(quick.email.as_str()),
+        "the second order waited for the first one's slow email"
+    );
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    assert_eq!(
+        sent.sent().len(),
+        2,
+        "the slow one was finished before stopping"
+    );
+    assert!(app.queue.is_empty(), "everything settled was acked");
 }
 
 /// A message lost on the way (a purged queue, an operator's mistake) does not leave

@@ -339,6 +339,7 @@ impl Services {
             handoff: handoff.clone(),
             cache: a.cache.clone(),
             clock: a.clock.clone(),
+            renderer: Arc::new(crate::http::views::JsonOrders),
             settings: OrderSettings {
                 terminal_ttl: Duration::from_secs(c.cache.order_ttl_secs),
                 pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),

@@ -5,7 +5,7 @@ use super::extract::{request_id, Authenticated, JsonBody, QueryParams};
 use super::views::{page_limit, OrderPageView, OrderView, PageQuery, PlaceOrderRequest};
 use super::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orderflow_core::domain::OrderId;
@@ -76,8 +76,15 @@ pub async fn get(
     Authenticated(actor): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (order, cache) = s.services.orders.get(actor, order_id(&id)?).await?;
-    let mut res = Json(OrderView::from(&order)).into_response();
+    let (rendered, cache) = s.services.orders.get(actor, order_id(&id)?).await?;
+    let mut res = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        rendered,
+    )
+        .into_response();
     let v = match cache {
         CacheStatus::Hit => "hit",
         CacheStatus::Miss => "miss",

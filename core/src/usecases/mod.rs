@@ -20,7 +20,7 @@ pub use emails::outcome_email;
 pub use message::OrderMessage;
 pub use orders::{
     order_cache_key, Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError,
-    OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
+    OrderRenderer, OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
 };
 pub use processor::{OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};

@@ -21,7 +21,11 @@ impl Actor {
     /// Customers see their own orders; admins see all. Everything else is "not found",
     /// so ids of other people's orders reveal nothing.
     fn may_see(&self, order: &Order) -> bool {
-        self.role == Role::Admin || order.user_id == self.user_id
+        self.may_see_owned_by(order.user_id)
+    }
+
+    fn may_see_owned_by(&self, owner: UserId) -> bool {
+        self.role == Role::Admin || owner == self.user_id
     }
 }
 
@@ -154,8 +158,37 @@ impl Default for OrderSettings {
     }
 }
 
+/// The cache holds orders as rendered for readers; the name changed with the form, so
+/// entries of the earlier form (the order itself) are never read as this one.
 pub fn order_cache_key(id: OrderId) -> String {
-    format!("order:{id}")
+    format!("order-view:{id}")
+}
+
+/// Renders an order as readers get it (the API's JSON body). The cache keeps this
+/// form, so a hit is answered without decoding the order and encoding it again.
+pub trait OrderRenderer: Send + Sync {
+    fn render(&self, order: &Order) -> Result<Vec<u8>, BoxError>;
+}
+
+/// A cache entry: the rendered order followed by its owner's id, which decides who
+/// may read it.
+struct CachedOrder;
+
+impl CachedOrder {
+    const OWNER_LEN: usize = 16;
+
+    fn entry(owner: UserId, mut rendered: Vec<u8>) -> Vec<u8> {
+        rendered.extend_from_slice(owner.0.as_bytes());
+        rendered
+    }
+
+    /// The owner and the rendered order; None for an entry too short to hold them.
+    fn split(mut entry: Vec<u8>) -> Option<(UserId, Vec<u8>)> {
+        let at = entry.len().checked_sub(Self::OWNER_LEN)?;
+        let owner = uuid::Uuid::from_slice(&entry[at..]).ok()?;
+        entry.truncate(at);
+        Some((UserId(owner), entry))
+    }
 }
 
 /// Placing, reading, listing and cancelling orders.
@@ -165,6 +198,7 @@ pub struct OrderService {
     pub cache: Arc<dyn Cache>,
     pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,
+    pub renderer: Arc<dyn OrderRenderer>,
     pub settings: OrderSettings,
 }
 
@@ -253,18 +287,21 @@ impl OrderService {
             .map_err(unavailable)
     }
 
+    /// One order, rendered by the `renderer`.
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id = %id))]
     pub async fn get(
         &self,
         actor: Actor,
         id: OrderId,
-    ) -> Result<(Order, CacheStatus), GetOrderError> {
+    ) -> Result<(Vec<u8>, CacheStatus), GetOrderError> {
         let key = order_cache_key(id);
         match self.cache.get(&key).await {
-            Ok(Some(bytes)) => match serde_json::from_slice::<Order>(&bytes) {
-                Ok(order) if actor.may_see(&order) => return Ok((order, CacheStatus::Hit)),
-                Ok(_) => return Err(GetOrderError::NotFound),
-                Err(e) => tracing::warn!(error = %e, "unreadable cache entry; reading the store"),
+            Ok(Some(entry)) => match CachedOrder::split(entry) {
+                Some((owner, rendered)) if actor.may_see_owned_by(owner) => {
+                    return Ok((rendered, CacheStatus::Hit))
+                }
+                Some(_) => return Err(GetOrderError::NotFound),
+                None => tracing::warn!("unreadable cache entry; reading the store"),
             },
             Ok(None) => {}
             Err(e) =>
@@ -280,11 +317,15 @@ impl OrderService {
             .map_err(|e| GetOrderError::Unavailable(boxed(e)))?
             .filter(|o| actor.may_see(o))
             .ok_or(GetOrderError::NotFound)?;
-        self.cache_order(&order).await;
-        Ok((order, CacheStatus::Miss))
+        let rendered = self
+            .renderer
+            .render(&order)
+            .map_err(GetOrderError::Unavailable)?;
+        self.cache_order(&order, &rendered).await;
+        Ok((rendered, CacheStatus::Miss))
     }
 
-    async fn cache_order(&self, order: &Order) {
+    async fn cache_order(&self, order: &Order, rendered: &[u8]) {
         let ttl = if order.status.is_terminal() {
             self.settings.terminal_ttl
         } else {
@@ -293,17 +334,13 @@ impl OrderService {
         if ttl.is_zero() {
             return;
         }
-        match serde_json::to_vec(order) {
-            Ok(bytes) => {
-                if let Err(e) = self
-                    .cache
-                    .set(&order_cache_key(order.id), &bytes, ttl)
-                    .await
-                {
-                    tracing::debug!(error = %e, "cache write failed");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not serialise order for the cache"),
+        let entry = CachedOrder::entry(order.user_id, rendered.to_vec());
+        if let Err(e) = self
+            .cache
+            .set(&order_cache_key(order.id), &entry, ttl)
+            .await
+        {
+            tracing::debug!(error = %e, "cache write failed");
         }
     }
 

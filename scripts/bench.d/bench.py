@@ -236,6 +236,29 @@ def ceilings():
     ids = [d["_id"] for d in coll.find({}, {"_id": 1}).limit(1000)]
     res["mongo_find"] = run_threads(lambda i: coll.find_one({"_id": ids[counter(i) % len(ids)]}), 3)
     coll.database.client.drop_database(coll.database.name)
+    # The same writes as a placement, again on a fresh server (it slows as it fills):
+    # the order document with the orders collection's indexes, and the relay's outbox
+    # mark, one update per three orders (its batch size at these rates).
+    restart_services()
+    client = pymongo.MongoClient(MONGO_URI, maxPoolSize=conc)
+    coll = client[f"ceiling{int(time.time())}"].orders
+    coll.create_index([("user_id", 1), ("created_at", -1), ("_id", -1)])
+    coll.create_index([("user_id", 1), ("idempotency_key", 1)], unique=True, partialFilterExpression={"idempotency_key": {"$exists": True}})
+    coll.create_index([("created_at", 1), ("_id", 1)], name="outbox", partialFilterExpression={"published": False})
+    coll.create_index([("created_at", 1), ("_id", 1)], name="pending", partialFilterExpression={"status": "pending"})
+    unmarked = [[] for _ in range(conc)]
+
+    def place(i):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        d = dict(doc, _id=f"{counter(i)}", user_id=f"u{i % 3}", idempotency_key=f"k{seq[i]}-{i}", published=False,
+                 created_at=now, updated_at=now, notified=False)
+        coll.insert_one(d)
+        unmarked[i].append(d["_id"])
+        if len(unmarked[i]) >= 3:
+            coll.update_many({"_id": {"$in": unmarked[i]}}, {"$set": {"published": True}})
+            unmarked[i].clear()
+    res["mongo_order_writes"] = run_threads(place, DURATION)
+    coll.database.client.drop_database(coll.database.name)
     sqs = boto3.client("sqs", endpoint_url=AWS, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
     url = sqs.create_queue(QueueName=f"ceiling{int(time.time())}")["QueueUrl"]
     res["sqs_send"] = run_threads(lambda i: sqs.send_message(QueueUrl=url, MessageBody="{}"), 3)
@@ -465,7 +488,8 @@ def main():
     if ceil:
         lines += [
             "Stand-ins' own ceilings, measured first in this run from plain clients (8 threads; Redis with redis-benchmark, 64 connections):",
-            f"MongoDB (secantusdb) insert_one {ceil['mongo_insert']:.0f}/s over {DURATION} s, find_one by _id {ceil['mongo_find']:.0f}/s;",
+            f"MongoDB (secantusdb) insert_one {ceil['mongo_insert']:.0f}/s over {DURATION} s, find_one by _id {ceil['mongo_find']:.0f}/s,",
+            f"a placement's writes (the order with the orders collection's five indexes, plus the outbox mark per three orders) {ceil['mongo_order_writes']:.0f} orders/s over {DURATION} s on a fresh server;",
             f"SQS (moto) SendMessage {ceil['sqs_send']:.0f} calls/s, SendMessageBatch {ceil['sqs_batch_calls']:.0f} calls/s (×10 = {ceil['sqs_batch_calls'] * 10:.0f} messages/s);",
             f"Redis GET {ceil['redis_get']:.0f}/s.",
             "",
@@ -500,7 +524,7 @@ def main():
     if LOCAL:
         cut = f" (cut off after {DRAIN_LIMIT} s with {backlog - drained:.0f} still pending)" if drained < backlog else ""
         lines.append(f"- worker drain (separate `worker` process, started on a standing backlog of {backlog:.0f}): {drained:.0f} orders terminal in {drain_s:.1f} s{cut} → {drained / drain_s:.0f} orders/s, {drain_cpu:.2f} ms worker CPU per order; a plain client empties a queue of the same depth at {drain_ceiling:.0f} messages/s on this moto, so the drain is {drained / drain_s / drain_ceiling:.2f} × the queue's own ceiling")
-        lines.append(f"- placements vs the MongoDB stand-in's insert ceiling: {placed_row['rps'] / ceil['mongo_insert']:.2f} ×")
+        lines.append(f"- placements vs the MongoDB stand-in's insert ceiling: {placed_row['rps'] / ceil['mongo_insert']:.2f} ×; vs its ceiling for a placement's own writes: {placed_row['rps'] / ceil['mongo_order_writes']:.2f} ×")
         got = dict(rows)
         rd, pl, lg = got["GET /api/orders/{id} (cached)"], got["POST /api/orders"], got["POST /api/auth/login"]
         node = [

@@ -40,7 +40,7 @@ impl MongoStore {
             }
             // Taken before the transaction starts: its snapshot must not predate the
             // commit of the settlement it waited for, or it would conflict anyway.
-            let _turn = self.turns.take(&order).await;
+            let turn = self.turns.take(&order).await;
             session.start_transaction().await?;
             let attempt = match self.attempt(&mut session, order, at).await {
                 Ok(a) => a,
@@ -49,6 +49,7 @@ impl MongoStore {
                     if e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
                         tracing::debug!(error = %e, "transient transaction error; retrying");
                         conflicts += 1;
+                        drop(turn); // others in this process need not wait out our back-off
                         back_off(conflicts).await;
                         continue;
                     }
@@ -64,6 +65,7 @@ impl MongoStore {
                 Ok(()) => return Ok(f),
                 Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                     conflicts += 1;
+                    drop(turn);
                     back_off(conflicts).await;
                 }
                 Err(e) => return Err(e.into()),

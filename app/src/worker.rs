@@ -68,18 +68,20 @@ impl Worker {
 
     async fn settle(&self, deliveries: Vec<Delivery>) -> usize {
         let n = deliveries.len();
-        if n > 0 {
-            self.metrics.incr("queue_received_total", &[], n as u64);
-        }
+        self.count_received(n);
         futures::stream::iter(deliveries)
             .for_each_concurrent(self.concurrency, |d| self.handle(d))
             .await;
         n
     }
 
-    /// Processes one delivery while keeping it invisible to other workers.
-    async fn process_with_heartbeat(&self, d: &Delivery) -> Result<Processed, ProcessError> {
-        let work = self.processor.process(&d.body);
+    /// Runs `work` while keeping the delivery invisible to other workers, however long
+    /// it takes.
+    async fn while_invisible<T>(
+        &self,
+        d: &Delivery,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
         tokio::pin!(work);
         let beat = (self.visibility / 2).max(Duration::from_millis(500));
         loop {
@@ -95,7 +97,10 @@ impl Worker {
     }
 
     async fn handle(&self, d: Delivery) {
-        match self.process_with_heartbeat(&d).await {
+        match self
+            .while_invisible(&d, self.processor.process(&d.body))
+            .await
+        {
             Ok(processed) => {
                 match processed {
                     Processed::Completed { placed_at } => {
@@ -145,6 +150,12 @@ impl Worker {
         }
     }
 
+    fn count_received(&self, n: usize) {
+        if n > 0 {
+            self.metrics.incr("queue_received_total", &[], n as u64);
+        }
+    }
+
     async fn ack(&self, receipt: &Receipt, message_id: &str) {
         if let Err(e) = self.queue.ack(receipt).await {
             // The message will come back; processing it again changes nothing.
@@ -187,27 +198,20 @@ impl Worker {
     /// would otherwise spend one of the message's receives on a certain failure.
     async fn store_is_back(&self, d: &Delivery, mut stop: watch::Receiver<bool>) -> bool {
         let mut down = self.store_down.subscribe();
-        let beat = (self.visibility / 2).max(Duration::from_millis(500));
-        loop {
-            if !*down.borrow_and_update() {
-                return true;
-            }
-            let stopping = async { stop.wait_for(|stop| *stop).await.is_ok() };
-            tokio::select! {
-                _ = down.changed() => {}
-                true = stopping => {
-                    if let Err(e) = self.queue.retry_after(&d.receipt, Duration::ZERO).await {
-                        tracing::warn!(error = %e, message_id = %d.message_id, "could not release a held delivery; its visibility timeout will");
-                    }
-                    return false;
+        let back = self
+            .while_invisible(d, async {
+                tokio::select! {
+                    back = async { down.wait_for(|down| !*down).await.is_ok() } => back,
+                    true = async { stop.wait_for(|stop| *stop).await.is_ok() } => false,
                 }
-                _ = tokio::time::sleep(beat) => {
-                    if let Err(e) = self.queue.extend(&d.receipt, self.visibility).await {
-                        tracing::warn!(error = %e, message_id = %d.message_id, "could not extend visibility");
-                    }
-                }
+            })
+            .await;
+        if !back {
+            if let Err(e) = self.queue.retry_after(&d.receipt, Duration::ZERO).await {
+                tracing::warn!(error = %e, message_id = %d.message_id, "could not release a held delivery; its visibility timeout will");
             }
         }
+        back
     }
 
     /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
@@ -252,10 +256,7 @@ impl Worker {
             match received {
                 Ok(deliveries) => {
                     failures = 0;
-                    if !deliveries.is_empty() {
-                        self.metrics
-                            .incr("queue_received_total", &[], deliveries.len() as u64);
-                    }
+                    self.count_received(deliveries.len());
                     for d in deliveries {
                         let Some(slot) = room.split(1) else { break };
                         let worker = self.clone();

@@ -281,6 +281,7 @@ async fn the_request_id_travels_with_the_order() {
 }
 
 /// Sends at once, except to one address, whose emails take 2.5 s.
+#[derive(Clone, Default)]
 struct SlowInbox {
     slow: std::sync::Arc<std::sync::Mutex<String>>,
     sent: orderflow_adapter_memory::RecordingMailer,
@@ -300,21 +301,32 @@ impl orderflow_core::ports::Mailer for SlowInbox {
     }
 }
 
+impl SlowInbox {
+    fn slow_for(&self, email: &str) {
+        *self.slow.lock().unwrap() = email.to_owned();
+    }
+}
+
+/// An app whose mailer is a `SlowInbox`, and the inbox.
+async fn app_with_slow_inbox(
+    tweak: impl FnOnce(&mut orderflow::config::Config),
+) -> (orderflow_testkit::TestApp, SlowInbox) {
+    let inbox = SlowInbox::default();
+    let mailer = inbox.clone();
+    let app =
+        orderflow_testkit::spawn_app_custom(tweak, move |a| a.mailer = std::sync::Arc::new(mailer))
+            .await;
+    (app, inbox)
+}
+
 /// Work slower than the visibility timeout keeps its delivery invisible: no second
 /// worker gets it meanwhile.
 #[tokio::test]
 async fn slow_work_extends_its_visibility() {
-    let recorder = orderflow_adapter_memory::RecordingMailer::default();
-    let slow = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (s2, r2) = (slow.clone(), recorder.clone());
-    let app = orderflow_testkit::spawn_app_custom(
-        |c| c.worker.visibility_timeout_seconds = 1,
-        move |a| a.mailer = std::sync::Arc::new(SlowInbox { slow: s2, sent: r2 }),
-    )
-    .await;
+    let (app, inbox) = app_with_slow_inbox(|c| c.worker.visibility_timeout_seconds = 1).await;
     app.product("SLOW", 100, 5).await;
     let user = app.customer().await;
-    *slow.lock().unwrap() = user.email.clone();
+    inbox.slow_for(&user.email);
     app.place(&user.access_token, json!([{"sku": "SLOW", "quantity": 1}]))
         .await;
     let worker = app.worker.clone();
@@ -333,29 +345,18 @@ async fn slow_work_extends_its_visibility() {
     );
     assert_eq!(busy.await.unwrap(), 1);
     assert!(app.queue.is_empty(), "acked once done");
-    assert_eq!(recorder.sent().len(), 1);
+    assert_eq!(inbox.sent.sent().len(), 1);
 }
 
 /// The running worker takes the next message while an earlier one is still being
 /// worked on, and acks everything it settled before it stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_delivery_does_not_hold_up_the_next() {
-    let sent = orderflow_adapter_memory::RecordingMailer::default();
-    let slow = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (s2, sent2) = (slow.clone(), sent.clone());
-    let app = orderflow_testkit::spawn_app_custom(
-        |c| c.worker.wait_time_seconds = 1,
-        move |a| {
-            a.mailer = std::sync::Arc::new(SlowInbox {
-                slow: s2,
-                sent: sent2,
-            })
-        },
-    )
-    .await;
+    let (app, inbox) = app_with_slow_inbox(|c| c.worker.wait_time_seconds = 1).await;
+    let sent = &inbox.sent;
     let sloth = app.customer().await;
     let quick = app.customer().await;
-    *slow.lock().unwrap() = sloth.email.clone();
+    inbox.slow_for(&sloth.email);
     app.product("PIPE", 100, 5).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(app.worker.clone().run(stop_rx));

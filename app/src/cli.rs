@@ -1,4 +1,5 @@
-//! Command line: `orderflow [--profile P] [--config FILE] [run|api|worker|config]`.
+//! Command line: `orderflow [--profile P] [--config FILE]
+//! [run|api|worker|config|healthcheck|dlq]`.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,8 +25,15 @@ pub enum Command {
     Api,
     /// Order worker only.
     Worker,
-    /// Print the effective configuration, secrets redacted.
+    /// Print the effective configuration, secrets redacted (exit 2 if it would be
+    /// refused at start, saying why).
     Config,
+    /// Ask the running process's ops listener (`ops.bind`) whether it is alive, or
+    /// with `--ready` whether it is ready; exit 0 or 1. For container health checks.
+    Healthcheck {
+        #[arg(long)]
+        ready: bool,
+    },
     /// Show or replay dead letters (messages the queue gave up on).
     Dlq {
         #[command(subcommand)]

@@ -44,10 +44,7 @@ async fn via_api(c: &Config, action: DlqAction) -> anyhow::Result<()> {
     else {
         bail!("the in-memory queue is only reachable through the running process's admin API, and no bootstrap admin is configured");
     };
-    let mut addr = c.http.bind;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
+    let addr = crate::healthcheck::local_address(c.http.bind);
     let base = format!("http://{addr}");
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))

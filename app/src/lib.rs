@@ -3,7 +3,10 @@
 //!
 //! - [`config`]: layered settings; [`wiring`]: adapters and use cases from settings.
 //! - [`http`]: the axum API; [`worker`]: the queue consumer; [`relay`]: the outbox relay.
-//! - [`bootstrap`]: admin and demo data; [`telemetry`]: logs; [`run`]: roles and shutdown.
+//! - [`startup`]: `Application::build` / `run_until_stopped`, for every role and for
+//!   the test harness; [`run`]: a role as a process (signals).
+//! - [`ops`]: the probes and metrics listener; [`health`]: readiness; [`metrics`].
+//! - [`bootstrap`]: admin and demo data; [`telemetry`]: logs and traces.
 
 pub mod aws;
 pub mod bootstrap;
@@ -11,11 +14,14 @@ pub mod cli;
 pub mod config;
 pub mod dlq;
 pub mod health;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
+pub mod ops;
 pub mod relay;
 pub mod run;
 pub mod serve;
+pub mod startup;
 pub mod telemetry;
 pub mod wiring;
 pub mod worker;

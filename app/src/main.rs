@@ -1,6 +1,7 @@
 use clap::Parser;
 use orderflow::cli::{Cli, Command};
 use orderflow::config::{Config, Sources};
+use orderflow::startup::Role;
 use std::process::ExitCode;
 
 /// glibc raises its mmap threshold to the size of the largest block freed, so after the
@@ -37,7 +38,7 @@ async fn run() -> ExitCode {
         file: cli.config.clone(),
         config_dir: None,
     };
-    let config = match Config::load(&sources) {
+    let config = match Config::load_unchecked(&sources) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("orderflow: {e}");
@@ -45,21 +46,49 @@ async fn run() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Run);
-    if command == Command::Config {
-        print!("{}", config.redacted_toml());
-        return ExitCode::SUCCESS;
+    let role = match command {
+        Command::Config => {
+            print!("{}", config.redacted_toml());
+            return match config.check() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("orderflow: this configuration would be refused at start: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Command::Healthcheck { ready } => {
+            return orderflow::healthcheck::probe(&config, ready).await;
+        }
+        // Neither serves anything, so the refusals that protect a listening process
+        // (development secrets outside the embedded configuration) do not apply.
+        Command::Dlq { action } => {
+            return match orderflow::dlq::run(&config, action).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("orderflow dlq: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Run => Role::Run,
+        Command::Api => Role::Api,
+        Command::Worker => Role::Worker,
+    };
+    if let Err(e) = config.check() {
+        eprintln!("orderflow: {e}");
+        return ExitCode::from(2);
     }
-    if let Command::Dlq { action } = command {
-        return match orderflow::dlq::run(&config, action).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("orderflow dlq: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+    let telemetry = orderflow::telemetry::init(&config.log, role.name());
+    for key in &config.ignored_env {
+        tracing::warn!(
+            key,
+            "ignoring an environment variable that is not of the ORDERFLOW_SECTION__KEY form"
+        );
     }
-    orderflow::telemetry::init(&config.log);
-    match orderflow::run::run(command, config).await {
+    let outcome = orderflow::run::run(role, config).await;
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "orderflow stopped with an error");

@@ -45,7 +45,9 @@ pub async fn run_relay(
                     }
                 }
                 match relay.backlog().await {
-                    Ok(n) => metrics.set_gauge("relay_backlog", n as f64),
+                    Ok(n) => {
+                        metrics.relay_backlog.set(i64::try_from(n).unwrap_or(i64::MAX));
+                    }
                     Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
                 }
             }
@@ -248,8 +250,8 @@ pub async fn run_handoff(
             let _permit = permit;
             match relay.hand_off(&messages).await {
                 Ok(()) => {
-                    metrics.incr("relay_published_total", &[], messages.len() as u64);
-                    metrics.incr("relay_publish_calls_total", &[], 1);
+                    metrics.relay_published.inc_by(messages.len() as u64);
+                    metrics.relay_publish_calls.inc();
                 }
                 Err(e) => tracing::warn!(
                     error = %e,

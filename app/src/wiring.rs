@@ -162,7 +162,7 @@ impl Adapters {
 /// exponential back-off: a process started during an outage waits for the dependency
 /// instead of exiting, and starts serving once it is back. (SIGTERM still stops it:
 /// `run` races start-up against the shutdown signal.)
-async fn until_up<T, F, Fut>(what: &str, mut step: F) -> T
+pub(crate) async fn until_up<T, F, Fut>(what: &str, mut step: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, orderflow_core::BoxError>>,
@@ -310,7 +310,7 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(c: &Config, a: Adapters) -> Self {
+    pub fn new(c: &Config, a: Adapters, metrics: Arc<Metrics>) -> Self {
         let auth = AuthService {
             users: a.users.clone(),
             sessions: a.sessions.clone(),
@@ -376,7 +376,7 @@ impl Services {
                 queue: a.queue.clone(),
             }),
             adapters: a,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
         }
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -96,7 +97,13 @@ impl Worker {
         }
     }
 
+    /// Settles one delivery in a span that continues the placing request's trace.
     async fn handle(&self, d: Delivery) {
+        let span = crate::telemetry::delivery_span(&d.message_id, d.receive_count, &d.trace);
+        self.settle_one(d).instrument(span).await
+    }
+
+    async fn settle_one(&self, d: Delivery) {
         match self
             .while_invisible(&d, self.processor.process(&d.body))
             .await
@@ -104,17 +111,17 @@ impl Worker {
             Ok(processed) => {
                 match processed {
                     Processed::Completed { placed_at } => {
-                        self.settled("orders_completed_total", placed_at)
+                        self.settled(&self.metrics.orders_completed, placed_at)
                     }
                     Processed::Failed { placed_at } => {
-                        self.settled("orders_failed_total", placed_at)
+                        self.settled(&self.metrics.orders_failed, placed_at)
                     }
                     Processed::AlreadyFinal => {}
                 }
                 // Acked as soon as it is settled, never held for its batch's slower
                 // deliveries: those once kept finished ones unacked and unextended
                 // until their visibility ran out (see BENCHMARKS.md, row 6).
-                self.metrics.incr("queue_acked_total", &[], 1);
+                self.metrics.queue_acked.inc();
                 match &self.acks {
                     Some(acks) => {
                         if let Err(unsent) = acks.send(d.receipt) {
@@ -127,9 +134,9 @@ impl Worker {
             Err(e) => {
                 let delay = self.backoff(d.receive_count);
                 if d.receive_count >= self.max_receives {
-                    self.metrics.incr("queue_dead_lettered_total", &[], 1);
+                    self.metrics.queue_dead_lettered.inc();
                 } else {
-                    self.metrics.incr("queue_retried_total", &[], 1);
+                    self.metrics.queue_retried.inc();
                 }
                 match &e {
                     ProcessError::Poison(reason) => {
@@ -152,7 +159,7 @@ impl Worker {
 
     fn count_received(&self, n: usize) {
         if n > 0 {
-            self.metrics.incr("queue_received_total", &[], n as u64);
+            self.metrics.queue_received.inc_by(n as u64);
         }
     }
 
@@ -163,12 +170,16 @@ impl Worker {
         }
     }
 
-    fn settled(&self, counter: &'static str, placed_at: chrono::DateTime<chrono::Utc>) {
-        self.metrics.incr(counter, &[], 1);
+    fn settled(
+        &self,
+        counter: &prometheus_client::metrics::counter::Counter,
+        placed_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        counter.inc();
         let took = (chrono::Utc::now() - placed_at)
             .to_std()
             .unwrap_or_default();
-        self.metrics.observe("order_processing_seconds", &[], took);
+        self.metrics.observe_processing(took);
     }
 
     /// Waits, probing with back-off, until the store answers again; false if told to

@@ -53,7 +53,104 @@ fn a_bad_setting_stops_the_start_naming_the_key() {
     );
     let o = orderflow(&["--profile", "staging", "config"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("staging.toml"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("staging") && err.contains("ORDERFLOW_CONFIG_DIR"),
+        "{err}"
+    );
+}
+
+fn orderflow_in(dir: &str, args: &[&str], env: &[(String, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("ORDERFLOW_PROFILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run orderflow")
+}
+
+#[test]
+fn the_production_profile_is_found_from_any_directory() {
+    // Without its secrets it is shown, and refused with the variable to set.
+    let o = orderflow_in("/", &["--profile", "production", "config"], &[]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("queue = \"sqs\"") && text.contains("mailer = \"ses\""),
+        "{text}"
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ORDERFLOW_AUTH__JWT_SECRET"), "{err}");
+    let secrets = owned(&[
+        (
+            "ORDERFLOW_AUTH__JWT_SECRET",
+            "a-production-secret-of-32-bytes-or-more",
+        ),
+        (
+            "ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD",
+            "a-production-admin-password",
+        ),
+    ]);
+    let o = orderflow_in("/", &["--profile", "production", "config"], &secrets);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout(&o).contains("bind = \"0.0.0.0:9090\""),
+        "the image's ops listener"
+    );
+}
+
+#[test]
+fn kubernetes_service_links_do_not_stop_the_start() {
+    let o = orderflow(
+        &["config"],
+        &owned(&[
+            ("ORDERFLOW_SERVICE_HOST", "10.96.0.12"),
+            ("ORDERFLOW_SERVICE_PORT", "80"),
+            ("ORDERFLOW_PORT", "tcp://10.96.0.12:80"),
+            ("ORDERFLOW_PORT_80_TCP_ADDR", "10.96.0.12"),
+        ]),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = orderflow(
+        &["config"],
+        &owned(&[("ORDERFLOW_HTTP__BIDN", "0.0.0.0:1")]),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .to_lowercase()
+        .contains("bidn"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_asks_the_running_process() {
+    let app = spawn_app().await;
+    let env = owned(&[("ORDERFLOW_OPS__BIND", &app.ops_addr.to_string())]);
+    let e = env.clone();
+    let alive = tokio::task::spawn_blocking(move || orderflow(&["healthcheck"], &e))
+        .await
+        .unwrap();
+    assert!(
+        alive.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alive.stderr)
+    );
+    let e = env.clone();
+    let ready = tokio::task::spawn_blocking(move || orderflow(&["healthcheck", "--ready"], &e))
+        .await
+        .unwrap();
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    drop(app);
+    // Nothing listens there any more.
+    let gone = tokio::task::spawn_blocking(move || orderflow(&["healthcheck"], &env))
+        .await
+        .unwrap();
+    assert_eq!(gone.status.code(), Some(1));
 }
 
 #[tokio::test]

@@ -54,7 +54,7 @@ proptest! {
 
     #[test]
     fn place_order_parsing_is_total(items in prop::collection::vec(("\\PC{0,10}", any::<i64>()), 0..60), key in proptest::option::of("\\PC{0,20}")) {
-        if let Ok(p) = PlaceOrder::parse(items, key.as_deref(), None) {
+        if let Ok(p) = PlaceOrder::parse(items, key.as_deref(), Default::default()) {
             prop_assert!((1..=50).contains(&p.lines.len()));
             let mut skus: Vec<_> = p.lines.iter().map(|l| l.sku.clone()).collect();
             skus.sort();

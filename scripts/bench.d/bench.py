@@ -21,6 +21,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, "target", "release", "orderflow")
 PORT = int(os.environ.get("BENCH_PORT", "8097"))
 BASE = f"http://127.0.0.1:{PORT}"
+# Each process's ops listener (/metrics): the API's (or the run role's), the worker's.
+OPS_PORTS = {"api": PORT + 1, "run": PORT + 1, "worker": PORT + 2}
+OPS = f"http://127.0.0.1:{OPS_PORTS['api']}"
 DURATION = int(os.environ.get("DURATION", "10"))
 CONNS = int(os.environ.get("CONNECTIONS", "64"))
 DRAIN = int(os.environ.get("DRAIN", "300" if LOCAL else "50000"))
@@ -34,8 +37,8 @@ MONGO_URI = os.environ.get("ORDERFLOW_TEST_MONGO_URL", "mongodb://127.0.0.1:2701
 AWS = os.environ.get("ORDERFLOW_TEST_AWS_ENDPOINT", "http://127.0.0.1:4566")
 
 
-def http(method, path, body=None, token=None):
-    req = urllib.request.Request(BASE + path, method=method)
+def http(method, path, body=None, token=None, base=BASE):
+    req = urllib.request.Request(base + path, method=method)
     if body is not None:
         req.data = json.dumps(body).encode()
         req.add_header("content-type", "application/json")
@@ -61,7 +64,9 @@ def cpu_ticks(pid):
 
 
 def metric(name):
-    _, text = http("GET", "/metrics")
+    """A series of the API process (or the run role), summed over its labels."""
+    name = "orderflow_" + name
+    _, text = http("GET", "/metrics", base=OPS)
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
@@ -173,6 +178,7 @@ def base_env():
 
 def start(role, env):
     log = open(os.path.join(ROOT, "target", f"bench-{MODE}-{role}.log"), "w")
+    env = dict(env, ORDERFLOW_OPS__BIND=f"127.0.0.1:{OPS_PORTS[role]}")
     return subprocess.Popen([BIN, role], env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
@@ -429,9 +435,8 @@ def main():
             backlog = mongo.pending(db)
             drain_ceiling = sqs_drain_ceiling(backlog)
             print(f"moto drain ceiling at {backlog}: {drain_ceiling:.1f} messages/s", flush=True)
-            wenv = dict(env, ORDERFLOW_HTTP__BIND=f"127.0.0.1:{PORT + 1}")
             t0 = time.perf_counter()
-            worker = start("worker", wenv)
+            worker = start("worker", env)
             procs.append(worker)
             wticks0 = cpu_ticks(worker.pid)
             left = backlog

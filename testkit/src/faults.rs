@@ -7,7 +7,7 @@ use orderflow_core::domain::{
 };
 use orderflow_core::ports::{
     DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
-    Queue, QueueError, Receipt,
+    Outgoing, Queue, QueueError, Receipt,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,9 +45,9 @@ impl SwitchableQueue {
 
 #[async_trait::async_trait]
 impl Queue for SwitchableQueue {
-    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError> {
+    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
         self.check()?;
-        self.inner.publish(bodies).await
+        self.inner.publish(messages).await
     }
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         self.check()?;

@@ -1,5 +1,6 @@
 use crate::faults::SwitchableQueue;
 use orderflow::config::{Config, Secret};
+use orderflow::startup::{Application, Background, Role};
 use orderflow::wiring::{jwt_issuer, memory_queue, Adapters, Services};
 use orderflow::worker::Worker;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings};
@@ -15,16 +16,22 @@ use std::time::Duration;
 
 pub const ADMIN_EMAIL: &str = "admin@test.local";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// For configurations that are not the embedded one, which refuse the development secret.
+pub const TEST_JWT_SECRET: &str = "a-jwt-secret-for-the-test-suites-only";
 
-/// A running API on a random port, whatever its adapters, with the worker and relay
-/// left for the test to step.
+/// A running application (built by `Application::build_with`, as `main` builds it)
+/// on random ports, whatever its adapters, with the worker and relay left for the test
+/// to step.
 pub struct RunningApp {
+    /// The API.
     pub addr: SocketAddr,
+    /// The ops listener: `/healthz`, `/readyz`, `/metrics`.
+    pub ops_addr: SocketAddr,
     pub client: reqwest::Client,
     pub config: Config,
     pub services: Services,
     pub worker: Worker,
-    server: tokio::task::JoinHandle<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Drop for RunningApp {
@@ -108,7 +115,7 @@ pub async fn spawn_app_custom(
         probes: Vec::new(),
     };
     swap(&mut adapters);
-    let app = start(config, adapters).await;
+    let app = start(config, Some(adapters)).await;
     TestApp {
         app,
         store,
@@ -123,6 +130,7 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     crate::init_test_logs();
     let mut config = Config::defaults();
     config.http.bind = "127.0.0.1:0".parse().expect("literal address");
+    config.ops.bind = "127.0.0.1:0".parse().expect("literal address");
     // Tests hash hundreds of passwords: cheap argon2 here only. The OWASP defaults are
     // asserted by the auth adapter's own tests.
     config.auth.argon2_memory_kib = 256;
@@ -141,31 +149,20 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     config
 }
 
-/// Bootstraps and serves `adapters` on the configured address.
-pub async fn start(config: Config, adapters: Adapters) -> RunningApp {
-    let services = Services::new(&config, adapters);
-    orderflow::bootstrap::bootstrap(&services, &config.bootstrap)
+/// Builds the `run` role on `adapters` (or, with `None`, on those the configuration
+/// names) and serves it, leaving the worker and relay to the test.
+pub async fn start(config: Config, adapters: Option<Adapters>) -> RunningApp {
+    let app = Application::build_with(config.clone(), Role::Run, adapters)
         .await
-        .expect("bootstrap");
-    let listener = tokio::net::TcpListener::bind(config.http.bind)
-        .await
-        .expect("bind port 0");
-    let addr = listener.local_addr().expect("local addr");
-    let router = orderflow::http::router(services.clone(), &config.http);
-    let header_timeout = Duration::from_millis(config.http.header_read_timeout_ms);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(async move {
-        orderflow::serve::serve(listener, router, header_timeout, stop_rx).await;
-        drop(stop_tx);
-    });
-    let worker = Worker::new(
-        services.adapters.queue.clone(),
-        services.processor.clone(),
-        services.metrics.clone(),
-        &config.worker,
-    );
+        .expect("the application builds");
+    let addr = app.http_addr().expect("the run role serves the API");
+    let ops_addr = app.ops_addr();
+    let services = app.services().clone();
+    let worker = app.worker();
+    let server = tokio::spawn(app.run_until_stopped(std::future::pending(), Background::Stepped));
     RunningApp {
         addr,
+        ops_addr,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -199,6 +196,23 @@ impl Reply {
 impl RunningApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A URL on the ops listener.
+    pub fn ops_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.ops_addr, path)
+    }
+
+    /// The ops listener's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        let res = self
+            .client
+            .get(self.ops_url("/metrics"))
+            .send()
+            .await
+            .expect("metrics answered");
+        assert!(res.status().is_success());
+        res.text().await.expect("metrics body")
     }
 
     pub async fn call(
@@ -414,10 +428,9 @@ pub async fn spawn_stack(tweak: impl FnOnce(&mut Config)) -> Option<RunningApp> 
         c.smtp.tls = SmtpTls::None;
         // As the database profiles have it.
         c.cache.product_ttl_ms = 1000;
+        // Not the embedded configuration: the public development secret is refused.
+        c.auth.jwt_secret = Secret::new(TEST_JWT_SECRET);
     });
     tweak(&mut config);
-    let adapters = Adapters::from_config(&config)
-        .await
-        .expect("adapters on the test services");
-    Some(start(config, adapters).await)
+    Some(start(config, None).await)
 }

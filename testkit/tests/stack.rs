@@ -140,11 +140,7 @@ async fn api_and_worker_processes_side_by_side() {
     let Some(a) = spawn_stack(|_| {}).await else {
         return;
     };
-    let b_config = a.config.clone();
-    let adapters = orderflow::wiring::Adapters::from_config(&b_config)
-        .await
-        .unwrap();
-    let b = start(b_config, adapters).await;
+    let b = start(a.config.clone(), None).await;
     a.product("STACK-AB", 100, 5).await;
     let user = a.customer().await;
     let r = a

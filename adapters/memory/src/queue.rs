@@ -1,4 +1,6 @@
-use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
+use orderflow_core::ports::{
+    DeadLetter, Delivery, Outgoing, Queue, QueueError, Receipt, TraceContext,
+};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -23,6 +25,7 @@ struct Inner {
 struct Message {
     id: String,
     body: String,
+    trace: TraceContext,
     receive_count: u32,
     /// The receipt of the latest delivery; older receipts no longer act on it.
     receipt: Option<String>,
@@ -45,7 +48,7 @@ struct State {
 }
 
 impl State {
-    fn push(&mut self, body: String) {
+    fn push(&mut self, body: String, trace: TraceContext) {
         let seq = self.next_seq;
         self.next_seq += 1;
         let id = uuid::Uuid::new_v4().to_string();
@@ -54,6 +57,7 @@ impl State {
             Message {
                 id,
                 body,
+                trace,
                 receive_count: 0,
                 receipt: None,
                 invisible_until: None,
@@ -143,6 +147,7 @@ impl MemoryQueue {
                     message_id: m.id,
                     body: m.body,
                     receive_count: m.receive_count - 1,
+                    trace: m.trace,
                 });
                 continue;
             }
@@ -153,6 +158,7 @@ impl MemoryQueue {
                 body: m.body.clone(),
                 receipt: Receipt(receipt.clone()),
                 receive_count: m.receive_count,
+                trace: m.trace.clone(),
             });
             m.receipt = Some(receipt.clone());
             m.invisible_until = Some(until);
@@ -167,11 +173,11 @@ impl MemoryQueue {
 
 #[async_trait::async_trait]
 impl Queue for MemoryQueue {
-    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError> {
+    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
         {
             let mut s = self.inner.state.lock();
-            for b in bodies {
-                s.push(b.clone());
+            for m in messages {
+                s.push(m.body.clone(), m.trace.clone());
             }
         }
         self.inner.wake.notify_waiters();
@@ -247,7 +253,7 @@ impl Queue for MemoryQueue {
             let n = limit.min(s.dead.len());
             for _ in 0..n {
                 if let Some(d) = s.dead.pop_front() {
-                    s.push(d.body);
+                    s.push(d.body, d.trace);
                 }
             }
             n

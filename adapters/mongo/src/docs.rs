@@ -197,6 +197,8 @@ pub struct OrderDoc {
     pub request_fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
     pub published: bool,
     pub notified: bool,
     #[serde(default)]
@@ -229,6 +231,7 @@ impl From<&Order> for OrderDoc {
             idempotency_key: o.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
             request_fingerprint: o.request_fingerprint.clone(),
             request_id: o.request_id.clone(),
+            traceparent: o.traceparent.clone(),
             published: o.published,
             notified: o.notified,
             notify_claimed_until: o.notify_claimed_until.map(bdate),
@@ -279,6 +282,7 @@ impl TryFrom<OrderDoc> for Order {
                 .transpose()?,
             request_fingerprint: d.request_fingerprint,
             request_id: d.request_id,
+            traceparent: d.traceparent,
             published: d.published,
             notified: d.notified,
             notify_claimed_until: d.notify_claimed_until.map(cdate),

@@ -7,14 +7,18 @@
 //! - Dead-lettering is SQS's own redrive policy (`maxReceiveCount`); with
 //!   `create_queues` the queue and its DLQ are created with that policy at start.
 //! - Every call has an attempt timeout, so a receive can never hang.
+//! - A message's trace context travels as String message attributes (`traceparent`,
+//!   `tracestate`), which SQS keeps through redelivery and dead-lettering.
 
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
-use orderflow_core::ports::{DeadLetter, Delivery, Queue, QueueError, Receipt};
+use orderflow_core::ports::{
+    DeadLetter, Delivery, Outgoing, Queue, QueueError, Receipt, TraceContext,
+};
 use orderflow_core::BoxError;
 use std::time::Duration;
 
@@ -38,6 +42,39 @@ pub struct SqsQueue {
 
 fn unavailable(e: impl Into<BoxError>) -> QueueError {
     QueueError::Unavailable(e.into())
+}
+
+/// The attributes that carry a trace context; SQS allows ten per message.
+const TRACE_KEYS: [&str; 2] = ["traceparent", "tracestate"];
+
+fn trace_attributes(
+    trace: &TraceContext,
+) -> Result<Option<std::collections::HashMap<String, MessageAttributeValue>>, QueueError> {
+    let mut out = std::collections::HashMap::new();
+    for key in TRACE_KEYS {
+        // SQS refuses empty attribute values; an empty one says nothing anyway.
+        if let Some(v) = trace.0.get(key).filter(|v| !v.is_empty()) {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+                .map_err(unavailable)?;
+            out.insert(key.to_owned(), value);
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+fn trace_of(m: &aws_sdk_sqs::types::Message) -> TraceContext {
+    let mut trace = TraceContext::default();
+    if let Some(attrs) = m.message_attributes() {
+        for key in TRACE_KEYS {
+            if let Some(v) = attrs.get(key).and_then(|a| a.string_value()) {
+                trace.0.insert(key.to_owned(), v.to_owned());
+            }
+        }
+    }
+    trace
 }
 
 fn secs(d: Duration) -> i32 {
@@ -134,6 +171,7 @@ impl SqsQueue {
             .wait_time_seconds(wait_secs)
             .visibility_timeout(secs(visibility))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .set_message_attribute_names(Some(TRACE_KEYS.map(str::to_owned).to_vec()))
             .customize()
             .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(attempt))
             .send()
@@ -152,24 +190,25 @@ impl SqsQueue {
                         .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                         .and_then(|c| c.parse().ok())
                         .unwrap_or(1),
+                    trace: trace_of(m),
                 })
             })
             .collect())
     }
 
-    async fn send_batch(&self, url: &str, bodies: &[String]) -> Result<(), QueueError> {
-        for chunk in bodies.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
+    async fn send_batch(&self, url: &str, messages: &[Outgoing]) -> Result<(), QueueError> {
+        for chunk in messages.chunks(10) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, m) in chunk.iter().enumerate() {
+                entries.push(
                     SendMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .message_body(b)
+                        .message_body(&m.body)
+                        .set_message_attributes(trace_attributes(&m.trace)?)
                         .build()
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unavailable)?;
+                        .map_err(unavailable)?,
+                );
+            }
             let out = self
                 .client
                 .send_message_batch()
@@ -246,8 +285,8 @@ async fn url_of(client: &Client, name: &str) -> Result<String, BoxError> {
 
 #[async_trait::async_trait]
 impl Queue for SqsQueue {
-    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError> {
-        self.send_batch(&self.queue_url, bodies).await
+    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
+        self.send_batch(&self.queue_url, messages).await
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
@@ -345,6 +384,7 @@ impl Queue for SqsQueue {
                             message_id: d.message_id,
                             body: d.body,
                             receive_count: d.receive_count,
+                            trace: d.trace,
                         },
                         d.receipt,
                     ));
@@ -380,7 +420,11 @@ impl Queue for SqsQueue {
             }
             for d in batch {
                 // Send first, then delete: a crash in between duplicates, never loses.
-                self.send_batch(&self.queue_url, std::slice::from_ref(&d.body))
+                let again = Outgoing {
+                    body: d.body,
+                    trace: d.trace,
+                };
+                self.send_batch(&self.queue_url, std::slice::from_ref(&again))
                     .await?;
                 self.client
                     .delete_message()

@@ -71,6 +71,8 @@ impl FromRequestParts<AppState> for Authenticated {
             return Err(ApiError::Unauthorized("expected a Bearer token"));
         }
         let claims = state.services.auth.authenticate(token.trim())?;
+        // On the request's span, so every log line of the request says who asked.
+        tracing::Span::current().record("user_id", tracing::field::display(claims.user_id));
         Ok(Authenticated(Actor {
             user_id: claims.user_id,
             role: claims.role,
@@ -104,8 +106,10 @@ pub fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The caller's address, for throttling: the TCP peer, or the last `X-Forwarded-For`
-/// entry when `http.trust_forwarded_for` says a proxy appends it. `None` when unknown.
+/// The caller's address, for throttling: the TCP peer, unless the peer is one of
+/// `http.trusted_proxies`; then the right-most `X-Forwarded-For` address that is not a
+/// trusted proxy (each proxy appends the address it received from, so everything to
+/// the left of that is whatever the client chose to send). `None` when unknown.
 pub struct ClientAddr(pub Option<String>);
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -115,23 +119,92 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(str::trim)
-                .rfind(|s| s.parse::<std::net::IpAddr>().is_ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientAddr(Some(ip.to_owned())));
-            }
-        }
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(ClientAddr(peer))
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(
+            client_address(peer, &parts.headers, &state.trusted_proxies).map(|ip| ip.to_string()),
+        ))
+    }
+}
+
+fn client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[crate::config::Cidr],
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return Some(peer);
+        };
+        for hop in value.split(',') {
+            match hop.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                // A hop we cannot read: nothing left of it can be placed either.
+                Err(_) => hops.clear(),
+            }
+        }
+    }
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use crate::config::Cidr;
+    use axum::http::HeaderMap;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_address_no_trusted_proxy_owns() {
+        let trusted: Vec<Cidr> = vec![
+            "10.0.0.0/16".parse().unwrap(),
+            "192.168.0.9".parse().unwrap(),
+        ];
+        let alb = Some("10.0.3.4".parse().unwrap());
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        // The ALB appended the client; the client's own forged entry is to its left.
+        assert_eq!(
+            client_address(alb, &xff(&["6.6.6.6, 203.0.113.5"]), &trusted),
+            ip("203.0.113.5")
+        );
+        // Two trusted hops (a sidecar proxy, then the ALB).
+        assert_eq!(
+            client_address(alb, &xff(&["203.0.113.5", "192.168.0.9"]), &trusted),
+            ip("203.0.113.5")
+        );
+        // An untrusted peer's header is its own invention.
+        assert_eq!(
+            client_address(ip("198.51.100.1"), &xff(&["203.0.113.5"]), &trusted),
+            ip("198.51.100.1")
+        );
+        // Nothing usable in the header: the peer.
+        assert_eq!(client_address(alb, &HeaderMap::new(), &trusted), alb);
+        assert_eq!(client_address(alb, &xff(&["nonsense"]), &trusted), alb);
+        assert_eq!(
+            client_address(alb, &xff(&["203.0.113.5, nonsense"]), &trusted),
+            alb
+        );
+        // Without trusted proxies, the header is never read.
+        assert_eq!(client_address(alb, &xff(&["203.0.113.5"]), &[]), alb);
     }
 }

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
         products::list, products::get, products::create, products::update,
         orders::place, orders::list, orders::get, orders::cancel,
         admin::dead_letters, admin::redrive,
-        health::healthz, health::readyz, health::metrics,
+        health::healthz, health::readyz,
     ),
     modifiers(&BearerAuth, &CommonErrors),
     tags((name = "auth"), (name = "products"), (name = "orders"), (name = "ops"), (name = "admin"))

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use orderflow_core::domain::OrderId;
+use orderflow_core::domain::{OrderId, Origin};
 use orderflow_core::usecases::{CacheStatus, PlaceOrder};
 
 fn order_id(raw: &str) -> Result<OrderId, ApiError> {
@@ -40,10 +40,14 @@ pub async fn place(
         .into_iter()
         .map(|i| (i.sku, i.quantity))
         .collect();
-    let req = PlaceOrder::parse(items, key, request_id(&headers))?;
+    let origin = Origin {
+        request_id: request_id(&headers),
+        traceparent: crate::telemetry::traceparent_of(&tracing::Span::current()),
+    };
+    let req = PlaceOrder::parse(items, key, origin)?;
     let placed = s.services.orders.place(actor, req).await?;
     if !placed.replayed {
-        s.services.metrics.incr("orders_placed_total", &[], 1);
+        s.services.metrics.orders_placed.inc();
     }
     Ok((StatusCode::ACCEPTED, Json(OrderView::from(&placed.order))))
 }
@@ -89,9 +93,7 @@ pub async fn get(
         CacheStatus::Hit => "hit",
         CacheStatus::Miss => "miss",
     };
-    s.services
-        .metrics
-        .incr("cache_requests_total", &[("result", v)], 1);
+    s.services.metrics.count_cache(v);
     res.headers_mut()
         .insert("x-cache", HeaderValue::from_static(v));
     Ok(res)
@@ -109,6 +111,6 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let order = s.services.orders.cancel(actor, order_id(&id)?).await?;
-    s.services.metrics.incr("orders_cancelled_total", &[], 1);
+    s.services.metrics.orders_cancelled.inc();
     Ok(Json(OrderView::from(&order)))
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use orderflow_testkit::services::{aws_endpoint, mongo_url, redis_url, smtp, unique, SmtpSink};
+use orderflow_testkit::TEST_JWT_SECRET;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -33,11 +34,20 @@ pub fn signal(pid: u32, sig: &str) {
 }
 
 /// A child process killed when dropped.
-pub struct Proc(pub Child);
+pub struct Proc(pub Child, pub u16);
 
 impl Proc {
     pub fn pid(&self) -> u32 {
         self.0.id()
+    }
+
+    /// Its ops listener's port (`/healthz`, `/readyz`, `/metrics`); 0 if it has none.
+    pub fn ops_port(&self) -> u16 {
+        self.1
+    }
+
+    pub fn ops_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.1)
     }
     pub fn kill9(&mut self) {
         let _ = self.0.kill();
@@ -94,6 +104,7 @@ impl Stack {
         let log =
             std::fs::File::create(dir.join(format!("{}-{role}-{}.log", self.id, unique("p"))))
                 .expect("log file");
+        let ops_port = free_port();
         cmd.arg(role)
             .env_remove("ORDERFLOW_PROFILE")
             .stdout(Stdio::null())
@@ -103,6 +114,8 @@ impl Stack {
                 "ORDERFLOW_HTTP__BIND",
                 format!("127.0.0.1:{}", self.api_port),
             ),
+            ("ORDERFLOW_OPS__BIND", format!("127.0.0.1:{ops_port}")),
+            ("ORDERFLOW_AUTH__JWT_SECRET", TEST_JWT_SECRET.into()),
             ("ORDERFLOW_ADAPTERS__STORE", "mongo".into()),
             ("ORDERFLOW_ADAPTERS__CACHE", "redis".into()),
             ("ORDERFLOW_ADAPTERS__QUEUE", "sqs".into()),
@@ -144,7 +157,7 @@ impl Stack {
         for (k, v) in &self.extra {
             cmd.env(k, v);
         }
-        Proc(cmd.spawn().expect("spawn orderflow"))
+        Proc(cmd.spawn().expect("spawn orderflow"), ops_port)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -321,5 +334,6 @@ pub fn start_redis(port: u16) -> Proc {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (scripts/services installs it)"),
+        0,
     )
 }

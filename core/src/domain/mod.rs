@@ -19,7 +19,7 @@ pub use idempotency::IdempotencyKey;
 pub use ids::{OrderId, UserId};
 pub use money::{Currency, Money};
 pub use order::{
-    NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, StatusChange, MAX_ORDER_LINES,
+    NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, Origin, StatusChange, MAX_ORDER_LINES,
 };
 pub use password::{Password, PasswordHash};
 pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};

@@ -8,6 +8,15 @@ use serde::{Deserialize, Serialize};
 /// At most this many lines per order: a bound on the work one request can cause.
 pub const MAX_ORDER_LINES: usize = 50;
 
+/// Where a placement came from: the request's id and, when tracing is on, its W3C
+/// `traceparent`. Both travel with the order into the worker's logs and spans, also
+/// when the relay's scan publishes it long after the request ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub request_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
 /// One line as a customer asks for it, before prices are known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrderLine {
@@ -62,6 +71,9 @@ pub struct Order {
     pub request_fingerprint: String,
     /// The request that placed it, carried into the worker's logs.
     pub request_id: Option<String>,
+    /// The placing request's W3C trace context, so the worker's spans join its trace.
+    #[serde(default)]
+    pub traceparent: Option<String>,
     /// True once the queue accepted the order's message; false orders are the relay's.
     pub published: bool,
     /// True once the outcome email was handed to the mailer.
@@ -81,7 +93,7 @@ impl Order {
         user_id: UserId,
         lines: &[(NewOrderLine, &Product)],
         idempotency_key: Option<IdempotencyKey>,
-        request_id: Option<String>,
+        origin: Origin,
         now: DateTime<Utc>,
     ) -> Result<Order, ParseError> {
         let Some((_, first)) = lines.first() else {
@@ -128,7 +140,8 @@ impl Order {
             }],
             idempotency_key,
             request_fingerprint: Self::fingerprint(&requested),
-            request_id,
+            request_id: origin.request_id,
+            traceparent: origin.traceparent,
             published: false,
             notified: false,
             notify_claimed_until: None,
@@ -259,7 +272,7 @@ mod tests {
             UserId::new(),
             &[(line("A", 2), &a), (line("B", 3), &b)],
             None,
-            None,
+            Origin::default(),
             Utc::now(),
         )
         .unwrap();
@@ -279,7 +292,7 @@ mod tests {
             UserId::new(),
             &[(line("A", 1), &a), (line("B", 1), &b)],
             None,
-            None,
+            Origin::default(),
             Utc::now()
         )
         .is_err());
@@ -288,7 +301,7 @@ mod tests {
             UserId::new(),
             &[(line("H", 3), &huge)],
             None,
-            None,
+            Origin::default(),
             Utc::now()
         )
         .is_err());
@@ -297,8 +310,14 @@ mod tests {
     #[test]
     fn terminal_orders_never_change_and_history_grows() {
         let a = product("A", 1, "USD");
-        let mut o =
-            Order::place(UserId::new(), &[(line("A", 1), &a)], None, None, Utc::now()).unwrap();
+        let mut o = Order::place(
+            UserId::new(),
+            &[(line("A", 1), &a)],
+            None,
+            Origin::default(),
+            Utc::now(),
+        )
+        .unwrap();
         o.transition(OrderStatus::Completed, Utc::now(), None)
             .unwrap();
         assert_eq!(

@@ -1,10 +1,55 @@
 use crate::BoxError;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("queue unavailable")]
     Unavailable(#[source] BoxError),
+}
+
+/// The W3C trace context (`traceparent`, and `tracestate` when there is one) of the
+/// work that published a message. It travels beside the body, never in it (SQS: as
+/// message attributes), so the consumer's spans become children of the producer's.
+/// Empty when tracing is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceContext(pub BTreeMap<String, String>);
+
+impl TraceContext {
+    /// The context of a W3C `traceparent` header value, if any.
+    pub fn from_traceparent(traceparent: Option<&str>) -> Self {
+        let mut m = BTreeMap::new();
+        if let Some(tp) = traceparent.filter(|t| !t.is_empty()) {
+            m.insert("traceparent".to_owned(), tp.to_owned());
+        }
+        Self(m)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A message to publish.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outgoing {
+    pub body: String,
+    pub trace: TraceContext,
+}
+
+impl From<String> for Outgoing {
+    fn from(body: String) -> Self {
+        Self {
+            body,
+            trace: TraceContext::default(),
+        }
+    }
+}
+
+impl From<&str> for Outgoing {
+    fn from(body: &str) -> Self {
+        body.to_owned().into()
+    }
 }
 
 /// Proof of one delivery, needed to ack it or change its visibility.
@@ -20,6 +65,8 @@ pub struct Delivery {
     pub receipt: Receipt,
     /// 1 on the first delivery, rising on each redelivery.
     pub receive_count: u32,
+    /// As published.
+    pub trace: TraceContext,
 }
 
 /// A message the queue gave up on after its maximum number of receives.
@@ -28,12 +75,15 @@ pub struct DeadLetter {
     pub message_id: String,
     pub body: String,
     pub receive_count: u32,
+    pub trace: TraceContext,
 }
 
 /// The work queue between the API and the worker.
 ///
 /// MUST:
 /// - deliver at least once: a message is never dropped once `publish` returned `Ok`;
+/// - deliver each message's body and trace context exactly as published (redriven
+///   dead letters included);
 /// - hide a delivered message until it is acked or its visibility timeout passes, then
 ///   deliver it again with `receive_count` one higher;
 /// - move a message to the dead-letter queue instead of delivering it more than
@@ -48,7 +98,7 @@ pub struct DeadLetter {
 ///   consumer tolerates duplicates).
 #[async_trait::async_trait]
 pub trait Queue: Send + Sync {
-    async fn publish(&self, bodies: &[String]) -> Result<(), QueueError>;
+    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError>;
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;
     /// Acks several deliveries, in as few calls as the queue allows (SQS: ten per call).

@@ -1,4 +1,5 @@
 use crate::domain::{Order, OrderId};
+use crate::ports::{Outgoing, TraceContext};
 use serde::{Deserialize, Serialize};
 
 /// The queue message that asks the worker to process an order. Small on purpose: the
@@ -10,6 +11,9 @@ pub struct OrderMessage {
     /// The placing request's id, so the worker's logs join up with the API's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The placing request's trace context: published beside the body, not in it.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 impl OrderMessage {
@@ -17,6 +21,15 @@ impl OrderMessage {
         Self {
             order_id: order.id,
             request_id: order.request_id.clone(),
+            traceparent: order.traceparent.clone(),
+        }
+    }
+
+    /// The message as the queue carries it: the body, and the trace context beside it.
+    pub fn outgoing(&self) -> Outgoing {
+        Outgoing {
+            body: self.to_body(),
+            trace: TraceContext::from_traceparent(self.traceparent.as_deref()),
         }
     }
 

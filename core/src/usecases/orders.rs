@@ -1,7 +1,7 @@
 use super::products::ProductSnapshots;
 use crate::domain::{
-    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, ParseError,
-    Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
+    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, Origin,
+    ParseError, Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
 use crate::ports::{Cache, Clock, Handoff, InventoryError, OrderRepo, OrderRepoError};
 use crate::BoxError;
@@ -34,7 +34,7 @@ impl Actor {
 pub struct PlaceOrder {
     pub lines: Vec<NewOrderLine>,
     pub idempotency_key: Option<IdempotencyKey>,
-    pub request_id: Option<String>,
+    pub origin: Origin,
 }
 
 impl PlaceOrder {
@@ -42,7 +42,7 @@ impl PlaceOrder {
     pub fn parse(
         items: Vec<(String, i64)>,
         idempotency_key: Option<&str>,
-        request_id: Option<String>,
+        origin: Origin,
     ) -> Result<Self, ParseError> {
         if items.is_empty() || items.len() > MAX_ORDER_LINES {
             return Err(ParseError::new(
@@ -69,7 +69,7 @@ impl PlaceOrder {
         Ok(Self {
             lines,
             idempotency_key,
-            request_id,
+            origin,
         })
     }
 }
@@ -247,7 +247,7 @@ impl OrderService {
             actor.user_id,
             &matched,
             req.idempotency_key.clone(),
-            req.request_id.clone(),
+            req.origin.clone(),
             self.clock.now(),
         )?;
         tracing::Span::current().record("order_id", tracing::field::display(order.id));

@@ -10,7 +10,7 @@ use crate::ports::{
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::instrument;
+use tracing::{instrument, Instrument};
 
 /// What processing one message did. Every variant means "done: ack the delivery".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,7 @@ impl OrderProcessor {
         let fulfilment = match self
             .inventory
             .fulfil(message.order_id, self.clock.now())
+            .instrument(tracing::info_span!("settle"))
             .await
         {
             Ok(f) => f,
@@ -114,6 +115,7 @@ impl OrderProcessor {
     /// Sends the outcome email unless it went out already. A claim in the store makes
     /// concurrent workers take turns; the mark after a successful send makes
     /// redeliveries skip it.
+    #[instrument(name = "notify", skip_all)]
     async fn notify(&self, order: &Order) -> Result<(), ProcessError> {
         if order.notified || !matches!(order.status, OrderStatus::Completed | OrderStatus::Failed) {
             return Ok(());

@@ -90,8 +90,8 @@ impl Relay {
         if messages.is_empty() {
             return Ok(());
         }
-        let bodies: Vec<String> = messages.iter().map(OrderMessage::to_body).collect();
-        self.queue.publish(&bodies).await?;
+        let outgoing: Vec<_> = messages.iter().map(OrderMessage::outgoing).collect();
+        self.queue.publish(&outgoing).await?;
         let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
         self.orders.mark_published(&ids).await?;
         Ok(())

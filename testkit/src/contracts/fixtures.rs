@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    Currency, Email, IdempotencyKey, NewOrderLine, Order, PasswordHash, Product, ProductName,
-    Quantity, Role, Sku, User, UserId,
+    Currency, Email, IdempotencyKey, NewOrderLine, Order, Origin, PasswordHash, Product,
+    ProductName, Quantity, Role, Sku, User, UserId,
 };
 
 pub fn sku(s: &str) -> Sku {
@@ -59,7 +59,7 @@ pub fn order_at(
         user,
         &lines,
         key.map(|k| IdempotencyKey::parse(k).expect("key")),
-        None,
+        Origin::default(),
         at,
     )
     .expect("order")

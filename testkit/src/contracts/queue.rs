@@ -1,7 +1,7 @@
 //! `Queue` contract. The factory takes the visibility timeout and max receives the
 //! queue must be created with.
 
-use orderflow_core::ports::{Delivery, Queue, Receipt};
+use orderflow_core::ports::{Delivery, Outgoing, Queue, Receipt, TraceContext};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,14 +21,40 @@ fn body(tag: &str) -> String {
     format!("{{\"tag\":\"{tag}\",\"n\":\"{}\"}}", uuid::Uuid::new_v4())
 }
 
+fn plain(bodies: &[String]) -> Vec<Outgoing> {
+    bodies.iter().map(|b| b.as_str().into()).collect()
+}
+
+/// A trace context as a traced producer sends it.
+fn traced(body: &str) -> Outgoing {
+    let mut trace = TraceContext::from_traceparent(Some(&format!(
+        "00-{}-00f067aa0ba902b7-01",
+        uuid::Uuid::new_v4().simple()
+    )));
+    trace.0.insert("tracestate".into(), "vendor=opaque".into());
+    Outgoing {
+        body: body.to_owned(),
+        trace,
+    }
+}
+
 pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
     let bodies: Vec<String> = (0..3).map(|i| body(&format!("m{i}"))).collect();
-    q.publish(&bodies).await.unwrap();
+    let mut sent = plain(&bodies);
+    sent[1] = traced(&bodies[1]);
+    q.publish(&sent).await.unwrap();
     let got = receive_n(q.as_ref(), 3, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 3);
     let got_bodies: HashSet<_> = got.iter().map(|d| d.body.clone()).collect();
     assert_eq!(got_bodies, bodies.iter().cloned().collect());
     assert!(got.iter().all(|d| d.receive_count == 1));
+    for d in &got {
+        let published = sent.iter().find(|m| m.body == d.body).expect("published");
+        assert_eq!(
+            d.trace, published.trace,
+            "the trace context arrives as published"
+        );
+    }
     for d in &got {
         q.ack(&d.receipt).await.unwrap();
     }
@@ -41,7 +67,7 @@ pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
 }
 
 pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
-    q.publish(&[body("once")]).await.unwrap();
+    q.publish(&[body("once").into()]).await.unwrap();
     let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -53,7 +79,7 @@ pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
 pub async fn ack_many_acks_every_receipt_and_is_idempotent(q: Arc<dyn Queue>) {
     // More than one SQS batch (ten) on purpose.
     let bodies: Vec<String> = (0..13).map(|i| body(&format!("b{i}"))).collect();
-    q.publish(&bodies).await.unwrap();
+    q.publish(&plain(&bodies)).await.unwrap();
     let got = receive_n(q.as_ref(), 13, Duration::from_secs(15)).await;
     assert_eq!(got.len(), 13);
     let receipts: Vec<Receipt> = got.iter().map(|d| d.receipt.clone()).collect();
@@ -70,7 +96,7 @@ pub async fn ack_many_acks_every_receipt_and_is_idempotent(q: Arc<dyn Queue>) {
 
 pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>) {
     let b = body("again");
-    q.publish(std::slice::from_ref(&b)).await.unwrap();
+    q.publish(&[b.as_str().into()]).await.unwrap();
     let first = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -87,7 +113,7 @@ pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>)
 }
 
 pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
-    q.publish(&[body("retry")]).await.unwrap();
+    q.publish(&[body("retry").into()]).await.unwrap();
     let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -104,13 +130,15 @@ pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
 /// Expects a queue created with `max_receives = 2`.
 pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     let b = body("poison");
-    q.publish(std::slice::from_ref(&b)).await.unwrap();
+    let sent = traced(&b);
+    q.publish(std::slice::from_ref(&sent)).await.unwrap();
     for expected in 1..=2 {
         let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
             .await
             .pop()
             .expect("delivered");
         assert_eq!(d.receive_count, expected);
+        assert_eq!(d.trace, sent.trace);
         q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
     }
     assert!(
@@ -129,6 +157,10 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     }
     assert_eq!(dead.len(), 1, "dead-lettered");
     assert_eq!(dead[0].body, b);
+    assert_eq!(
+        dead[0].trace, sent.trace,
+        "dead letters keep their trace context"
+    );
     assert_eq!(q.redrive(10).await.unwrap(), 1);
     let back = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
@@ -136,6 +168,7 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
         .expect("redriven");
     assert_eq!(back.body, b);
     assert_eq!(back.receive_count, 1, "fresh count after redrive");
+    assert_eq!(back.trace, sent.trace, "and so do redriven messages");
     q.ack(&back.receipt).await.unwrap();
     assert!(q.dead_letters(10).await.unwrap().is_empty());
 }

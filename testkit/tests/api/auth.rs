@@ -286,12 +286,14 @@ async fn logins_and_refreshes_are_throttled_per_client() {
 async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     let app = orderflow_testkit::spawn_app_with(|c| {
         c.auth.login_per_client = 1;
-        c.http.trust_forwarded_for = true;
+        // The test's own connections come from loopback: it plays the load balancer.
+        c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     let login = |ip: &'static str| {
         app.client
             .post(app.url("/api/auth/login"))
+            // The left entry is what a client may forge; the proxy appended the right.
             .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
             .json(&json!({"email": "nobody@example.com", "password": "whatever-password"}))
             .send()
@@ -308,6 +310,24 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
         login("198.51.100.2").await.unwrap().status(),
         StatusCode::UNAUTHORIZED,
         "another client"
+    );
+    let untrusted = orderflow_testkit::spawn_app_with(|c| c.auth.login_per_client = 1).await;
+    let forged = |ip: &'static str| {
+        untrusted
+            .client
+            .post(untrusted.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": "nobody@example.com", "password": "whatever-password"}))
+            .send()
+    };
+    assert_eq!(
+        forged("198.51.100.1").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        forged("198.51.100.2").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "without trusted proxies a forged header does not make a new client"
     );
 }
 

@@ -185,7 +185,10 @@ impl orderflow_core::ports::UserRepo for DownUsers {
 #[tokio::test]
 async fn internal_failures_are_opaque_500s() {
     let app = orderflow_testkit::spawn_app_custom(
-        |c| c.bootstrap.admin_email = None,
+        |c| {
+            c.bootstrap.admin_email = None;
+            c.bootstrap.admin_password = None;
+        },
         |a| a.hasher = std::sync::Arc::new(BrokenHasher),
     )
     .await;

@@ -43,12 +43,8 @@ async fn the_handoff_publishes_in_batches_of_ten_and_flushes_on_stop() {
         .expect("the hand-off stops once its buffer is flushed")
         .unwrap();
     let metrics = &app.services.metrics;
-    assert_eq!(metrics.counter("relay_published_total", &[]), 25);
-    assert_eq!(
-        metrics.counter("relay_publish_calls_total", &[]),
-        3,
-        "10 + 10 + 5"
-    );
+    assert_eq!(metrics.relay_published.get(), 25);
+    assert_eq!(metrics.relay_publish_calls.get(), 3, "10 + 10 + 5");
     assert_eq!(app.queue.len(), 25);
     assert!(app.store.all_orders().iter().all(|o| o.published));
     assert_eq!(

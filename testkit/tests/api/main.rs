@@ -3,6 +3,7 @@
 mod auth;
 mod errors;
 mod handoff;
+mod lifecycle;
 mod ops;
 mod orders;
 mod processing;

@@ -114,7 +114,7 @@ async fn a_duplicated_message_changes_nothing_twice() {
     let message = json!({"order_id": id}).to_string();
     use orderflow_core::ports::Queue;
     app.queue
-        .publish(&[message.clone(), message])
+        .publish(&[message.as_str().into(), message.into()])
         .await
         .unwrap();
     assert_eq!(app.drain().await, 3);
@@ -211,7 +211,7 @@ async fn unprocessable_messages_are_dead_lettered_without_blocking_others() {
     app.queue
         .publish(&[
             "not json".into(),
-            json!({"order_id": uuid::Uuid::new_v4()}).to_string(),
+            json!({"order_id": uuid::Uuid::new_v4()}).to_string().into(),
         ])
         .await
         .unwrap();

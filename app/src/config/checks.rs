@@ -1,0 +1,153 @@
+//! Rules no single key can express.
+
+use super::{CacheKind, Config, ConfigError, MailerKind, QueueKind, StoreKind};
+use orderflow_core::domain::{Email, Password};
+use std::collections::HashSet;
+
+/// A setting as the TOML file spells it: `"mongo"`, not `Mongo`.
+fn spelled(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Public in the repository, so anyone could sign tokens with it.
+pub(super) const DEV_JWT_SECRET: &str = "dev-only-jwt-secret-do-not-use-in-production";
+/// Public in the repository and the README.
+pub(super) const DEV_ADMIN_PASSWORD: &str = "orderflow-admin-dev";
+
+impl Config {
+    /// Why this configuration is not the embedded one (everything in this process and
+    /// reachable only from this machine), or `None` when it is. Only the embedded
+    /// configuration may run with the development secrets: the profile's name decides
+    /// nothing, since a deployment configured by environment variables alone has none.
+    pub fn not_embedded_because(&self) -> Option<String> {
+        let a = &self.adapters;
+        if a.store != StoreKind::Memory {
+            return Some(format!("adapters.store = {}", spelled(&a.store)));
+        }
+        if a.cache == CacheKind::Redis {
+            return Some("adapters.cache = \"redis\"".into());
+        }
+        if a.queue != QueueKind::Memory {
+            return Some(format!("adapters.queue = {}", spelled(&a.queue)));
+        }
+        if !matches!(a.mailer, MailerKind::File | MailerKind::Log) {
+            return Some(format!("adapters.mailer = {}", spelled(&a.mailer)));
+        }
+        if !self.http.bind.ip().is_loopback() {
+            return Some(format!("http.bind = {}", self.http.bind));
+        }
+        if !self.ops.bind.ip().is_loopback() {
+            return Some(format!("ops.bind = {}", self.ops.bind));
+        }
+        None
+    }
+
+    /// Rules no single key can express. The first broken one is reported, naming the
+    /// key (and, for secrets, the environment variable that sets it).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if let Some(why) = self.not_embedded_because() {
+            let refuse = |key: &str, env: &str| {
+                bad(format!(
+                    "{key}: the development value is public and allowed only when everything \
+                     runs in memory on loopback, but {why}; set {env}"
+                ))
+            };
+            if self.auth.jwt_secret.expose() == DEV_JWT_SECRET {
+                return refuse("auth.jwt_secret", "ORDERFLOW_AUTH__JWT_SECRET");
+            }
+            if let Some(k) = self
+                .auth
+                .verify_keys
+                .iter()
+                .find(|k| k.secret.expose() == DEV_JWT_SECRET)
+            {
+                return refuse(
+                    &format!("auth.verify_keys (kid {:?})", k.kid),
+                    "ORDERFLOW_AUTH__VERIFY_KEYS without it",
+                );
+            }
+            if self
+                .bootstrap
+                .admin_password
+                .as_ref()
+                .is_some_and(|p| p.expose() == DEV_ADMIN_PASSWORD)
+            {
+                return refuse(
+                    "bootstrap.admin_password",
+                    "ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD",
+                );
+            }
+        }
+        if self.auth.jwt_secret.expose().len() < 32 {
+            return bad("auth.jwt_secret: must be at least 32 bytes".into());
+        }
+        let mut kids = HashSet::new();
+        for kid in
+            std::iter::once(&self.auth.jwt_kid).chain(self.auth.verify_keys.iter().map(|k| &k.kid))
+        {
+            if !kids.insert(kid.as_str()) {
+                return bad(format!(
+                    "auth.jwt_kid and auth.verify_keys: kid {kid:?} appears twice; every key needs its own"
+                ));
+            }
+        }
+        if self.bootstrap.admin_email.is_some() != self.bootstrap.admin_password.is_some() {
+            return bad(
+                "bootstrap.admin_email and bootstrap.admin_password: set both or neither".into(),
+            );
+        }
+        // Checked here, not at bootstrap: bootstrap waits out a store outage by
+        // retrying, and a value that can never be valid must not look like one.
+        if let Some(email) = &self.bootstrap.admin_email {
+            if let Err(e) = Email::parse(email) {
+                return bad(format!("bootstrap.admin_email: {e}"));
+            }
+        }
+        if let Some(password) = &self.bootstrap.admin_password {
+            if let Err(e) = Password::parse(password.expose().to_owned()) {
+                return bad(format!("bootstrap.admin_password: {e}"));
+            }
+        }
+        if self.http.bind.port() != 0 && self.http.bind == self.ops.bind {
+            return bad(format!(
+                "http.bind and ops.bind: both are {}; the operations listener needs its own port",
+                self.http.bind
+            ));
+        }
+        if self.worker.batch_size == 0 || self.worker.batch_size > 10 {
+            return bad("worker.batch_size: must be 1 to 10".into());
+        }
+        if self.worker.concurrency == 0 {
+            return bad("worker.concurrency: must be at least 1".into());
+        }
+        if self.worker.wait_time_seconds > 20 {
+            return bad("worker.wait_time_seconds: must be at most 20".into());
+        }
+        if self.worker.max_receives == 0 {
+            return bad("worker.max_receives: must be at least 1".into());
+        }
+        if self.relay.batch_size == 0 || self.relay.batch_size > 10 {
+            return bad("relay.batch_size: must be 1 to 10".into());
+        }
+        if self.relay.concurrency == 0 || self.relay.handoff_buffer == 0 {
+            return bad("relay.concurrency and relay.handoff_buffer: must be at least 1".into());
+        }
+        if self.sqs.wait_time_seconds > 20 {
+            return bad("sqs.wait_time_seconds: must be at most 20".into());
+        }
+        if self.sqs.max_receives == 0 {
+            return bad("sqs.max_receives: must be at least 1".into());
+        }
+        if self.aws.access_key_id.is_some() != self.aws.secret_access_key.is_some() {
+            return bad("aws.access_key_id and aws.secret_access_key: set both or neither".into());
+        }
+        if self.smtp.username.is_some() != self.smtp.password.is_some() {
+            return bad("smtp.username and smtp.password: set both or neither".into());
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return bad("http.body_limit_bytes: must be at least 1024".into());
+        }
+        Ok(())
+    }
+}

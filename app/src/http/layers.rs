@@ -56,10 +56,7 @@ pub async fn note_route(req: Request, next: Next) -> Response {
     if let Some(route) = route {
         let span = tracing::Span::current();
         span.record("http.route", route);
-        span.record(
-            "otel.name",
-            tracing::field::display(format_args!("{} {route}", req.method())),
-        );
+        crate::telemetry::rename(&span, || format!("{} {route}", req.method()));
     }
     let mut res = next.run(req).await;
     if let Some(route) = route {

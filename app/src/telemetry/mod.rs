@@ -12,7 +12,7 @@ mod json;
 mod otel;
 mod propagation;
 
-pub use propagation::{adopt_parent, delivery_span, request_span, traceparent_of};
+pub use propagation::{adopt_parent, delivery_span, rename, request_span, traceparent_of};
 
 use crate::config::{LogConfig, LogFormat};
 use tracing_subscriber::layer::SubscriberExt;

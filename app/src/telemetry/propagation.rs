@@ -102,6 +102,15 @@ pub fn delivery_span(message_id: &str, receive_count: u32, trace: &TraceContext)
     span
 }
 
+/// Renames a span that has already started (a request's span once its route is
+/// known). The name is only made when the span is traced.
+pub fn rename(span: &Span, name: impl FnOnce() -> String) {
+    let cx = span.context();
+    if cx.span().span_context().is_valid() {
+        cx.span().update_name(name());
+    }
+}
+
 /// The W3C `traceparent` of `span`, when it is being traced.
 pub fn traceparent_of(span: &Span) -> Option<String> {
     let cx = span.context();

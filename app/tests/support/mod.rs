@@ -96,6 +96,11 @@ impl Stack {
     }
 
     pub fn spawn(&self, role: &str) -> Proc {
+        self.spawn_with(role, &[])
+    }
+
+    /// Like `spawn`, with settings of this process's own (another API port, say).
+    pub fn spawn_with(&self, role: &str, own: &[(&str, String)]) -> Proc {
         let (host, port) = self.smtp.addr.rsplit_once(':').unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
         // Each process logs to target/faults/<test id>-<role>-<pid>.log for post-mortems.
@@ -157,11 +162,120 @@ impl Stack {
         for (k, v) in &self.extra {
             cmd.env(k, v);
         }
+        for (k, v) in own {
+            cmd.env(k, v);
+        }
         Proc(cmd.spawn().expect("spawn orderflow"), ops_port)
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.api_port)
+    }
+}
+
+/// An OTLP/HTTP receiver for traces sent as JSON (`OTEL_EXPORTER_OTLP_PROTOCOL=
+/// http/json`): what a collector would get, kept for the test to read.
+pub struct Collector {
+    pub endpoint: String,
+    spans: std::sync::Arc<std::sync::Mutex<Vec<SpanSeen>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SpanSeen {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: String,
+    pub name: String,
+    /// The sending process's `orderflow.role` resource attribute.
+    pub role: String,
+    pub service: String,
+}
+
+/// OTLP JSON writes ids as hex; accept base64 as well, and compare in hex.
+fn hex_id(v: &Value) -> String {
+    let s = v.as_str().unwrap_or_default();
+    if s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return s.to_ascii_lowercase();
+    }
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .unwrap_or_default()
+}
+
+fn attribute(attrs: &Value, key: &str) -> String {
+    attrs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["key"] == key)
+        .and_then(|a| a["value"]["stringValue"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl Collector {
+    pub async fn start() -> Collector {
+        use axum::routing::post;
+        let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = spans.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            post(move |body: axum::body::Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let doc: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let mut out = kept.lock().unwrap();
+                    for rs in doc["resourceSpans"].as_array().into_iter().flatten() {
+                        let attrs = &rs["resource"]["attributes"];
+                        let (role, service) = (
+                            attribute(attrs, "orderflow.role"),
+                            attribute(attrs, "service.name"),
+                        );
+                        for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                            for sp in ss["spans"].as_array().into_iter().flatten() {
+                                out.push(SpanSeen {
+                                    trace_id: hex_id(&sp["traceId"]),
+                                    span_id: hex_id(&sp["spanId"]),
+                                    parent_id: hex_id(&sp["parentSpanId"]),
+                                    name: sp["name"].as_str().unwrap_or_default().to_owned(),
+                                    role: role.clone(),
+                                    service: service.clone(),
+                                });
+                            }
+                        }
+                    }
+                    "{}"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Collector { endpoint, spans }
+    }
+
+    /// The settings that make a process send its traces here, quickly.
+    pub fn env(&self, service: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json".into()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+            ("OTEL_SERVICE_NAME", service.into()),
+        ]
+    }
+
+    pub fn spans_of(&self, trace_id: &str) -> Vec<SpanSeen> {
+        self.spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.trace_id == trace_id)
+            .cloned()
+            .collect()
     }
 }
 

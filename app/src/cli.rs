@@ -25,9 +25,12 @@ pub enum Command {
     Api,
     /// Order worker only.
     Worker,
-    /// Print the effective configuration, secrets redacted (exit 2 if it would be
-    /// refused at start, saying why).
-    Config,
+    /// Print the effective configuration, secrets redacted, and say on stderr if it
+    /// would be refused at start; with `--check`, such a configuration exits 2.
+    Config {
+        #[arg(long)]
+        check: bool,
+    },
     /// Ask the running process's ops listener (`ops.bind`) whether it is alive, or
     /// with `--ready` whether it is ready; exit 0 or 1. For container health checks.
     Healthcheck {

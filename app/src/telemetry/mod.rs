@@ -33,10 +33,11 @@ impl Telemetry {
         self.traces.is_some()
     }
 
-    /// Exports the spans still buffered (bounded by the exporter's timeout).
+    /// Exports the spans still buffered, giving up after a few seconds (an absent
+    /// collector must not hold up a stop the orchestrator is timing).
     pub fn shutdown(self) {
         if let Some(p) = self.traces {
-            if let Err(e) = p.shutdown() {
+            if let Err(e) = p.shutdown_with_timeout(std::time::Duration::from_secs(3)) {
                 eprintln!("orderflow: flushing traces failed: {e}");
             }
         }

@@ -99,7 +99,11 @@ fn the_production_profile_is_found_from_any_directory() {
             "a-production-admin-password",
         ),
     ]);
-    let o = orderflow_in("/", &["--profile", "production", "config", "--check"], &secrets);
+    let o = orderflow_in(
+        "/",
+        &["--profile", "production", "config", "--check"],
+        &secrets,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
         stdout(&o).contains("bind = \"0.0.0.0:9090\""),

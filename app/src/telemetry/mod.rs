@@ -73,6 +73,7 @@ pub fn init(c: &LogConfig, role: &str) -> Telemetry {
             None
         }
     };
+    propagation::set_exporting(traces.is_some());
     // A second init (tests) is not an error worth stopping for.
     let _ = tracing_subscriber::registry()
         .with(filter)

@@ -45,16 +45,34 @@ fn extract(carrier: &dyn Extractor) -> Context {
     opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier))
 }
 
+/// Whether spans are exported (set once, at start). Without it a span has no
+/// OpenTelemetry context of its own, and asking for one on every request is waste.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(super) fn set_exporting(on: bool) {
+    EXPORTING.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Makes `parent` the parent of `span` (when it holds a valid remote span) and records
 /// the span's `trace_id` field. Must run before anything else asks for the span's
 /// context: a started span keeps its parent.
 pub fn adopt_parent(span: &Span, parent: Context) {
+    if span.is_disabled() {
+        return;
+    }
     let remote = parent.span().span_context().clone();
-    if remote.is_valid() {
-        // Without the OpenTelemetry layer (tracing off) there is nothing to attach to.
+    if remote.is_valid() && exporting() {
         let _ = span.set_parent(parent);
     }
-    let own = span.context().span().span_context().trace_id();
+    let own = if exporting() {
+        span.context().span().span_context().trace_id()
+    } else {
+        opentelemetry::trace::TraceId::INVALID
+    };
     let trace_id = if own != opentelemetry::trace::TraceId::INVALID {
         own
     } else {
@@ -84,7 +102,13 @@ pub fn request_span(req: &axum::http::Request<axum::body::Body>) -> Span {
         otel.kind = "server",
         http.route = tracing::field::Empty,
     );
-    adopt_parent(&span, extract(&Headers(req.headers())));
+    // Most requests carry no trace context: no need to run the propagator for them.
+    let parent = if req.headers().contains_key("traceparent") {
+        extract(&Headers(req.headers()))
+    } else {
+        Context::new()
+    };
+    adopt_parent(&span, parent);
     span
 }
 
@@ -105,6 +129,9 @@ pub fn delivery_span(message_id: &str, receive_count: u32, trace: &TraceContext)
 /// Renames a span that has already started (a request's span once its route is
 /// known). The name is only made when the span is traced.
 pub fn rename(span: &Span, name: impl FnOnce() -> String) {
+    if !exporting() || span.is_disabled() {
+        return;
+    }
     let cx = span.context();
     if cx.span().span_context().is_valid() {
         cx.span().update_name(name());
@@ -113,6 +140,9 @@ pub fn rename(span: &Span, name: impl FnOnce() -> String) {
 
 /// The W3C `traceparent` of `span`, when it is being traced.
 pub fn traceparent_of(span: &Span) -> Option<String> {
+    if !exporting() || span.is_disabled() {
+        return None;
+    }
     let cx = span.context();
     if !cx.span().span_context().is_valid() {
         return None;

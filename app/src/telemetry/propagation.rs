@@ -122,7 +122,9 @@ pub fn delivery_span(message_id: &str, receive_count: u32, trace: &TraceContext)
         otel.name = "process order",
         otel.kind = "consumer",
     );
-    adopt_parent(&span, extract(&Carrier(trace)));
+    if !trace.is_empty() || exporting() {
+        adopt_parent(&span, extract(&Carrier(trace)));
+    }
     span
 }
 

@@ -60,6 +60,9 @@ for name, role, needs_drain in (("orderflow-api", "api", True), ("orderflow-work
     expect(refs == {"orderflow"}, f"{name}: settings from the orderflow ConfigMap and Secret")
 
 expect(config_map.get("ORDERFLOW_PROFILE") == "production", "the ConfigMap selects the production profile")
+secret = k8s[("Secret", "orderflow")]["stringData"]
+expect(len(secret["ORDERFLOW_AUTH__JWT_SECRET"].encode()) < 32 and len(secret["ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD"]) < 8,
+       "the committed Secret's placeholders are values the process refuses")
 ann = k8s[("Ingress", "orderflow")]["metadata"]["annotations"]
 expect(ann["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz", "the ALB checks /readyz")
 detect_s = int(ann["alb.ingress.kubernetes.io/healthcheck-interval-seconds"]) * int(ann["alb.ingress.kubernetes.io/unhealthy-threshold-count"])

@@ -8,6 +8,8 @@
 //!
 //! Set `TEST_LOG=1` to see the application's logs.
 
+#[cfg(feature = "docker")]
+mod containers;
 pub mod contracts;
 pub mod faults;
 pub mod services;

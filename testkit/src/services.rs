@@ -1,8 +1,8 @@
 //! Where the service-backed tests find their services, in this order:
 //! 1. environment variables, as `scripts/services env` prints them (this machine, CI);
-//! 2. with the `docker` feature and a Docker engine that answers, real images started
-//!    by testcontainers (mongo as a replica set, redis, LocalStack, Mailpit), one
-//!    container per service per test binary;
+//! 2. with the `docker` feature and a Docker engine that answers (podman's API too),
+//!    containers started by testcontainers, one per service per test binary and
+//!    removed when it exits (see `crate::containers` for the images);
 //! 3. otherwise the test is skipped with one line, except under `CI=true`, where a
 //!    missing service fails the test.
 
@@ -55,8 +55,27 @@ pub async fn redis_url() -> Option<String> {
     found("ORDERFLOW_TEST_REDIS_URL", Kind::Redis).await
 }
 
+/// SQS (moto, LocalStack).
 pub async fn aws_endpoint() -> Option<String> {
-    found("ORDERFLOW_TEST_AWS_ENDPOINT", Kind::Aws).await
+    found("ORDERFLOW_TEST_AWS_ENDPOINT", Kind::Sqs).await
+}
+
+/// SES v2, which LocalStack's free emulator does not implement: the same endpoint as
+/// SQS when that is moto (`scripts/services`), moto of its own with containers.
+pub async fn ses_endpoint() -> Option<String> {
+    if let Some(v) = env("ORDERFLOW_TEST_SES_ENDPOINT") {
+        return Some(v);
+    }
+    found("ORDERFLOW_TEST_AWS_ENDPOINT", Kind::Ses).await
+}
+
+/// LocalStack itself (`scripts/services` runs it beside moto), for the queue contract
+/// on LocalStack. Skipped like every service when it is not there.
+pub async fn localstack_endpoint() -> Option<String> {
+    if let Some(v) = env("ORDERFLOW_TEST_LOCALSTACK_ENDPOINT") {
+        return Some(v);
+    }
+    missing("ORDERFLOW_TEST_LOCALSTACK_ENDPOINT")
 }
 
 pub async fn smtp() -> Option<SmtpSink> {
@@ -70,22 +89,19 @@ pub async fn smtp() -> Option<SmtpSink> {
         });
     }
     #[cfg(feature = "docker")]
-    if docker::available() {
-        let (addr, api) = docker::mailpit().await;
-        return Some(SmtpSink {
-            addr,
-            mailbox: Mailbox::Mailpit(api),
-        });
+    if crate::containers::available() {
+        return Some(crate::containers::smtp().await);
     }
     missing("ORDERFLOW_TEST_SMTP_ADDR and ORDERFLOW_TEST_SMTP_MAILDIR")
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(feature = "docker"), allow(dead_code))]
-enum Kind {
+pub(crate) enum Kind {
     Mongo,
     Redis,
-    Aws,
+    Sqs,
+    Ses,
 }
 
 fn env(var: &str) -> Option<String> {
@@ -97,8 +113,8 @@ async fn found(var: &str, _kind: Kind) -> Option<String> {
         return Some(v);
     }
     #[cfg(feature = "docker")]
-    if docker::available() {
-        return Some(docker::start(_kind).await);
+    if crate::containers::available() {
+        return Some(crate::containers::start(_kind).await);
     }
     missing(var)
 }
@@ -118,91 +134,4 @@ pub fn unique(prefix: &str) -> String {
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..16]
     )
-}
-
-#[cfg(feature = "docker")]
-mod docker {
-    use super::Kind;
-    use testcontainers::core::{IntoContainerPort, WaitFor};
-    use testcontainers::runners::AsyncRunner;
-    use testcontainers::{ContainerAsync, GenericImage, ImageExt};
-    use testcontainers_modules::{localstack::LocalStack, mongo::Mongo, redis::Redis};
-    use tokio::sync::OnceCell;
-
-    pub fn available() -> bool {
-        std::process::Command::new("docker")
-            .arg("info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    // Containers live as long as the test binary; the reaper removes them after.
-    static MONGO: OnceCell<(ContainerAsync<Mongo>, String)> = OnceCell::const_new();
-    static REDIS: OnceCell<(ContainerAsync<Redis>, String)> = OnceCell::const_new();
-    static AWS: OnceCell<(ContainerAsync<LocalStack>, String)> = OnceCell::const_new();
-    static MAILPIT: OnceCell<(ContainerAsync<GenericImage>, String, String)> =
-        OnceCell::const_new();
-
-    pub async fn start(kind: Kind) -> String {
-        match kind {
-            Kind::Mongo => MONGO
-                .get_or_init(|| async {
-                    let c = Mongo::repl_set().start().await.expect("start mongo");
-                    let port = c.get_host_port_ipv4(27017).await.expect("mongo port");
-                    (
-                        c,
-                        format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
-                    )
-                })
-                .await
-                .1
-                .clone(),
-            Kind::Redis => REDIS
-                .get_or_init(|| async {
-                    let c = Redis::default().start().await.expect("start redis");
-                    let port = c.get_host_port_ipv4(6379).await.expect("redis port");
-                    (c, format!("redis://127.0.0.1:{port}"))
-                })
-                .await
-                .1
-                .clone(),
-            Kind::Aws => AWS
-                .get_or_init(|| async {
-                    let c = LocalStack::default()
-                        .with_env_var("SERVICES", "sqs,ses")
-                        .start()
-                        .await
-                        .expect("start localstack");
-                    let port = c.get_host_port_ipv4(4566).await.expect("localstack port");
-                    (c, format!("http://127.0.0.1:{port}"))
-                })
-                .await
-                .1
-                .clone(),
-        }
-    }
-
-    pub async fn mailpit() -> (String, String) {
-        let (_, smtp, api) = MAILPIT
-            .get_or_init(|| async {
-                let c = GenericImage::new("axllent/mailpit", "latest")
-                    .with_exposed_port(1025.tcp())
-                    .with_exposed_port(8025.tcp())
-                    .with_wait_for(WaitFor::message_on_stdout("accessible via"))
-                    .start()
-                    .await
-                    .expect("start mailpit");
-                let smtp = c.get_host_port_ipv4(1025).await.expect("smtp port");
-                let api = c.get_host_port_ipv4(8025).await.expect("api port");
-                (
-                    c,
-                    format!("127.0.0.1:{smtp}"),
-                    format!("http://127.0.0.1:{api}"),
-                )
-            })
-            .await;
-        (smtp.clone(), api.clone())
-    }
 }

@@ -1,16 +1,17 @@
-//! The queue contract against SQS and the mailer contract against SES, on the AWS
-//! endpoint in `ORDERFLOW_TEST_AWS_ENDPOINT` (moto or LocalStack). One queue pair per test.
+//! The queue contract against SQS, on moto (`ORDERFLOW_TEST_AWS_ENDPOINT`) and again on
+//! LocalStack (`ORDERFLOW_TEST_LOCALSTACK_ENDPOINT`), and the mailer contract against
+//! SES v2 on moto (LocalStack's free emulator has no SES v2). One queue pair per test.
 
 use orderflow::config::{AwsConfig, Secret};
 use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::Queue;
-use orderflow_testkit::services::{aws_endpoint, unique};
+use orderflow_testkit::services::{aws_endpoint, localstack_endpoint, ses_endpoint, unique};
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn sdk() -> Option<(aws_config::SdkConfig, String)> {
-    let endpoint = aws_endpoint().await?;
+async fn sdk(endpoint: Option<String>) -> Option<(aws_config::SdkConfig, String)> {
+    let endpoint = endpoint?;
     let c = AwsConfig {
         region: "us-east-1".into(),
         endpoint_url: Some(endpoint.clone()),
@@ -20,8 +21,12 @@ async fn sdk() -> Option<(aws_config::SdkConfig, String)> {
     Some((orderflow::aws::sdk_config(&c).await, endpoint))
 }
 
-async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
-    let (sdk, _) = sdk().await?;
+async fn queue_on(
+    endpoint: Option<String>,
+    visibility: Duration,
+    max_receives: u32,
+) -> Option<Arc<dyn Queue>> {
+    let (sdk, _) = sdk(endpoint).await?;
     let name = unique("orderflow-test");
     let settings = SqsSettings {
         queue_name: name.clone(),
@@ -38,11 +43,25 @@ async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>
     ))
 }
 
+async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
+    queue_on(aws_endpoint().await, visibility, max_receives).await
+}
+
 orderflow_testkit::queue_contract!(queue);
+
+mod localstack {
+    use super::*;
+
+    async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
+        queue_on(localstack_endpoint().await, visibility, max_receives).await
+    }
+
+    orderflow_testkit::queue_contract!(queue);
+}
 
 #[tokio::test]
 async fn ses_mail_reaches_the_provider() {
-    let Some((sdk, endpoint)) = sdk().await else {
+    let Some((sdk, endpoint)) = sdk(ses_endpoint().await).await else {
         return;
     };
     let from = format!("{}@orderflow.test", unique("sender"));
@@ -88,7 +107,9 @@ async fn ses_mail_reaches_the_provider() {
 
 #[tokio::test]
 async fn ses_refuses_an_unverified_sender_for_good() {
-    let Some((sdk, _)) = sdk().await else { return };
+    let Some((sdk, _)) = sdk(ses_endpoint().await).await else {
+        return;
+    };
     let mailer = SesMailer::new(
         &sdk,
         SesSettings {

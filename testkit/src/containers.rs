@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use testcontainers::core::{IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 use testcontainers_modules::{localstack::LocalStack, mongo::Mongo, redis::Redis};
 use tokio::sync::OnceCell;
 
@@ -83,6 +83,21 @@ fn keep<I: testcontainers::Image>(c: ContainerAsync<I>) {
     std::mem::forget(c);
 }
 
+/// Starts `req` with `inner` published on `host`, for the life of the test binary.
+async fn run<I: testcontainers::Image>(
+    req: ContainerRequest<I>,
+    host: u16,
+    inner: u16,
+    what: &str,
+) {
+    let c = req
+        .with_mapped_port(host, inner.tcp())
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    keep(c);
+}
+
 pub(crate) async fn start(kind: Kind) -> String {
     let cell = match kind {
         Kind::Mongo => &MONGO,
@@ -92,80 +107,52 @@ pub(crate) async fn start(kind: Kind) -> String {
     };
     cell.get_or_init(|| async move {
         let img = image(kind);
-        let what = format!("{}:{}", img.name, img.tag);
-        let failed = |e: testcontainers::TestcontainersError| -> ! {
-            panic!("starting {what} for {kind:?}: {e}")
-        };
+        let what = format!("{}:{} for {kind:?}", img.name, img.tag);
         let port = host_port();
+        let (inner, url, ready) = match kind {
+            Kind::Mongo => (27017, mongo_url(port), "listening on"),
+            Kind::Redis => (
+                6379,
+                format!("redis://127.0.0.1:{port}"),
+                "Ready to accept connections",
+            ),
+            Kind::Sqs | Kind::Ses => (4566, format!("http://127.0.0.1:{port}"), "Running on"),
+        };
+        let (name, tag) = (img.name.as_str(), img.tag.as_str());
         match (kind, img.product) {
             (Kind::Mongo, true) => {
-                let c = Mongo::repl_set()
-                    .with_name(&img.name)
-                    .with_tag(&img.tag)
-                    .with_mapped_port(port, 27017.tcp())
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| failed(e));
-                keep(c);
-                mongo_url(port)
-            }
-            (Kind::Mongo, false) => {
-                let c = standin(&img, 27017, "listening on")
-                    .with_mapped_port(port, 27017.tcp())
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| failed(e));
-                keep(c);
-                mongo_url(port)
+                run(
+                    Mongo::repl_set().with_name(name).with_tag(tag),
+                    port,
+                    inner,
+                    &what,
+                )
+                .await
             }
             (Kind::Redis, true) => {
-                let c = Redis::default()
-                    .with_name(&img.name)
-                    .with_tag(&img.tag)
-                    .with_mapped_port(port, 6379.tcp())
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| failed(e));
-                keep(c);
-                format!("redis://127.0.0.1:{port}")
-            }
-            (Kind::Redis, false) => {
-                let c = standin(&img, 6379, "Ready to accept connections")
-                    .with_mapped_port(port, 6379.tcp())
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| failed(e));
-                keep(c);
-                format!("redis://127.0.0.1:{port}")
+                run(
+                    Redis::default().with_name(name).with_tag(tag),
+                    port,
+                    inner,
+                    &what,
+                )
+                .await
             }
             (Kind::Sqs, true) => {
-                let c = LocalStack::default()
-                    .with_name(&img.name)
-                    .with_tag(&img.tag)
-                    .with_env_var("SERVICES", "sqs")
-                    .with_mapped_port(port, 4566.tcp())
-                    .start()
-                    .await
-                    .unwrap_or_else(|e| failed(e));
-                keep(c);
-                format!("http://127.0.0.1:{port}")
+                let localstack = LocalStack::default()
+                    .with_name(name)
+                    .with_tag(tag)
+                    .with_env_var("SERVICES", "sqs");
+                run(localstack, port, inner, &what).await
             }
-            // moto, from Docker Hub (its entrypoint is moto_server, on port 5000 unless
-            // told) or built here (its CMD serves 4566).
-            (Kind::Ses, _) | (Kind::Sqs, false) => {
-                let image = standin(&img, 4566, "Running on").with_mapped_port(port, 4566.tcp());
-                let started = if img.product {
-                    image
-                        .with_cmd(["-H", "0.0.0.0", "-p", "4566"])
-                        .start()
-                        .await
-                } else {
-                    image.start().await
-                };
-                keep(started.unwrap_or_else(|e| failed(e)));
-                format!("http://127.0.0.1:{port}")
+            // motoserver/moto's entrypoint is moto_server, on port 5000 unless told.
+            (Kind::Ses, true) => {
+                let moto = standin(&img, inner, ready).with_cmd(["-H", "0.0.0.0", "-p", "4566"]);
+                run(moto, port, inner, &what).await
             }
+            (_, false) => run(standin(&img, inner, ready).into(), port, inner, &what).await,
         }
+        url
     })
     .await
     .clone()

@@ -265,6 +265,7 @@ pub fn jwt_issuer(c: &Config) -> anyhow::Result<JwtIssuer> {
         issuer: c.auth.issuer.clone(),
         audience: c.auth.audience.clone(),
         access_ttl_secs: c.auth.access_ttl_secs,
+        clock_skew_secs: c.auth.clock_skew_secs,
         signing: JwtKey {
             kid: c.auth.jwt_kid.clone(),
             secret: c.auth.jwt_secret.expose().to_owned(),

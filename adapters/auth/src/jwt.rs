@@ -38,6 +38,10 @@ pub struct JwtSettings {
     pub issuer: String,
     pub audience: String,
     pub access_ttl_secs: u64,
+    /// How far this instance's clock may be behind the one that minted a token: a
+    /// token is accepted this long before its `nbf`, so one minted by an instance whose
+    /// clock runs ahead works at once here. Expiry stays exact.
+    pub clock_skew_secs: u64,
     /// Signs every new token.
     pub signing: JwtKey,
     /// Still accepted for verification (keys being rotated out). The signing key is
@@ -183,7 +187,8 @@ impl TokenIssuer for JwtIssuer {
         if c.exp <= now {
             return Err(invalid("expired"));
         }
-        if c.nbf > now {
+        let skew = i64::try_from(self.settings.clock_skew_secs).unwrap_or(i64::MAX);
+        if c.nbf > now.saturating_add(skew) {
             return Err(invalid("not yet valid"));
         }
         if c.typ != ACCESS_TYPE {
@@ -234,6 +239,7 @@ mod tests {
             issuer: "orderflow".into(),
             audience: "orderflow-api".into(),
             access_ttl_secs: 900,
+            clock_skew_secs: 30,
             signing,
             verify_also,
         })
@@ -278,9 +284,30 @@ mod tests {
             .verify_access(&t.token, now + chrono::Duration::seconds(900))
             .is_err());
         assert!(
-            j.verify_access(&t.token, now - chrono::Duration::seconds(5))
+            j.verify_access(&t.token, now - chrono::Duration::seconds(31))
                 .is_err(),
-            "nbf"
+            "nbf, beyond the clock-skew leeway"
+        );
+    }
+
+    /// Instances' clocks differ: a token minted by one whose clock runs 20 s ahead
+    /// must work at once on this one (within the 30 s leeway), not 20 s later.
+    #[test]
+    fn a_token_minted_on_a_clock_that_runs_ahead_works_at_once() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let here = Utc::now();
+        let ahead = here + chrono::Duration::seconds(20);
+        let t = j
+            .issue_access(UserId::new(), Role::Customer, ahead)
+            .unwrap();
+        assert!(j.verify_access(&t.token, here).is_ok());
+        let far_ahead = here + chrono::Duration::seconds(45);
+        let t = j
+            .issue_access(UserId::new(), Role::Customer, far_ahead)
+            .unwrap();
+        assert!(
+            j.verify_access(&t.token, here).is_err(),
+            "beyond the leeway"
         );
     }
 
@@ -444,6 +471,7 @@ mod tests {
             issuer: "i".into(),
             audience: "a".into(),
             access_ttl_secs: 1,
+            clock_skew_secs: 0,
             signing: JwtKey {
                 kid: "k".into(),
                 secret: "short".into()

@@ -256,6 +256,8 @@ pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
     pub access_ttl_secs: u64,
+    /// How long before its `nbf` a token is accepted (instances' clocks differ).
+    pub clock_skew_secs: u64,
     pub refresh_ttl_secs: u64,
     pub jwt_kid: String,
     pub jwt_secret: Secret,

@@ -48,6 +48,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// A path segment. One that does not decode (percent-encoded bytes that are not UTF-8)
+/// names nothing that could exist: 404 `not_found`, as a problem like the rest.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|_| ApiError::NotFound("no such resource"))
+    }
+}
+
 /// The authenticated caller, from `Authorization: Bearer <access token>`. Verified
 /// from the token alone: no store is read.
 pub struct Authenticated(pub Actor);

@@ -1,10 +1,10 @@
 //! `/api/orders*`
 
 use super::error::{ApiError, Problem};
-use super::extract::{request_id, Authenticated, JsonBody, QueryParams};
+use super::extract::{request_id, Authenticated, JsonBody, PathParam, QueryParams};
 use super::views::{page_limit, OrderPageView, OrderView, PageQuery, PlaceOrderRequest};
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -78,7 +78,7 @@ pub async fn list(
 pub async fn get(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
     let (rendered, cache) = s.services.orders.get(actor, order_id(&id)?).await?;
     let mut res = (
@@ -108,7 +108,7 @@ pub async fn get(
 pub async fn cancel(
     State(s): State<AppState>,
     Authenticated(actor): Authenticated,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let order = s.services.orders.cancel(actor, order_id(&id)?).await?;
     s.services.metrics.orders_cancelled.inc();

@@ -1,12 +1,12 @@
 //! `/api/products*`
 
 use super::error::{ApiError, Problem};
-use super::extract::{Admin, JsonBody, QueryParams};
+use super::extract::{Admin, JsonBody, PathParam, QueryParams};
 use super::views::{
     page_limit, CreateProductRequest, PageQuery, PatchProductRequest, ProductPageView, ProductView,
 };
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use orderflow_core::usecases::NewProduct;
@@ -33,7 +33,7 @@ pub async fn list(
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(s): State<AppState>,
-    Path(sku): Path<String>,
+    PathParam(sku): PathParam<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     Ok(Json(ProductView::from(
         &s.services.catalog.get(&sku).await?,
@@ -78,7 +78,7 @@ pub async fn create(
 pub async fn update(
     State(s): State<AppState>,
     Admin(_admin): Admin,
-    Path(sku): Path<String>,
+    PathParam(sku): PathParam<String>,
     JsonBody(b): JsonBody<PatchProductRequest>,
 ) -> Result<Json<ProductView>, ApiError> {
     let p = s

@@ -1,7 +1,7 @@
 //! Error shape and the edges of input: every error is problem+json with a code and the
 //! request id; nothing malformed gets a 500.
 
-use orderflow_testkit::spawn_app;
+use orderflow_testkit::{spawn_app, RunningApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -281,4 +281,36 @@ async fn slow_clients_are_disconnected() {
     }
     // A normal request still works.
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}
+
+/// A path segment that does not decode (invalid UTF-8 after percent-decoding) is a
+/// problem like any other rejection, not axum's plain-text answer.
+#[tokio::test]
+async fn an_undecodable_path_segment_is_a_problem_too() {
+    let app = spawn_app().await;
+    let user = app.customer().await;
+    for (path, token) in [
+        ("/api/products/%C0", None),
+        ("/api/orders/%C0", Some(user.access_token.as_str())),
+        (
+            "/api/orders/%FF%FE/cancel",
+            Some(user.access_token.as_str()),
+        ),
+    ] {
+        let mut req = app.client.get(app.url(path));
+        if path.ends_with("/cancel") {
+            req = app.client.post(app.url(path)).json(&json!({}));
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = RunningApp::read(req.send().await.unwrap()).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {:?}", r.body);
+        assert_eq!(r.code(), "not_found", "{path}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/problem+json"),
+            "{path}"
+        );
+    }
 }

@@ -149,16 +149,7 @@ async fn check_one_trace(
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let login: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"email": email, "password": "a-strong-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap();
+    let token = &login(api, &email, "a-strong-password").await;
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let caller_span = "00f067aa0ba902b7";
     let r = http
@@ -239,7 +230,7 @@ async fn one_orders_trace_runs_from_the_api_through_the_memory_queue_into_the_wo
             .filter(|(s, _)| *s == 200)
     })
     .await;
-    let admin = admin_token(p.api, "admin@orderflow.local", "orderflow-admin-dev").await;
+    let admin = login(p.api, "admin@orderflow.local", "orderflow-admin-dev").await;
     create_product(p.api, &admin, "TRACED").await;
     let (trace_id, order_id) = check_one_trace(p.api, &collector, ("run", "run")).await;
     assert_eq!(p.proc.terminate(), Some(0));
@@ -272,7 +263,7 @@ async fn one_orders_trace_runs_from_the_api_process_through_sqs_into_the_worker_
     check_one_trace(s.api_port, &collector, ("api", "worker")).await;
 }
 
-async fn admin_token(api: u16, email: &str, password: &str) -> String {
+async fn login(api: u16, email: &str, password: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{api}/api/auth/login"))
         .json(&json!({"email": email, "password": password}))
@@ -282,7 +273,7 @@ async fn admin_token(api: u16, email: &str, password: &str) -> String {
         .json()
         .await
         .unwrap();
-    r["access_token"].as_str().expect("admin login").to_owned()
+    r["access_token"].as_str().expect("logged in").to_owned()
 }
 
 async fn create_product(api: u16, token: &str, sku: &str) {

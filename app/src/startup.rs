@@ -156,10 +156,6 @@ impl Application {
         &self.services
     }
 
-    pub fn readiness(&self) -> Arc<Readiness> {
-        self.readiness.clone()
-    }
-
     /// The worker as this role runs it, with the queue's own settings.
     pub fn worker(&self) -> Worker {
         Worker::new(

@@ -46,12 +46,19 @@ fn embedded(extra: &[(&str, String)]) -> Embedded {
 }
 
 async fn get(url: &str) -> Option<(u16, Value)> {
-    let r = reqwest::Client::new()
+    get_as(url, None).await
+}
+
+/// A GET's status and JSON body (`Null` when not JSON), as `token` when given; `None`
+/// when nothing answered.
+async fn get_as(url: &str, token: Option<&str>) -> Option<(u16, Value)> {
+    let mut req = reqwest::Client::new()
         .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
+        .timeout(Duration::from_secs(5));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.ok()?;
     let status = r.status().as_u16();
     Some((status, r.json().await.unwrap_or(Value::Null)))
 }
@@ -164,15 +171,7 @@ async fn check_one_trace(
     let order: Value = r.json().await.unwrap();
     let id = order["id"].as_str().unwrap().to_owned();
     until(Duration::from_secs(60), async || {
-        let o: Value = http
-            .get(format!("{base}/api/orders/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let (_, o) = get_as(&format!("{base}/api/orders/{id}"), Some(token)).await?;
         (o["status"] == "completed").then_some(())
     })
     .await;
@@ -540,15 +539,8 @@ async fn prometheus_scrapes_every_process() {
         0,
     );
     let query = |q: &'static str| async move {
-        let r: Value = reqwest::Client::new()
-            // The queries are bare metric names: nothing to escape.
-            .get(format!("http://127.0.0.1:{port}/api/v1/query?query={q}"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        // The queries are bare metric names: nothing to escape.
+        let (_, r) = get(&format!("http://127.0.0.1:{port}/api/v1/query?query={q}")).await?;
         r["data"]["result"].as_array().cloned()
     };
     let up = until(Duration::from_secs(60), async || {

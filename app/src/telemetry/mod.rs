@@ -12,7 +12,7 @@ mod json;
 mod otel;
 mod propagation;
 
-pub use propagation::{adopt_parent, delivery_span, rename, request_span, traceparent_of};
+pub use propagation::{delivery_span, rename, request_span, traceparent_of};
 
 use crate::config::{LogConfig, LogFormat};
 use tracing_subscriber::layer::SubscriberExt;
@@ -28,11 +28,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are exported.
-    pub fn tracing(&self) -> bool {
-        self.traces.is_some()
-    }
-
     /// Exports the spans still buffered, giving up after a few seconds (an absent
     /// collector must not hold up a stop the orchestrator is timing).
     pub fn shutdown(self) {

@@ -60,7 +60,7 @@ fn exporting() -> bool {
 /// Makes `parent` the parent of `span` (when it holds a valid remote span) and records
 /// the span's `trace_id` field. Must run before anything else asks for the span's
 /// context: a started span keeps its parent.
-pub fn adopt_parent(span: &Span, parent: Context) {
+fn adopt_parent(span: &Span, parent: Context) {
     if span.is_disabled() {
         return;
     }

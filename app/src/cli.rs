@@ -1,5 +1,5 @@
 //! Command line: `orderflow [--profile P] [--config FILE]
-//! [run|api|worker|config|healthcheck|dlq]`.
+//! [run|api|worker|config|healthcheck|dlq|outbox]`.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -42,6 +42,23 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Show or retry orders the relay set aside because the queue kept refusing their
+    /// message.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum OutboxAction {
+    /// Print set-aside orders, one JSON object per line.
+    List {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Hand a set-aside order back to the relay (refusals count from zero again).
+    Retry { order_id: uuid::Uuid },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]

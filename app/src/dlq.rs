@@ -4,11 +4,13 @@
 //! the running process, so there the command asks that process's admin API (at
 //! `http.bind`, logging in as the configured bootstrap admin).
 
+use crate::admin_client::AdminClient;
 use crate::cli::DlqAction;
 use crate::config::{Config, QueueKind};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use orderflow_adapter_sqs::SqsQueue;
 use orderflow_core::usecases::DeadLetters;
+use reqwest::Method;
 use std::sync::Arc;
 
 pub async fn run(c: &Config, action: DlqAction) -> anyhow::Result<()> {
@@ -40,56 +42,25 @@ pub async fn run(c: &Config, action: DlqAction) -> anyhow::Result<()> {
 }
 
 async fn via_api(c: &Config, action: DlqAction) -> anyhow::Result<()> {
-    let (Some(email), Some(password)) = (&c.bootstrap.admin_email, &c.bootstrap.admin_password)
-    else {
-        bail!("the in-memory queue is only reachable through the running process's admin API, and no bootstrap admin is configured");
-    };
-    let addr = crate::healthcheck::local_address(c.http.bind);
-    let base = format!("http://{addr}");
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()?;
-    let login = http
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({"email": email, "password": password.expose()}))
-        .send()
-        .await
-        .with_context(|| {
-            format!(
-                "no orderflow process answers at {base} (the in-memory dead letters live there)"
-            )
-        })?;
-    if !login.status().is_success() {
-        bail!("logging in as {email} at {base} failed: {}", login.status());
-    }
-    let token = login.json::<serde_json::Value>().await?["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let admin = AdminClient::login(c, "the in-memory queue").await?;
     match action {
         DlqAction::List { limit } => {
-            let page: serde_json::Value = http
-                .get(format!("{base}/api/admin/dead-letters?limit={limit}"))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
+            let page = admin
+                .call(
+                    Method::GET,
+                    &format!("/api/admin/dead-letters?limit={limit}"),
+                )
                 .await?;
             for d in page["items"].as_array().into_iter().flatten() {
                 println!("{d}");
             }
         }
         DlqAction::Redrive { limit } => {
-            let r: serde_json::Value = http
-                .post(format!(
-                    "{base}/api/admin/dead-letters/redrive?limit={limit}"
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
+            let r = admin
+                .call(
+                    Method::POST,
+                    &format!("/api/admin/dead-letters/redrive?limit={limit}"),
+                )
                 .await?;
             println!("redriven {}", r["redriven"]);
         }

@@ -8,6 +8,7 @@
 //! - [`ops`]: the probes and metrics listener; [`health`]: readiness; [`metrics`].
 //! - [`bootstrap`]: admin and demo data; [`telemetry`]: logs and traces.
 
+pub mod admin_client;
 pub mod aws;
 pub mod bootstrap;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod outbox;
 pub mod relay;
 pub mod run;
 pub mod serve;

@@ -64,13 +64,22 @@ async fn run() -> ExitCode {
         Command::Healthcheck { ready } => {
             return orderflow::healthcheck::probe(&config, ready).await;
         }
-        // Neither serves anything, so the refusals that protect a listening process
+        // None of these serves anything, so the refusals that protect a listening process
         // (development secrets outside the embedded configuration) do not apply.
         Command::Dlq { action } => {
             return match orderflow::dlq::run(&config, action).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("orderflow dlq: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Outbox { action } => {
+            return match orderflow::outbox::run(&config, action).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("orderflow outbox: {e:#}");
                     ExitCode::FAILURE
                 }
             };

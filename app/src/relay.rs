@@ -4,7 +4,8 @@
 use crate::metrics::Metrics;
 use orderflow_core::domain::{Order, OrderId};
 use orderflow_core::ports::Handoff;
-use orderflow_core::usecases::{OrderMessage, Relay};
+use orderflow_core::usecases::{OrderMessage, Relay, Relayed};
+use orderflow_core::BoxError;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,18 +38,11 @@ pub async fn run_relay(
                 if backoff.waiting() {
                     continue;
                 }
-                match relay.publish_due().await {
-                    Ok(_) => backoff.reset(),
-                    Err(e) => {
-                        let wait = backoff.fail();
-                        tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
-                    }
-                }
-                match relay.backlog().await {
-                    Ok(n) => {
-                        metrics.relay_backlog.set(i64::try_from(n).unwrap_or(i64::MAX));
-                    }
-                    Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
+                if let Err(e) = scan_once(&relay, &metrics).await {
+                    let wait = backoff.fail();
+                    tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
+                } else {
+                    backoff.reset();
                 }
             }
             _ = sweep_tick.tick() => {
@@ -58,6 +52,32 @@ pub async fn run_relay(
             }
         }
     }
+}
+
+/// One pass of the timed scan: publishes what is due, then refreshes the relay's
+/// gauges (also after a failed publish, so an outage shows in the backlog).
+pub async fn scan_once(relay: &Relay, metrics: &Metrics) -> Result<Relayed, BoxError> {
+    let done = relay.publish_due().await;
+    if let Ok(d) = &done {
+        metrics.relay_refused.inc_by(d.refused as u64);
+    }
+    match relay.backlog().await {
+        Ok(n) => {
+            metrics
+                .relay_backlog
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
+    }
+    match relay.set_aside_count().await {
+        Ok(n) => {
+            metrics
+                .relay_set_aside
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::debug!(error = %e, "could not count the set-aside orders"),
+    }
+    done
 }
 
 /// Spaces out the scan's attempts while publishing fails. A publish that timed out may
@@ -249,8 +269,9 @@ pub async fn run_handoff(
         calls.spawn(async move {
             let _permit = permit;
             match relay.hand_off(&messages).await {
-                Ok(()) => {
-                    metrics.relay_published.inc_by(messages.len() as u64);
+                Ok(done) => {
+                    metrics.relay_published.inc_by(done.published as u64);
+                    metrics.relay_refused.inc_by(done.refused as u64);
                     metrics.relay_publish_calls.inc();
                 }
                 Err(e) => tracing::warn!(

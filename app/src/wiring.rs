@@ -15,6 +15,7 @@ use orderflow_adapter_redis::{RedisCache, RedisConn, RedisLimiter, RedisSettings
 use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
+use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
     Cache, Clock, Handoff, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, RateLimiter,
     SessionRepo, SystemClock, TokenIssuer, UserRepo,
@@ -363,6 +364,11 @@ impl Services {
             handoff,
             min_age: Duration::from_millis(c.relay.min_age_ms),
             batch: c.relay.batch_size,
+            refusals: Refusals {
+                limit: c.relay.refusal_limit,
+                first_wait: Duration::from_millis(c.relay.refusal_first_wait_ms),
+                max_wait: Duration::from_millis(c.relay.refusal_max_wait_ms),
+            },
         };
         Self {
             auth: Arc::new(auth),

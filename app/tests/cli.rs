@@ -3,7 +3,8 @@
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::Queue;
 use orderflow_testkit::services::{aws_endpoint, unique};
-use orderflow_testkit::{spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD};
+use orderflow_testkit::{spawn_app, spawn_app_with, RunningApp, ADMIN_EMAIL, ADMIN_PASSWORD};
+use serde_json::json;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -20,6 +21,28 @@ fn orderflow(args: &[&str], env: &[(String, String)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("run orderflow")
+}
+
+/// The admin's environment for a command that reaches the running `app` through its
+/// admin API.
+fn through(app: &RunningApp) -> Vec<(String, String)> {
+    owned(&[
+        ("ORDERFLOW_HTTP__BIND", app.addr.to_string().as_str()),
+        ("ORDERFLOW_BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL),
+        ("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ])
+}
+
+/// `orderflow ARGS` off the async runtime (the process talks back to this test's app).
+async fn orderflow_async(args: &[&str], env: &[(String, String)]) -> Output {
+    let (args, env): (Vec<String>, _) =
+        (args.iter().map(|a| (*a).to_owned()).collect(), env.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        orderflow(&args, &env)
+    })
+    .await
+    .expect("the command ran")
 }
 
 fn stdout(o: &Output) -> String {
@@ -189,7 +212,12 @@ async fn dlq_list_and_redrive_on_sqs() {
     )
     .await
     .unwrap();
-    q.publish(&["{\"poison\":true}".into()]).await.unwrap();
+    assert!(q
+        .publish(&["{\"poison\":true}".into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     let d = q
         .receive(1, Duration::from_secs(2))
         .await
@@ -236,28 +264,85 @@ async fn dlq_list_and_redrive_on_sqs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_reaches_the_in_memory_queue_through_the_running_process() {
     let app = spawn_app().await;
-    app.queue.publish(&["not an order".into()]).await.unwrap();
-    app.drain().await;
-    let bind = app.addr.to_string();
-    let env = owned(&[
-        ("ORDERFLOW_HTTP__BIND", bind.as_str()),
-        ("ORDERFLOW_BOOTSTRAP__ADMIN_EMAIL", ADMIN_EMAIL),
-        ("ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD),
-    ]);
-    let e = env.clone();
-    let listed = tokio::task::spawn_blocking(move || orderflow(&["dlq", "list"], &e))
+    assert!(app
+        .queue
+        .publish(&["not an order".into()])
         .await
-        .unwrap();
+        .unwrap()
+        .refused
+        .is_empty());
+    app.drain().await;
+    let env = through(&app);
+    let listed = orderflow_async(&["dlq", "list"], &env).await;
     assert!(
         listed.status.success(),
         "{}",
         String::from_utf8_lossy(&listed.stderr)
     );
     assert!(stdout(&listed).contains("not an order"));
-    let redriven =
-        tokio::task::spawn_blocking(move || orderflow(&["dlq", "redrive", "--limit", "5"], &env))
-            .await
-            .unwrap();
+    let redriven = orderflow_async(&["dlq", "redrive", "--limit", "5"], &env).await;
     assert_eq!(stdout(&redriven).trim(), "redriven 1");
     assert_eq!(app.queue.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_lists_and_retries_set_aside_orders_through_the_running_process() {
+    let app = spawn_app_with(|c| {
+        c.relay.min_age_ms = 0;
+        c.relay.refusal_limit = 1;
+    })
+    .await;
+    app.product("CLI-OB", 100, 10).await;
+    let user = app.customer().await;
+    app.queue_switch.set_down(true);
+    let placed = app
+        .place(
+            &user.access_token,
+            json!([{"sku": "CLI-OB", "quantity": 1}]),
+        )
+        .await;
+    let id = placed.body["id"].as_str().expect("id").to_owned();
+    app.queue_switch.set_down(false);
+    app.queue_switch.refuse_containing(Some(id.clone()));
+    // The scan takes orders strictly older than now (in milliseconds).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(app.run_relay().await, 0, "refused and set aside at once");
+    let order = app.store.all_orders().pop().expect("the order");
+    assert!(
+        order.publish_refusal.as_ref().is_some_and(|r| r.set_aside),
+        "{order:?}"
+    );
+    app.queue_switch.refuse_containing(None);
+
+    let env = through(&app);
+    let listed = orderflow_async(&["outbox", "list"], &env).await;
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&listed).trim()).unwrap_or_else(|e| {
+            panic!(
+                "one JSON line ({e}): {:?} {:?}",
+                stdout(&listed),
+                String::from_utf8_lossy(&listed.stderr)
+            )
+        });
+    assert_eq!(line["order"]["id"], id.as_str());
+    assert_eq!(line["refusals"], 1);
+    let retried = orderflow_async(&["outbox", "retry", &id], &env).await;
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    let again = orderflow_async(&["outbox", "retry", &id], &env).await;
+    assert!(!again.status.success(), "no longer set aside");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not set aside"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(app.run_relay().await, 1, "published once retried");
 }

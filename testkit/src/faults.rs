@@ -3,21 +3,25 @@
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, Product, ProductCursor, ProductPage,
-    ProductPatch, Sku, UserId,
+    ProductPatch, PublishRefusal, Sku, UserId,
 };
 use orderflow_core::ports::{
     DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
-    Outgoing, Queue, QueueError, Receipt,
+    Outgoing, Published, Queue, QueueError, Receipt, Refused,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
 use std::time::Duration;
 
-/// A queue that answers `Unavailable` to everything while switched off.
+/// A queue that answers `Unavailable` to everything while switched off, and can be
+/// told to refuse every message whose body contains a given text (as SQS refuses one
+/// entry of a batch).
 #[derive(Clone)]
 pub struct SwitchableQueue {
     inner: Arc<dyn Queue>,
     down: Arc<AtomicBool>,
+    refuse: Arc<StdMutex<Option<String>>>,
 }
 
 impl SwitchableQueue {
@@ -25,7 +29,13 @@ impl SwitchableQueue {
         Self {
             inner,
             down: Arc::new(AtomicBool::new(false)),
+            refuse: Arc::new(StdMutex::new(None)),
         }
+    }
+
+    /// Refuses, entry by entry, every message whose body contains `text` (`None`: none).
+    pub fn refuse_containing(&self, text: Option<String>) {
+        *self.refuse.lock().unwrap_or_else(|e| e.into_inner()) = text;
     }
 
     pub fn set_down(&self, down: bool) {
@@ -45,9 +55,39 @@ impl SwitchableQueue {
 
 #[async_trait::async_trait]
 impl Queue for SwitchableQueue {
-    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
+    async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError> {
         self.check()?;
-        self.inner.publish(messages).await
+        let refuse = self
+            .refuse
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(text) = refuse else {
+            return self.inner.publish(messages).await;
+        };
+        let (refused, passed): (Vec<_>, Vec<_>) = messages
+            .iter()
+            .enumerate()
+            .partition(|(_, m)| m.body.contains(&text));
+        let outgoing: Vec<Outgoing> = passed.iter().map(|(_, m)| (*m).clone()).collect();
+        let inner = self.inner.publish(&outgoing).await?;
+        let mut published = Published {
+            refused: refused
+                .iter()
+                .map(|(index, _)| Refused {
+                    index: *index,
+                    reason: "refused by the test".into(),
+                })
+                .collect(),
+        };
+        published
+            .refused
+            .extend(inner.refused.into_iter().map(|r| Refused {
+                index: passed[r.index].0,
+                reason: r.reason,
+            }));
+        published.refused.sort_by_key(|r| r.index);
+        Ok(published)
     }
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         self.check()?;
@@ -153,10 +193,31 @@ impl OrderRepo for SwitchableStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.unpublished(created_before, limit).await
+        self.orders.unpublished(created_before, now, limit).await
+    }
+    async fn refuse_publication(
+        &self,
+        id: OrderId,
+        refusal: &PublishRefusal,
+    ) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.refuse_publication(id, refusal).await
+    }
+    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.set_aside(limit).await
+    }
+    async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.count_set_aside(cap).await
+    }
+    async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.retry_set_aside(id).await
     }
     async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);

@@ -346,7 +346,7 @@ impl RunningApp {
     }
 
     /// Publishes what placements handed to the relay (as the `run` role's hand-off task
-    /// does in the background), ten to a call; returns how many orders were published.
+    /// does in the background), ten to a call; returns how many orders the queue accepted.
     pub async fn flush_handoff(&self) -> usize {
         let mut total = 0;
         loop {
@@ -358,10 +358,10 @@ impl RunningApp {
                 batch
             };
             // As in the running task, a failed publish leaves the orders to the scan.
-            if self.services.relay.hand_off(&batch).await.is_err() {
-                return total;
+            match self.services.relay.hand_off(&batch).await {
+                Ok(done) => total += done.published,
+                Err(_) => return total,
             }
-            total += batch.len();
         }
     }
 
@@ -383,8 +383,13 @@ impl RunningApp {
         }
     }
 
+    /// One pass of the relay's timed scan, gauges included; returns how many orders it
+    /// published.
     pub async fn run_relay(&self) -> usize {
-        self.services.relay.publish_due().await.expect("relay")
+        orderflow::relay::scan_once(&self.services.relay, &self.services.metrics)
+            .await
+            .expect("relay")
+            .published
     }
 
     pub async fn stock(&self, sku: &str) -> i64 {

@@ -1,7 +1,7 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId,
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal, UserId,
 };
 use orderflow_core::ports::{OrderRepo, OrderRepoError};
 use std::ops::Bound;
@@ -86,15 +86,59 @@ impl OrderRepo for MemoryStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
         let o = self.inner.orders.read();
         Ok(o.unpublished
             .iter()
             .take_while(|(at, _)| *at < created_before)
+            .filter_map(|(_, id)| o.by_id.get(id))
+            .filter(|x| {
+                x.publish_refusal
+                    .as_ref()
+                    .is_none_or(|r| !r.set_aside && r.retry_at <= now)
+            })
             .take(limit)
-            .filter_map(|(_, id)| o.by_id.get(id).cloned())
+            .cloned()
             .collect())
+    }
+
+    async fn refuse_publication(
+        &self,
+        id: OrderId,
+        refusal: &PublishRefusal,
+    ) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        if let Some(order) = o.by_id.get_mut(&id).filter(|x| !x.published) {
+            order.publish_refusal = Some(refusal.clone());
+        }
+        Ok(())
+    }
+
+    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+        let o = self.inner.orders.read();
+        Ok(o.unpublished
+            .iter()
+            .filter_map(|(_, id)| o.by_id.get(id))
+            .filter(|x| x.publish_refusal.as_ref().is_some_and(|r| r.set_aside))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        Ok(self.set_aside(cap).await?.len())
+    }
+
+    async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        if order.published || !order.publish_refusal.as_ref().is_some_and(|r| r.set_aside) {
+            return Ok(false);
+        }
+        order.publish_refusal = None;
+        Ok(true)
     }
 
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
@@ -104,6 +148,7 @@ impl OrderRepo for MemoryStore {
                 continue;
             };
             order.published = true;
+            order.publish_refusal = None;
             let key = (order.created_at, order.id);
             o.unpublished.remove(&key);
         }
@@ -123,7 +168,9 @@ impl OrderRepo for MemoryStore {
         let mut stale: Vec<Order> = o
             .by_id
             .values()
-            .filter(|x| x.status == OrderStatus::Pending && x.created_at < older_than)
+            .filter(|x| {
+                x.status == OrderStatus::Pending && x.published && x.created_at < older_than
+            })
             .filter(|x| x.swept_at.is_none_or(|s| s < older_than))
             .cloned()
             .collect();

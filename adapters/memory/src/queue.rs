@@ -1,5 +1,6 @@
 use orderflow_core::ports::{
-    DeadLetter, Delivery, Outgoing, Queue, QueueError, Receipt, TraceContext,
+    DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
+    MAX_BODY_BYTES,
 };
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -173,15 +174,28 @@ impl MemoryQueue {
 
 #[async_trait::async_trait]
 impl Queue for MemoryQueue {
-    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
+    async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError> {
+        let mut published = Published::all();
         {
             let mut s = self.inner.state.lock();
-            for m in messages {
+            for (index, m) in messages.iter().enumerate() {
+                // The same limit as SQS, so a message too large for production is
+                // refused in tests and embedded too.
+                if m.size() > MAX_BODY_BYTES {
+                    published.refused.push(Refused {
+                        index,
+                        reason: format!(
+                            "message is {} bytes, over the limit of {MAX_BODY_BYTES}",
+                            m.size()
+                        ),
+                    });
+                    continue;
+                }
                 s.push(m.body.clone(), m.trace.clone());
             }
         }
         self.inner.wake.notify_waiters();
-        Ok(())
+        Ok(published)
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {

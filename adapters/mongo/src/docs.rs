@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use mongodb::bson::DateTime as BsonDate;
 use orderflow_core::domain::{
     Currency, Email, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PasswordHash, Product,
-    ProductName, Quantity, RefreshTokenHash, Role, Session, SessionFamilyId, Sku, StatusChange,
-    User, UserId,
+    ProductName, PublishRefusal, Quantity, RefreshTokenHash, Role, Session, SessionFamilyId, Sku,
+    StatusChange, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -205,6 +205,42 @@ pub struct OrderDoc {
     pub notify_claimed_until: Option<BsonDate>,
     #[serde(default)]
     pub swept_at: Option<BsonDate>,
+    /// Absent unless the queue refused the order's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_refusal: Option<RefusalDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefusalDoc {
+    pub count: i64,
+    pub reason: String,
+    pub at: BsonDate,
+    pub retry_at: BsonDate,
+    pub set_aside: bool,
+}
+
+impl From<&PublishRefusal> for RefusalDoc {
+    fn from(r: &PublishRefusal) -> Self {
+        Self {
+            count: i64::from(r.count),
+            reason: r.reason.clone(),
+            at: bdate(r.at),
+            retry_at: bdate(r.retry_at),
+            set_aside: r.set_aside,
+        }
+    }
+}
+
+impl From<RefusalDoc> for PublishRefusal {
+    fn from(d: RefusalDoc) -> Self {
+        Self {
+            count: u32::try_from(d.count).unwrap_or(u32::MAX),
+            reason: d.reason,
+            at: cdate(d.at),
+            retry_at: cdate(d.retry_at),
+            set_aside: d.set_aside,
+        }
+    }
 }
 
 impl From<&Order> for OrderDoc {
@@ -236,6 +272,7 @@ impl From<&Order> for OrderDoc {
             notified: o.notified,
             notify_claimed_until: o.notify_claimed_until.map(bdate),
             swept_at: o.swept_at.map(bdate),
+            publish_refusal: o.publish_refusal.as_ref().map(RefusalDoc::from),
         }
     }
 }
@@ -287,6 +324,7 @@ impl TryFrom<OrderDoc> for Order {
             notified: d.notified,
             notify_claimed_until: d.notify_claimed_until.map(cdate),
             swept_at: d.swept_at.map(cdate),
+            publish_refusal: d.publish_refusal.map(PublishRefusal::from),
         })
     }
 }

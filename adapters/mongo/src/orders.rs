@@ -1,4 +1,4 @@
-use crate::docs::{bdate, HistoryDoc, OrderDoc};
+use crate::docs::{bdate, HistoryDoc, OrderDoc, RefusalDoc};
 use crate::errors::{is_duplicate, is_max_time_expired};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
@@ -6,7 +6,8 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use orderflow_core::domain::{
-    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, StatusChange, UserId,
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal,
+    StatusChange, UserId,
 };
 use orderflow_core::ports::{OrderRepo, OrderRepoError};
 use std::time::Duration;
@@ -132,10 +133,18 @@ impl OrderRepo for MongoStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
         self.find_orders(
-            doc! {"published": false, "created_at": {"$lt": bdate(created_before)}},
+            doc! {
+                "published": false,
+                "created_at": {"$lt": bdate(created_before)},
+                "$or": [
+                    {"publish_refusal": null},
+                    {"publish_refusal.set_aside": false, "publish_refusal.retry_at": {"$lte": bdate(now)}},
+                ],
+            },
             doc! {"created_at": 1, "_id": 1},
             limit.min(1000) as i64,
         )
@@ -143,14 +152,69 @@ impl OrderRepo for MongoStore {
     }
 
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         self.bounded(self.orders.update_many(
             doc! {"_id": {"$in": ids}},
-            doc! {"$set": {"published": true}},
+            doc! {"$set": {"published": true}, "$unset": {"publish_refusal": ""}},
         ))
         .await
         .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn refuse_publication(
+        &self,
+        id: OrderId,
+        refusal: &PublishRefusal,
+    ) -> Result<(), OrderRepoError> {
+        let refusal =
+            mongodb::bson::to_document(&RefusalDoc::from(refusal)).map_err(unavailable)?;
+        self.bounded(self.orders.update_one(
+            doc! {"_id": id.to_string(), "published": false},
+            doc! {"$set": {"publish_refusal": refusal}},
+        ))
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+        self.find_orders(
+            doc! {"published": false, "publish_refusal.set_aside": true},
+            doc! {"created_at": 1, "_id": 1},
+            limit.min(1000) as i64,
+        )
+        .await
+    }
+
+    async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        // Answered from the partial index on unpublished orders.
+        let n = self
+            .bounded(
+                self.orders
+                    .count_documents(doc! {"published": false, "publish_refusal.set_aside": true})
+                    .limit(cap as u64),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(cap))
+    }
+
+    async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError> {
+        let r = self
+            .bounded(self.orders.update_one(
+                doc! {"_id": id.to_string(), "published": false, "publish_refusal.set_aside": true},
+                doc! {"$unset": {"publish_refusal": ""}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        if r.matched_count == 0 && self.get(id).await?.is_none() {
+            return Err(OrderRepoError::NotFound);
+        }
+        Ok(r.matched_count == 1)
     }
 
     async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
@@ -175,6 +239,7 @@ impl OrderRepo for MongoStore {
         self.find_orders(
             doc! {
                 "status": "pending",
+                "published": true,
                 "created_at": {"$lt": cutoff},
                 "$or": [{"swept_at": null}, {"swept_at": {"$lt": cutoff}}],
             },

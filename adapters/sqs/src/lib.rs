@@ -17,7 +17,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use orderflow_core::ports::{
-    DeadLetter, Delivery, Outgoing, Queue, QueueError, Receipt, TraceContext,
+    DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
+    MAX_BODY_BYTES,
 };
 use orderflow_core::BoxError;
 use std::time::Duration;
@@ -196,35 +197,78 @@ impl SqsQueue {
             .collect())
     }
 
-    async fn send_batch(&self, url: &str, messages: &[Outgoing]) -> Result<(), QueueError> {
-        for chunk in messages.chunks(10) {
-            let mut entries = Vec::with_capacity(chunk.len());
-            for (i, m) in chunk.iter().enumerate() {
-                entries.push(
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(&m.body)
-                        .set_message_attributes(trace_attributes(&m.trace)?)
-                        .build()
-                        .map_err(unavailable)?,
-                );
+    /// Sends in batch calls of up to ten entries and `MAX_BODY_BYTES` in all (SQS
+    /// refuses a whole call over its size limit, so one large entry must not share a
+    /// call). An entry over the limit on its own is refused without a call; SQS's
+    /// per-entry failures are refused entries too, never a failed call.
+    async fn send_batch(&self, url: &str, messages: &[Outgoing]) -> Result<Published, QueueError> {
+        let mut published = Published::all();
+        let mut call: Vec<usize> = Vec::with_capacity(10);
+        let mut bytes = 0;
+        for (index, m) in messages.iter().enumerate() {
+            let size = m.size();
+            if size > MAX_BODY_BYTES {
+                published.refused.push(Refused {
+                    index,
+                    reason: format!("message is {size} bytes, over the limit of {MAX_BODY_BYTES}"),
+                });
+                continue;
             }
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(f) = out.failed().first() {
-                return Err(unavailable(format!(
-                    "SQS refused {} of {} messages: {}",
-                    out.failed().len(),
-                    chunk.len(),
-                    f.message().unwrap_or(f.code())
-                )));
+            if call.len() == 10 || bytes + size > MAX_BODY_BYTES {
+                self.send_call(url, messages, &call, &mut published).await?;
+                call.clear();
+                bytes = 0;
             }
+            call.push(index);
+            bytes += size;
+        }
+        if !call.is_empty() {
+            self.send_call(url, messages, &call, &mut published).await?;
+        }
+        published.refused.sort_by_key(|r| r.index);
+        Ok(published)
+    }
+
+    /// One `SendMessageBatch` of `messages[i]` for each `i` in `call`; entries are
+    /// named by their index, so failures map back to it.
+    async fn send_call(
+        &self,
+        url: &str,
+        messages: &[Outgoing],
+        call: &[usize],
+        published: &mut Published,
+    ) -> Result<(), QueueError> {
+        let mut entries = Vec::with_capacity(call.len());
+        for &i in call {
+            let m = &messages[i];
+            entries.push(
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&m.body)
+                    .set_message_attributes(trace_attributes(&m.trace)?)
+                    .build()
+                    .map_err(unavailable)?,
+            );
+        }
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        for f in out.failed() {
+            let index = f
+                .id()
+                .parse::<usize>()
+                .ok()
+                .filter(|i| call.contains(i))
+                .ok_or_else(|| unavailable(format!("SQS named an unknown entry {:?}", f.id())))?;
+            published.refused.push(Refused {
+                index,
+                reason: format!("{}: {}", f.code(), f.message().unwrap_or("no reason given")),
+            });
         }
         Ok(())
     }
@@ -285,7 +329,7 @@ async fn url_of(client: &Client, name: &str) -> Result<String, BoxError> {
 
 #[async_trait::async_trait]
 impl Queue for SqsQueue {
-    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError> {
+    async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError> {
         self.send_batch(&self.queue_url, messages).await
     }
 
@@ -424,8 +468,14 @@ impl Queue for SqsQueue {
                     body: d.body,
                     trace: d.trace,
                 };
-                self.send_batch(&self.queue_url, std::slice::from_ref(&again))
+                let sent = self
+                    .send_batch(&self.queue_url, std::slice::from_ref(&again))
                     .await?;
+                if let Some(r) = sent.refused.first() {
+                    // Left in the dead-letter queue, where an operator can still see it.
+                    tracing::warn!(message_id = %d.message_id, reason = %r.reason, "the queue refused a redriven message; left in the dead-letter queue");
+                    continue;
+                }
                 self.client
                     .delete_message()
                     .queue_url(&self.dlq_url)

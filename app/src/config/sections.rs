@@ -306,6 +306,9 @@ pub struct RelayConfig {
     pub handoff_buffer: usize,
     pub sweep_age_secs: u64,
     pub sweep_interval_ms: u64,
+    pub refusal_limit: u32,
+    pub refusal_first_wait_ms: u64,
+    pub refusal_max_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

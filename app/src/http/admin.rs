@@ -1,10 +1,13 @@
 //! `/api/admin/*`: operator endpoints.
 
 use super::error::{ApiError, Problem};
-use super::extract::{Admin, QueryParams};
+use super::extract::{Admin, PathParam, QueryParams};
+use super::views::OrderView;
 use super::AppState;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -80,4 +83,73 @@ pub async fn redrive(
     Ok(Json(RedriveView {
         redriven: s.services.dead_letters.redrive(limit(q.limit)?).await?,
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SetAsideView {
+    pub order: OrderView,
+    /// How often the queue refused the order's message.
+    pub refusals: u32,
+    /// The queue's reason, the last time.
+    pub reason: String,
+    pub last_refused_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SetAsidePage {
+    pub items: Vec<SetAsideView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetriedView {
+    pub retried: bool,
+}
+
+/// Orders whose message the queue refused until the relay set them aside (admin).
+#[utoipa::path(get, path = "/api/admin/outbox/set-aside", tag = "admin", security(("bearer" = [])), params(LimitQuery),
+    responses((status = 200, body = SetAsidePage),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_aside(
+    State(s): State<AppState>,
+    Admin(_admin): Admin,
+    QueryParams(q): QueryParams<LimitQuery>,
+) -> Result<Json<SetAsidePage>, ApiError> {
+    let orders = s.services.relay.list_set_aside(limit(q.limit)?).await?;
+    Ok(Json(SetAsidePage {
+        items: orders
+            .iter()
+            .filter_map(|o| {
+                let r = o.publish_refusal.as_ref()?;
+                Some(SetAsideView {
+                    order: OrderView::from(o),
+                    refusals: r.count,
+                    reason: r.reason.clone(),
+                    last_refused_at: r.at,
+                })
+            })
+            .collect(),
+    }))
+}
+
+/// Hands a set-aside order back to the relay, which publishes it on its next scan and
+/// counts refusals from zero again (admin).
+#[utoipa::path(post, path = "/api/admin/outbox/set-aside/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 202, body = RetriedView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_state: the order is not set aside", body = Problem, content_type = "application/problem+json")))]
+pub async fn retry_set_aside(
+    State(s): State<AppState>,
+    Admin(_admin): Admin,
+    PathParam(id): PathParam<String>,
+) -> Result<(StatusCode, Json<RetriedView>), ApiError> {
+    let id = super::orders::order_id(&id)?;
+    if s.services.relay.retry_set_aside(id).await? {
+        Ok((StatusCode::ACCEPTED, Json(RetriedView { retried: true })))
+    } else {
+        Err(ApiError::InvalidState("the order is not set aside".into()))
+    }
 }

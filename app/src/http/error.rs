@@ -188,6 +188,16 @@ impl From<orderflow_core::usecases::DeadLetterError> for ApiError {
     }
 }
 
+impl From<orderflow_core::usecases::SetAsideError> for ApiError {
+    fn from(e: orderflow_core::usecases::SetAsideError) -> Self {
+        use orderflow_core::usecases::SetAsideError::*;
+        match e {
+            NotFound => ApiError::NotFound("no such order"),
+            Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
 impl From<ParseError> for ApiError {
     fn from(e: ParseError) -> Self {
         ApiError::Validation(e.to_string())

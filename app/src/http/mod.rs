@@ -82,6 +82,11 @@ pub fn router(services: Services, c: &HttpConfig, readiness: Arc<Readiness>) -> 
         .route("/api/orders/{id}/cancel", post(orders::cancel))
         .route("/api/admin/dead-letters", get(admin::dead_letters))
         .route("/api/admin/dead-letters/redrive", post(admin::redrive))
+        .route("/api/admin/outbox/set-aside", get(admin::set_aside))
+        .route(
+            "/api/admin/outbox/set-aside/{id}/retry",
+            post(admin::retry_set_aside),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         // Inside the route, so their bare statuses (413, 408, a panic's 500) still

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         products::list, products::get, products::create, products::update,
         orders::place, orders::list, orders::get, orders::cancel,
-        admin::dead_letters, admin::redrive,
+        admin::dead_letters, admin::redrive, admin::set_aside, admin::retry_set_aside,
         health::healthz, health::readyz,
     ),
     modifiers(&BearerAuth, &CommonErrors),

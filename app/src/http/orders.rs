@@ -11,7 +11,7 @@ use axum::Json;
 use orderflow_core::domain::{OrderId, Origin};
 use orderflow_core::usecases::{CacheStatus, PlaceOrder};
 
-fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).ok_or(ApiError::NotFound("no such order"))
 }
 

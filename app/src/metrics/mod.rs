@@ -63,6 +63,8 @@ pub struct Metrics {
     pub relay_published: Counter,
     pub relay_publish_calls: Counter,
     pub relay_backlog: Gauge,
+    pub relay_refused: Counter,
+    pub relay_set_aside: Gauge,
 }
 
 impl Default for Metrics {
@@ -90,6 +92,8 @@ impl Metrics {
             relay_published: Counter::default(),
             relay_publish_calls: Counter::default(),
             relay_backlog: Gauge::default(),
+            relay_refused: Counter::default(),
+            relay_set_aside: Gauge::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -163,6 +167,16 @@ impl Metrics {
             "relay_backlog",
             "Orders not yet accepted by the queue, as of the relay's last run",
             m.relay_backlog.clone(),
+        );
+        r.register(
+            "relay_refused",
+            "Order messages the queue refused (each is retried on its own schedule)",
+            m.relay_refused.clone(),
+        );
+        r.register(
+            "relay_set_aside",
+            "Orders set aside after repeated refusals, waiting for `orderflow outbox retry`, as of the relay's last run",
+            m.relay_set_aside.clone(),
         );
         r.register_collector(Box::new(process::ProcessCollector::new()));
         Metrics { registry, ..m }

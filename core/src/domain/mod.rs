@@ -8,6 +8,7 @@ mod order;
 mod password;
 mod product;
 mod quantity;
+mod refusal;
 mod role;
 mod session;
 mod sku;
@@ -24,6 +25,7 @@ pub use order::{
 pub use password::{Password, PasswordHash};
 pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};
 pub use quantity::Quantity;
+pub use refusal::{PublishRefusal, Refusals};
 pub use role::Role;
 pub use session::{RefreshSecret, RefreshTokenHash, Session, SessionFamilyId};
 pub use sku::Sku;

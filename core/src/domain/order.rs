@@ -1,5 +1,6 @@
 use super::{
-    Currency, IdempotencyKey, OrderId, OrderStatus, ParseError, Product, Quantity, Sku, UserId,
+    Currency, IdempotencyKey, OrderId, OrderStatus, ParseError, Product, PublishRefusal, Quantity,
+    Sku, UserId,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
@@ -84,6 +85,9 @@ pub struct Order {
     /// When the sweep last republished this order because it stayed pending too long.
     #[serde(default)]
     pub swept_at: Option<DateTime<Utc>>,
+    /// Set while the queue refuses the order's message; cleared when it is published.
+    #[serde(default)]
+    pub publish_refusal: Option<PublishRefusal>,
 }
 
 impl Order {
@@ -146,6 +150,7 @@ impl Order {
             notified: false,
             notify_claimed_until: None,
             swept_at: None,
+            publish_refusal: None,
         })
     }
 

@@ -27,7 +27,10 @@ pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use orders::{OrderRepo, OrderRepoError};
 pub use passwords::{HashError, PasswordHasher};
-pub use queue::{DeadLetter, Delivery, Outgoing, Queue, QueueError, Receipt, TraceContext};
+pub use queue::{
+    DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
+    MAX_BODY_BYTES,
+};
 pub use sessions::{Rotation, SessionRepo, SessionRepoError};
 pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};
 pub use users::{UserRepo, UserRepoError};

@@ -1,4 +1,6 @@
-use crate::domain::{IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId};
+use crate::domain::{
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal, UserId,
+};
 use crate::BoxError;
 use chrono::{DateTime, Utc};
 
@@ -29,6 +31,9 @@ pub enum OrderRepoError {
 ///   `NotFound` when there is no such order; `Busy` when a settlement holds the order
 ///   for longer than a moment (a worker that died inside its transaction holds it
 ///   until the store reaps the transaction), instead of waiting out the call's bound;
+/// - leave out of `unpublished` the orders whose `publish_refusal` is set aside or has a
+///   `retry_at` after `now`, and list exactly the set-aside ones in `set_aside`;
+///   `mark_published` clears the refusal;
 /// - make `claim_notification` a compare-and-set: it returns true to exactly one caller
 ///   while the order is not notified and no unexpired claim is held;
 /// - return `Unavailable` when the store cannot answer.
@@ -54,19 +59,35 @@ pub trait OrderRepo: Send + Sync {
         reason: Option<String>,
     ) -> Result<Order, OrderRepoError>;
 
-    /// Orders the queue has not accepted yet, created before `created_before`, oldest first.
+    /// Orders the queue has not accepted yet, created before `created_before`, oldest
+    /// first, except those refused and not due again by `now` (or set aside).
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError>;
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
+    /// Records that the queue refused the order's message (unless it was published
+    /// meanwhile).
+    async fn refuse_publication(
+        &self,
+        id: OrderId,
+        refusal: &PublishRefusal,
+    ) -> Result<(), OrderRepoError>;
+    /// Unpublished orders the relay set aside, oldest first.
+    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError>;
+    /// How many orders are set aside, counted up to `cap` (a gauge).
+    async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError>;
+    /// Clears a set-aside order's refusal so the scan publishes it again; false when
+    /// the order is not set aside (`NotFound` when there is no such order).
+    async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError>;
     /// How many orders are unpublished, counted up to `cap` (a gauge, read every
     /// second: it must not load the orders themselves).
     async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError>;
 
-    /// Pending orders created before `older_than` and not swept since then, oldest
-    /// first: orders whose message may have been lost (a purged queue, a redrive gone
+    /// Published pending orders created before `older_than` and not swept since then,
+    /// oldest first (unpublished ones are the scan's): orders whose message may have been lost (a purged queue, a redrive gone
     /// wrong) and that the sweep publishes again.
     async fn stale_pending(
         &self,

@@ -30,11 +30,29 @@ impl TraceContext {
     }
 }
 
+/// The largest message body every adapter accepts (SQS's long-standing limit), in
+/// bytes of UTF-8 with the trace context. Larger ones are refused per entry.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// A message to publish.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outgoing {
     pub body: String,
     pub trace: TraceContext,
+}
+
+impl Outgoing {
+    /// The bytes SQS counts against its limit: the body and every attribute's name,
+    /// type and value.
+    pub fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .trace
+                .0
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + "String".len())
+                .sum::<usize>()
+    }
 }
 
 impl From<String> for Outgoing {
@@ -50,6 +68,34 @@ impl From<&str> for Outgoing {
     fn from(body: &str) -> Self {
         body.to_owned().into()
     }
+}
+
+/// What the queue made of one `publish` call: every entry not in `refused` was
+/// accepted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Published {
+    pub refused: Vec<Refused>,
+}
+
+impl Published {
+    /// Every entry was accepted.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    pub fn is_refused(&self, index: usize) -> bool {
+        self.refused.iter().any(|r| r.index == index)
+    }
+}
+
+/// One entry the queue did not accept, with its reason. The other entries of the call
+/// are not affected by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Its position in the slice given to `publish`.
+    pub index: usize,
+    pub reason: String,
 }
 
 /// Proof of one delivery, needed to ack it or change its visibility.
@@ -95,10 +141,19 @@ pub struct DeadLetter {
 ///   nothing); never block forever;
 /// - return `Unavailable` when the queue cannot be reached; `publish` returning an error
 ///   means some of the messages may not have been accepted (the caller republishes; the
-///   consumer tolerates duplicates).
+///   consumer tolerates duplicates);
+/// - answer for each entry of a `publish` on its own: an entry the queue cannot take
+///   (a body over `MAX_BODY_BYTES`, a per-entry failure of a batch call) is listed in
+///   `Published::refused` and never makes the call fail or the other entries be
+///   refused;
+/// - leave dead letters where they are when listing them (each is visible again at
+///   once), and move every dead letter up to `limit` on `redrive`, also when the queue
+///   answers one poll with fewer than it holds. `DeadLetter::receive_count` is for
+///   reading only: some queues count a listing as a receive, and nothing acts on it (a
+///   redriven message starts again at one).
 #[async_trait::async_trait]
 pub trait Queue: Send + Sync {
-    async fn publish(&self, messages: &[Outgoing]) -> Result<(), QueueError>;
+    async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError>;
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;
     /// Acks several deliveries, in as few calls as the queue allows (SQS: ten per call).

@@ -24,4 +24,4 @@ pub use orders::{
 };
 pub use processor::{OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};
-pub use relay::Relay;
+pub use relay::{Relay, Relayed, SetAsideError};

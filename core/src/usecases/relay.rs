@@ -1,6 +1,6 @@
 use super::message::OrderMessage;
-use crate::domain::{Order, OrderId};
-use crate::ports::{Clock, Handoff, OrderRepo, Queue};
+use crate::domain::{Order, OrderId, PublishRefusal, Refusals};
+use crate::ports::{Clock, Handoff, OrderRepo, OrderRepoError, Queue};
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,12 +21,35 @@ pub struct Relay {
     pub min_age: Duration,
     /// Messages per publish call.
     pub batch: usize,
+    /// How a message the queue refuses is retried, and when its order is set aside.
+    pub refusals: Refusals,
+}
+
+/// What one pass of the relay did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Relayed {
+    /// Orders the queue accepted.
+    pub published: usize,
+    /// Orders the queue refused (each retried on its own schedule).
+    pub refused: usize,
+    /// Of those, orders this pass set aside for an operator.
+    pub set_aside: usize,
+}
+
+impl std::ops::AddAssign for Relayed {
+    fn add_assign(&mut self, o: Self) {
+        self.published += o.published;
+        self.refused += o.refused;
+        self.set_aside += o.set_aside;
+    }
 }
 
 impl Relay {
-    /// Publishes again every order pending for longer than `age` (and not swept within
-    /// the last `age`): no order stays pending forever because its message was lost.
-    /// Duplicates are harmless; the worker settles an order once.
+    /// Publishes again every published order pending for longer than `age` (and not
+    /// swept within the last `age`): no order stays pending forever because its message
+    /// was lost. Duplicates are harmless; the worker settles an order once. An order the
+    /// queue refuses now is marked swept like the others, so it cannot hold up the
+    /// sweep's later pages; it comes round again after `age`.
     #[instrument(skip_all)]
     pub async fn sweep(&self, age: Duration) -> Result<usize, BoxError> {
         let batch = self.batch.max(1);
@@ -35,12 +58,21 @@ impl Relay {
             let now = self.clock.now();
             let cutoff = now - chrono::Duration::from_std(age).unwrap_or_default();
             let stale = self.orders.stale_pending(cutoff, batch).await?;
-            let ids = self.publish(&stale).await?;
+            let messages: Vec<OrderMessage> = stale.iter().map(OrderMessage::for_order).collect();
+            let outgoing: Vec<_> = messages.iter().map(OrderMessage::outgoing).collect();
+            let published = self.queue.publish(&outgoing).await?;
+            for r in &published.refused {
+                if let Some(m) = messages.get(r.index) {
+                    tracing::warn!(order_id = %m.order_id, reason = %r.reason, "the queue refused a swept order's message");
+                }
+            }
+            let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
             self.orders.mark_swept(&ids, now).await?;
-            sent += ids.len();
-            if !ids.is_empty() {
+            let accepted = ids.len() - published.refused.len();
+            sent += accepted;
+            if accepted > 0 {
                 tracing::warn!(
-                    count = ids.len(),
+                    count = accepted,
                     "sweep republished orders pending too long"
                 );
             }
@@ -55,51 +87,122 @@ impl Relay {
         Ok(self.orders.count_unpublished(10_000).await?)
     }
 
-    /// Publishes everything due now; returns how many orders were handed over.
+    /// How many orders are set aside (counted up to 10,000).
+    pub async fn set_aside_count(&self) -> Result<usize, BoxError> {
+        Ok(self.orders.count_set_aside(10_000).await?)
+    }
+
+    /// Publishes everything due now.
     #[instrument(skip_all)]
-    pub async fn publish_due(&self) -> Result<usize, BoxError> {
+    pub async fn publish_due(&self) -> Result<Relayed, BoxError> {
         let batch = self.batch.max(1);
-        let mut sent = 0;
+        let mut done = Relayed::default();
         loop {
-            let cutoff =
-                self.clock.now() - chrono::Duration::from_std(self.min_age).unwrap_or_default();
-            let due = self.orders.unpublished(cutoff, batch).await?;
+            let now = self.clock.now();
+            let cutoff = now - chrono::Duration::from_std(self.min_age).unwrap_or_default();
+            let due = self.orders.unpublished(cutoff, now, batch).await?;
             let found = due.len();
             let free: Vec<Order> = due
                 .into_iter()
                 .filter(|o| !self.handoff.holds(&o.id))
                 .collect();
-            let ids = self.publish(&free).await?;
-            sent += ids.len();
-            if !ids.is_empty() {
-                tracing::info!(count = ids.len(), "relay published orders");
+            let messages: Vec<OrderMessage> = free.iter().map(OrderMessage::for_order).collect();
+            let prior: Vec<_> = free.iter().map(|o| o.publish_refusal.as_ref()).collect();
+            let pass = self.publish(&messages, &prior).await?;
+            if pass.published > 0 {
+                tracing::info!(count = pass.published, "relay published orders");
             }
+            done += pass;
             // Held orders stay unpublished, so the next page would start with them again:
-            // the hand-off finishes them, and the next tick goes on from there.
-            if found < batch || ids.len() < found {
-                return Ok(sent);
+            // the hand-off finishes them, and the next tick goes on from there. Refused
+            // ones drop out of the next page (their retry is later).
+            if found < batch || messages.len() < found {
+                return Ok(done);
             }
         }
     }
 
     /// Publishes orders this process's requests handed over (see `ports::Handoff`) in
-    /// one queue call and marks them published with one store write. On error the orders
-    /// stay unpublished and the timed scan (`publish_due`) sends them.
+    /// one queue call and marks the accepted ones published with one store write. On
+    /// error the orders stay unpublished and the timed scan (`publish_due`) sends them.
     #[instrument(skip_all, fields(count = messages.len()))]
-    pub async fn hand_off(&self, messages: &[OrderMessage]) -> Result<(), BoxError> {
-        if messages.is_empty() {
-            return Ok(());
-        }
-        let outgoing: Vec<_> = messages.iter().map(OrderMessage::outgoing).collect();
-        self.queue.publish(&outgoing).await?;
-        let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
-        self.orders.mark_published(&ids).await?;
-        Ok(())
+    pub async fn hand_off(&self, messages: &[OrderMessage]) -> Result<Relayed, BoxError> {
+        self.publish(messages, &vec![None; messages.len()]).await
     }
 
-    async fn publish(&self, orders: &[Order]) -> Result<Vec<OrderId>, BoxError> {
-        let messages: Vec<OrderMessage> = orders.iter().map(OrderMessage::for_order).collect();
-        self.hand_off(&messages).await?;
-        Ok(messages.into_iter().map(|m| m.order_id).collect())
+    /// Sends the messages; marks the accepted orders published and records a refusal on
+    /// each refused one (`prior`: its refusal so far, by position), so a message the
+    /// queue never takes only ever delays its own order.
+    async fn publish(
+        &self,
+        messages: &[OrderMessage],
+        prior: &[Option<&PublishRefusal>],
+    ) -> Result<Relayed, BoxError> {
+        if messages.is_empty() {
+            return Ok(Relayed::default());
+        }
+        let outgoing: Vec<_> = messages.iter().map(OrderMessage::outgoing).collect();
+        let published = self.queue.publish(&outgoing).await?;
+        let accepted: Vec<OrderId> = messages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !published.is_refused(*i))
+            .map(|(_, m)| m.order_id)
+            .collect();
+        self.orders.mark_published(&accepted).await?;
+        let mut done = Relayed {
+            published: accepted.len(),
+            ..Relayed::default()
+        };
+        let now = self.clock.now();
+        for r in &published.refused {
+            let Some(m) = messages.get(r.index) else {
+                continue;
+            };
+            let before = prior.get(r.index).copied().flatten();
+            let refusal = self.refusals.next(before, r.reason.clone(), now);
+            if refusal.set_aside {
+                tracing::error!(order_id = %m.order_id, reason = %r.reason, refusals = refusal.count, "the queue keeps refusing this order's message; set aside until an operator retries it (orderflow outbox retry)");
+                done.set_aside += 1;
+            } else {
+                tracing::warn!(order_id = %m.order_id, reason = %r.reason, refusals = refusal.count, retry_at = %refusal.retry_at, "the queue refused this order's message; will retry");
+            }
+            self.orders.refuse_publication(m.order_id, &refusal).await?;
+            done.refused += 1;
+        }
+        Ok(done)
     }
+
+    /// Orders set aside after repeated refusals, oldest first.
+    #[instrument(skip_all)]
+    pub async fn list_set_aside(&self, limit: usize) -> Result<Vec<Order>, SetAsideError> {
+        self.orders
+            .set_aside(limit.clamp(1, 100))
+            .await
+            .map_err(|e| SetAsideError::Unavailable(Box::new(e)))
+    }
+
+    /// Puts a set-aside order back in the scan's hands with a fresh count; false when
+    /// it is not set aside.
+    #[instrument(skip_all, fields(order_id = %id))]
+    pub async fn retry_set_aside(&self, id: OrderId) -> Result<bool, SetAsideError> {
+        match self.orders.retry_set_aside(id).await {
+            Ok(retried) => {
+                if retried {
+                    tracing::info!("set-aside order handed back to the relay");
+                }
+                Ok(retried)
+            }
+            Err(OrderRepoError::NotFound) => Err(SetAsideError::NotFound),
+            Err(e) => Err(SetAsideError::Unavailable(Box::new(e))),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetAsideError {
+    #[error("no such order")]
+    NotFound,
+    #[error("the order store is unavailable")]
+    Unavailable(#[source] BoxError),
 }

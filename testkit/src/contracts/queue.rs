@@ -1,7 +1,7 @@
 //! `Queue` contract. The factory takes the visibility timeout and max receives the
 //! queue must be created with.
 
-use orderflow_core::ports::{Delivery, Outgoing, Queue, Receipt, TraceContext};
+use orderflow_core::ports::{Delivery, Outgoing, Queue, Receipt, TraceContext, MAX_BODY_BYTES};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,7 @@ pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
     let bodies: Vec<String> = (0..3).map(|i| body(&format!("m{i}"))).collect();
     let mut sent = plain(&bodies);
     sent[1] = traced(&bodies[1]);
-    q.publish(&sent).await.unwrap();
+    assert!(q.publish(&sent).await.unwrap().refused.is_empty());
     let got = receive_n(q.as_ref(), 3, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 3);
     let got_bodies: HashSet<_> = got.iter().map(|d| d.body.clone()).collect();
@@ -67,7 +67,12 @@ pub async fn publish_receive_ack(q: Arc<dyn Queue>) {
 }
 
 pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
-    q.publish(&[body("once").into()]).await.unwrap();
+    assert!(q
+        .publish(&[body("once").into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -79,7 +84,7 @@ pub async fn ack_is_idempotent(q: Arc<dyn Queue>) {
 pub async fn ack_many_acks_every_receipt_and_is_idempotent(q: Arc<dyn Queue>) {
     // More than one SQS batch (ten) on purpose.
     let bodies: Vec<String> = (0..13).map(|i| body(&format!("b{i}"))).collect();
-    q.publish(&plain(&bodies)).await.unwrap();
+    assert!(q.publish(&plain(&bodies)).await.unwrap().refused.is_empty());
     let got = receive_n(q.as_ref(), 13, Duration::from_secs(15)).await;
     assert_eq!(got.len(), 13);
     let receipts: Vec<Receipt> = got.iter().map(|d| d.receipt.clone()).collect();
@@ -96,7 +101,12 @@ pub async fn ack_many_acks_every_receipt_and_is_idempotent(q: Arc<dyn Queue>) {
 
 pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>) {
     let b = body("again");
-    q.publish(&[b.as_str().into()]).await.unwrap();
+    assert!(q
+        .publish(&[b.as_str().into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     let first = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -113,7 +123,12 @@ pub async fn unacked_messages_return_after_visibility_timeout(q: Arc<dyn Queue>)
 }
 
 pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
-    q.publish(&[body("retry").into()]).await.unwrap();
+    assert!(q
+        .publish(&[body("retry").into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
         .await
         .pop()
@@ -131,7 +146,12 @@ pub async fn retry_after_zero_redelivers_at_once(q: Arc<dyn Queue>) {
 pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     let b = body("poison");
     let sent = traced(&b);
-    q.publish(std::slice::from_ref(&sent)).await.unwrap();
+    assert!(q
+        .publish(std::slice::from_ref(&sent))
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     for expected in 1..=2 {
         let d = receive_n(q.as_ref(), 1, Duration::from_secs(10))
             .await
@@ -173,6 +193,50 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
     assert!(q.dead_letters(10).await.unwrap().is_empty());
 }
 
+/// A body of `bytes` bytes that still names `tag`.
+fn padded(tag: &str, bytes: usize) -> String {
+    let b = body(tag);
+    format!("{b}{}", " ".repeat(bytes.saturating_sub(b.len())))
+}
+
+pub async fn an_entry_the_queue_cannot_take_is_refused_alone(q: Arc<dyn Queue>) {
+    // Two large entries that fit one by one but not in one call, and one too large
+    // for any call: the first two arrive, the third is refused on its own.
+    let sent = vec![
+        Outgoing::from(padded("large-1", 150 * 1024)),
+        Outgoing::from(padded("too-large", MAX_BODY_BYTES + 1)),
+        Outgoing::from(padded("large-2", 150 * 1024)),
+        Outgoing::from(body("small")),
+    ];
+    let published = q.publish(&sent).await.unwrap();
+    assert_eq!(
+        published
+            .refused
+            .iter()
+            .map(|r| r.index)
+            .collect::<Vec<_>>(),
+        vec![1],
+        "only the oversize entry is refused: {published:?}"
+    );
+    assert!(
+        published.refused[0].reason.contains("bytes"),
+        "the reason says why: {published:?}"
+    );
+    let got = receive_n(q.as_ref(), 3, Duration::from_secs(10)).await;
+    let mut got_bodies: Vec<_> = got.iter().map(|d| d.body.clone()).collect();
+    got_bodies.sort();
+    let mut expected = vec![
+        sent[0].body.clone(),
+        sent[2].body.clone(),
+        sent[3].body.clone(),
+    ];
+    expected.sort();
+    assert_eq!(got_bodies, expected, "every other entry arrives, intact");
+    for d in &got {
+        q.ack(&d.receipt).await.unwrap();
+    }
+}
+
 pub async fn receive_never_waits_past_its_wait(q: Arc<dyn Queue>) {
     let r = tokio::time::timeout(
         Duration::from_secs(15),
@@ -194,6 +258,14 @@ macro_rules! queue_contract {
                     return;
                 };
                 $crate::contracts::queue::publish_receive_ack(adapter).await
+            }
+            #[tokio::test]
+            async fn an_entry_the_queue_cannot_take_is_refused_alone() {
+                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
+                    return;
+                };
+                $crate::contracts::queue::an_entry_the_queue_cannot_take_is_refused_alone(adapter)
+                    .await
             }
             #[tokio::test]
             async fn ack_is_idempotent() {

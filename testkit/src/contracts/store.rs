@@ -2,7 +2,9 @@
 //! worker's step (`fulfil`) is one atomic unit over both.
 
 use super::fixtures::{now, order, order_at, product, sku};
-use orderflow_core::domain::{OrderId, OrderStatus, ProductCursor, ProductPatch, UserId};
+use orderflow_core::domain::{
+    Order, OrderId, OrderStatus, ProductCursor, ProductPatch, PublishRefusal, UserId,
+};
 use orderflow_core::ports::{
     FulfilmentOutcome, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
 };
@@ -188,7 +190,7 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
     s.orders.insert(&young).await.unwrap();
     let due = s
         .orders
-        .unpublished(now() - chrono::Duration::seconds(5), 10)
+        .unpublished(now() - chrono::Duration::seconds(5), now(), 10)
         .await
         .unwrap();
     assert_eq!(
@@ -202,14 +204,14 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
     assert_eq!(s.orders.count_unpublished(100).await.unwrap(), 1);
     assert!(s
         .orders
-        .unpublished(now() - chrono::Duration::seconds(5), 10)
+        .unpublished(now() - chrono::Duration::seconds(5), now(), 10)
         .await
         .unwrap()
         .is_empty());
     assert!(s.orders.get(old.id).await.unwrap().unwrap().published);
     let all = s
         .orders
-        .unpublished(now() + chrono::Duration::seconds(1), 10)
+        .unpublished(now() + chrono::Duration::seconds(1), now(), 10)
         .await
         .unwrap();
     assert_eq!(all.iter().map(|o| o.id).collect::<Vec<_>>(), vec![young.id]);
@@ -232,16 +234,26 @@ pub async fn the_sweep_finds_orders_pending_too_long_once_per_age(s: Store) {
         None,
         t0 - chrono::Duration::minutes(30),
     );
-    for o in [&old, &young, &done] {
+    let unpublished = order_at(
+        UserId::new(),
+        &[(&p, 1)],
+        None,
+        t0 - chrono::Duration::minutes(30),
+    );
+    for o in [&old, &young, &done, &unpublished] {
         s.orders.insert(o).await.unwrap();
     }
+    s.orders
+        .mark_published(&[old.id, young.id, done.id])
+        .await
+        .unwrap();
     s.inventory.fulfil(done.id, t0).await.unwrap();
     let cutoff = t0 - chrono::Duration::minutes(10);
     let stale = s.orders.stale_pending(cutoff, 10).await.unwrap();
     assert_eq!(
         stale.iter().map(|o| o.id).collect::<Vec<_>>(),
         vec![old.id],
-        "only old pending orders"
+        "only old pending orders the queue has accepted (unpublished ones are the scan's)"
     );
     s.orders.mark_swept(&[old.id], t0).await.unwrap();
     assert!(
@@ -253,6 +265,91 @@ pub async fn the_sweep_finds_orders_pending_too_long_once_per_age(s: Store) {
     assert!(
         again.iter().any(|o| o.id == old.id),
         "again once the age has passed since the sweep"
+    );
+}
+
+pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator(s: Store) {
+    let p = product("RF-1", 100, 10);
+    let t0 = now();
+    let at = |secs: i64| t0 - chrono::Duration::seconds(secs);
+    let refused = order_at(UserId::new(), &[(&p, 1)], None, at(30));
+    let aside = order_at(UserId::new(), &[(&p, 1)], None, at(20));
+    let plain = order_at(UserId::new(), &[(&p, 1)], None, at(10));
+    for o in [&refused, &aside, &plain] {
+        s.orders.insert(o).await.unwrap();
+    }
+    let refusal = |count, retry_in: i64, set_aside| PublishRefusal {
+        count,
+        reason: "too large".into(),
+        at: t0,
+        retry_at: t0 + chrono::Duration::seconds(retry_in),
+        set_aside,
+    };
+    s.orders
+        .refuse_publication(refused.id, &refusal(1, 60, false))
+        .await
+        .unwrap();
+    s.orders
+        .refuse_publication(aside.id, &refusal(8, 60, true))
+        .await
+        .unwrap();
+    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.orders.unpublished(t0, t0, 10).await.unwrap()),
+        vec![plain.id],
+        "a refused order waits for its retry; a set-aside one for an operator"
+    );
+    assert_eq!(
+        ids(s
+            .orders
+            .unpublished(t0, t0 + chrono::Duration::minutes(2), 10)
+            .await
+            .unwrap()),
+        vec![refused.id, plain.id],
+        "due again once its retry time has come; never while set aside"
+    );
+    let listed = s.orders.set_aside(10).await.unwrap();
+    assert_eq!(ids(listed.clone()), vec![aside.id]);
+    assert_eq!(
+        listed[0].publish_refusal,
+        Some(refusal(8, 60, true)),
+        "the refusal reads back as written"
+    );
+    assert_eq!(s.orders.count_set_aside(10).await.unwrap(), 1);
+    assert!(
+        !s.orders.retry_set_aside(refused.id).await.unwrap(),
+        "only a set-aside order can be retried"
+    );
+    assert!(matches!(
+        s.orders.retry_set_aside(OrderId::new()).await,
+        Err(OrderRepoError::NotFound)
+    ));
+    assert!(s.orders.retry_set_aside(aside.id).await.unwrap());
+    assert_eq!(s.orders.count_set_aside(10).await.unwrap(), 0);
+    assert_eq!(
+        ids(s.orders.unpublished(t0, t0, 10).await.unwrap()),
+        vec![aside.id, plain.id],
+        "a retried order is due at once"
+    );
+    s.orders.mark_published(&[refused.id]).await.unwrap();
+    let published = s.orders.get(refused.id).await.unwrap().unwrap();
+    assert_eq!(
+        published.publish_refusal, None,
+        "publishing clears the refusal"
+    );
+    s.orders
+        .refuse_publication(refused.id, &refusal(2, 60, false))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.orders
+            .get(refused.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .publish_refusal,
+        None,
+        "a refusal recorded after the order was published is ignored"
     );
 }
 
@@ -558,6 +655,13 @@ macro_rules! store_contract {
                     return;
                 };
                 $crate::contracts::store::outbox_lists_unpublished_until_marked(adapter).await
+            }
+            #[tokio::test]
+            async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::store::refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator(adapter).await
             }
             #[tokio::test]
             async fn the_sweep_finds_orders_pending_too_long_once_per_age() {

@@ -6,7 +6,8 @@ use orderflow::health::Probe;
 use orderflow::startup::{Application, Background, Role};
 use orderflow_core::domain::{Password, PasswordHash};
 use orderflow_core::ports::{
-    DeadLetter, Delivery, HashError, Outgoing, PasswordHasher, Queue, QueueError, Receipt,
+    DeadLetter, Delivery, HashError, Outgoing, PasswordHasher, Published, Queue, QueueError,
+    Receipt,
 };
 use orderflow_testkit::{spawn_app, spawn_app_custom, test_config};
 use reqwest::StatusCode;
@@ -317,8 +318,8 @@ struct PanickingQueue;
 
 #[async_trait::async_trait]
 impl Queue for PanickingQueue {
-    async fn publish(&self, _: &[Outgoing]) -> Result<(), QueueError> {
-        Ok(())
+    async fn publish(&self, _: &[Outgoing]) -> Result<Published, QueueError> {
+        Ok(Published::all())
     }
     async fn receive(&self, _: usize, _: Duration) -> Result<Vec<Delivery>, QueueError> {
         panic!("the queue client hit a bug")

@@ -6,6 +6,7 @@ mod handoff;
 mod lifecycle;
 mod ops;
 mod orders;
+mod outbox;
 mod processing;
 mod product_copies;
 mod products;

@@ -163,7 +163,13 @@ async fn metrics_count_requests_orders_queue_and_cache() {
 async fn admins_see_and_redrive_dead_letters() {
     let app = spawn_app().await;
     use orderflow_core::ports::Queue;
-    app.queue.publish(&["garbage".into()]).await.unwrap();
+    assert!(app
+        .queue
+        .publish(&["garbage".into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
     app.drain().await;
     let admin = app.admin_token().await;
     let customer = app.customer().await;

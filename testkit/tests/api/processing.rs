@@ -113,10 +113,13 @@ async fn a_duplicated_message_changes_nothing_twice() {
     let id = r.body["id"].as_str().unwrap();
     let message = json!({"order_id": id}).to_string();
     use orderflow_core::ports::Queue;
-    app.queue
+    assert!(app
+        .queue
         .publish(&[message.as_str().into(), message.into()])
         .await
-        .unwrap();
+        .unwrap()
+        .refused
+        .is_empty());
     assert_eq!(app.drain().await, 3);
     assert_eq!(app.stock("DUP").await, 6, "stock taken once");
     assert_eq!(app.mailer.sent().len(), 1, "one email");
@@ -208,13 +211,16 @@ async fn unprocessable_messages_are_dead_lettered_without_blocking_others() {
     app.product("OK", 100, 10).await;
     let user = app.customer().await;
     use orderflow_core::ports::Queue;
-    app.queue
+    assert!(app
+        .queue
         .publish(&[
             "not json".into(),
             json!({"order_id": uuid::Uuid::new_v4()}).to_string().into(),
         ])
         .await
-        .unwrap();
+        .unwrap()
+        .refused
+        .is_empty());
     let r = app
         .place(&user.access_token, json!([{"sku": "OK", "quantity": 1}]))
         .await;

@@ -1,0 +1,72 @@
+//! `orderflow outbox list|retry`: orders the relay set aside because the queue kept
+//! refusing their message.
+//!
+//! With MongoDB the command reads and writes the store itself. The in-memory store
+//! lives inside the running process, so there the command asks its admin API.
+
+use crate::admin_client::AdminClient;
+use crate::cli::OutboxAction;
+use crate::config::{Config, StoreKind};
+use crate::http::views::OrderView;
+use anyhow::{bail, Context};
+use orderflow_adapter_mongo::MongoStore;
+use orderflow_core::domain::OrderId;
+use orderflow_core::ports::OrderRepo;
+use reqwest::Method;
+
+pub async fn run(c: &Config, action: OutboxAction) -> anyhow::Result<()> {
+    match c.adapters.store {
+        StoreKind::Mongo => {
+            let store = MongoStore::connect(&crate::wiring::mongo_settings(c))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("connecting to mongo.url")?;
+            match action {
+                OutboxAction::List { limit } => {
+                    for o in store.set_aside(limit.clamp(1, 100)).await? {
+                        let Some(r) = &o.publish_refusal else {
+                            continue;
+                        };
+                        println!(
+                            "{}",
+                            serde_json::json!({"order": OrderView::from(&o), "refusals": r.count, "reason": r.reason, "last_refused_at": r.at})
+                        );
+                    }
+                }
+                OutboxAction::Retry { order_id } => {
+                    if !store.retry_set_aside(OrderId(order_id)).await? {
+                        bail!("order {order_id} is not set aside");
+                    }
+                    println!("retrying {order_id}");
+                }
+            }
+            Ok(())
+        }
+        StoreKind::Memory => {
+            let admin = AdminClient::login(c, "the in-memory store").await?;
+            match action {
+                OutboxAction::List { limit } => {
+                    let page = admin
+                        .call(
+                            Method::GET,
+                            &format!("/api/admin/outbox/set-aside?limit={limit}"),
+                        )
+                        .await?;
+                    for o in page["items"].as_array().into_iter().flatten() {
+                        println!("{o}");
+                    }
+                }
+                OutboxAction::Retry { order_id } => {
+                    admin
+                        .call(
+                            Method::POST,
+                            &format!("/api/admin/outbox/set-aside/{order_id}/retry"),
+                        )
+                        .await?;
+                    println!("retrying {order_id}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

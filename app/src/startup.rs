@@ -229,6 +229,17 @@ impl Application {
                 run.await;
                 "the worker"
             });
+            let notifier = crate::notifier::run_notifier(
+                self.services.processor.clone(),
+                self.services.metrics.clone(),
+                Duration::from_millis(c.notify.scan_interval_ms),
+                c.notify.scan_batch,
+                stop.clone(),
+            );
+            tasks.spawn(async move {
+                notifier.await;
+                "the due-email scan"
+            });
         }
         self.readiness.set_phase(Phase::Ready);
         tracing::info!(role = self.role.name(), "ready");

@@ -21,8 +21,8 @@ use orderflow_core::ports::{
     SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
-    AuthService, CatalogService, DeadLetters, OrderProcessor, OrderService, OrderSettings,
-    ProductSnapshots, Relay, Throttle,
+    AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
+    OrderSettings, ProductSnapshots, Relay, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +128,7 @@ impl Adapters {
                     SesSettings {
                         from: c.ses.from.clone(),
                         configuration_set: c.ses.configuration_set.clone(),
+                        timeout: Duration::from_millis(c.mail.send_timeout_ms),
                     },
                 );
                 if c.ses.create_identity {
@@ -351,11 +352,19 @@ impl Services {
             orders: a.orders.clone(),
             inventory: a.inventory.clone(),
             users: a.users.clone(),
-            mailer: a.mailer.clone(),
+            mailer: Arc::new(crate::mail_deadline::Deadlined::new(
+                a.mailer.clone(),
+                Duration::from_millis(c.mail.send_timeout_ms),
+            )),
             cache: a.cache.clone(),
             products: products.clone(),
             clock: a.clock.clone(),
             notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
+            notify_retry: NotifyRetry {
+                first_wait: Duration::from_millis(c.notify.retry_first_ms),
+                max_wait: Duration::from_millis(c.notify.retry_max_ms),
+                give_up_after: Duration::from_secs(c.notify.give_up_after_secs),
+            },
         };
         let relay = Relay {
             orders: a.orders.clone(),

@@ -27,6 +27,8 @@ pub struct Worker {
     pub visibility: Duration,
     /// Receives after which the queue dead-letters a failing message.
     pub max_receives: u32,
+    /// The longest one delivery is worked on; then it is retried like a failure.
+    pub deadline: Duration,
     pub metrics: Arc<Metrics>,
     /// True when processing found the store down: the run loop then takes no new
     /// messages until the store answers again, and deliveries received meanwhile wait,
@@ -54,6 +56,7 @@ impl Worker {
             retry_max: Duration::from_millis(c.retry_max_ms),
             visibility: Duration::from_secs(c.visibility_timeout_seconds),
             max_receives: c.max_receives,
+            deadline: Duration::from_millis(c.delivery_deadline_ms),
             metrics,
             store_down: Arc::new(watch::channel(false).0),
             acks: None,
@@ -104,10 +107,22 @@ impl Worker {
     }
 
     async fn settle_one(&self, d: Delivery) {
-        match self
-            .while_invisible(&d, self.processor.process(&d.body))
-            .await
-        {
+        let work = async {
+            // Dropping the work at the deadline is safe: settling is one atomic unit
+            // in the store, and an email being sent stays owed until marked sent.
+            tokio::time::timeout(self.deadline, self.processor.process(&d.body))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ProcessError::Retry(
+                        format!(
+                            "processing took longer than worker.delivery_deadline_ms ({} ms)",
+                            self.deadline.as_millis()
+                        )
+                        .into(),
+                    ))
+                })
+        };
+        match self.while_invisible(&d, work).await {
             Ok(processed) => {
                 match processed {
                     Processed::Completed { placed_at } => {

@@ -1,6 +1,7 @@
 //! A bounded soak on the local services: concurrent clients run a mixed workload
 //! (register, login, browse, place, read, cancel) against an API process and two
-//! worker processes, while one worker is killed and restarted and Redis is restarted.
+//! worker processes, while one worker is killed and restarted, Redis is restarted and
+//! the mail server is away for 15 s (far longer than a message's retries last).
 //! At the end: no 5xx, every accepted order terminal, stock consistent with the
 //! completed orders, one email (one Message-ID) per completed or failed order.
 //! `SOAK_SECS` sets the duration (default 75).
@@ -72,6 +73,11 @@ async fn soak() {
     let mut redis = start_redis(redis_port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.redis = format!("redis://127.0.0.1:{redis_port}");
+    let gate = MailGate::start(s.smtp.addr.clone()).await;
+    s.set("ORDERFLOW_SMTP__PORT", gate.port.to_string());
+    s.set("ORDERFLOW_NOTIFY__RETRY_FIRST_MS", "200");
+    s.set("ORDERFLOW_NOTIFY__RETRY_MAX_MS", "2000");
+    s.set("ORDERFLOW_NOTIFY__SCAN_INTERVAL_MS", "500");
     let s = Arc::new(s);
     let c = Arc::new(Client::new());
     let _api = s.spawn("api");
@@ -184,7 +190,15 @@ async fn soak() {
         }));
     }
 
-    // Chaos: a worker killed and restarted at a third, Redis restarted at a half.
+    // Chaos: the mail server away from a quarter for 15 s, a worker killed and
+    // restarted at a third, Redis restarted at a half.
+    let outage = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(secs / 4)).await;
+        gate.set_open(false);
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        gate.set_open(true);
+        gate
+    });
     tokio::time::sleep(Duration::from_secs(secs / 3)).await;
     w1.kill9();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -196,6 +210,7 @@ async fn soak() {
     for t in clients {
         t.await.expect("a client task failed");
     }
+    let _gate = outage.await.expect("the mail outage ran");
     let elapsed = started.elapsed();
 
     let (placed, cancelled, requests, by_status) = {

@@ -256,6 +256,31 @@ impl OrderRepo for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.release_notification(id).await
     }
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.due_notifications(now, limit).await
+    }
+    async fn defer_notification(
+        &self,
+        id: OrderId,
+        due_at: DateTime<Utc>,
+        failures: u32,
+    ) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.defer_notification(id, due_at, failures).await
+    }
+    async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.abandon_notification(id).await
+    }
+    async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.count_owed_notifications(cap).await
+    }
 }
 
 #[async_trait::async_trait]

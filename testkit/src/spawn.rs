@@ -383,6 +383,14 @@ impl RunningApp {
         }
     }
 
+    /// One look of the due-email scan, gauges included; returns how many emails it sent.
+    pub async fn send_due_emails(&self) -> usize {
+        orderflow::notifier::scan_once(&self.services.processor, &self.services.metrics, 50)
+            .await
+            .expect("due-email scan")
+            .sent
+    }
+
     /// One pass of the relay's timed scan, gauges included; returns how many orders it
     /// published.
     pub async fn run_relay(&self) -> usize {

@@ -70,6 +70,7 @@ async fn ses_mail_reaches_the_provider() {
         SesSettings {
             from,
             configuration_set: None,
+            timeout: Duration::from_secs(10),
         },
     );
     mailer.create_identity().await.expect("identity");
@@ -115,6 +116,7 @@ async fn ses_refuses_an_unverified_sender_for_good() {
         SesSettings {
             from: format!("{}@nowhere.test", unique("unverified")),
             configuration_set: None,
+            timeout: Duration::from_secs(10),
         },
     );
     let email = orderflow_core::ports::OutgoingEmail {
@@ -131,4 +133,44 @@ async fn ses_refuses_an_unverified_sender_for_good() {
         matches!(err, orderflow_core::ports::MailError::Rejected(_)),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_hung_ses_endpoint_fails_the_send_within_its_timeout() {
+    // Accepts connections and never answers, like a stalled provider.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            open.push(c);
+        }
+    });
+    let (sdk, _) = sdk(Some(endpoint)).await.expect("sdk");
+    let mailer = SesMailer::new(
+        &sdk,
+        SesSettings {
+            from: "orders@orderflow.test".into(),
+            configuration_set: None,
+            timeout: Duration::from_millis(500),
+        },
+    );
+    let email = orderflow_core::ports::OutgoingEmail {
+        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+        reference: "r".into(),
+    };
+    let sent = tokio::time::timeout(
+        Duration::from_secs(10),
+        orderflow_core::ports::Mailer::send(&mailer, &email),
+    )
+    .await
+    .expect("the send gave up on its own, well before the test's bound");
+    assert!(
+        matches!(sent, Err(orderflow_core::ports::MailError::Unavailable(_))),
+        "{sent:?}"
+    );
+    held.abort();
 }

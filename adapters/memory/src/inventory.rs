@@ -104,19 +104,20 @@ impl InventoryRepo for MemoryStore {
                     p.stock -= l.quantity.get();
                 }
             }
-            let _ = order.transition(OrderStatus::Completed, at, None);
+            let _ = order.settle(OrderStatus::Completed, at, None);
             FulfilmentOutcome::Completed
         } else {
             let reason = format!(
                 "insufficient stock for {}",
                 short.iter().map(Sku::as_str).collect::<Vec<_>>().join(", ")
             );
-            let _ = order.transition(OrderStatus::Failed, at, Some(reason));
+            let _ = order.settle(OrderStatus::Failed, at, Some(reason));
             FulfilmentOutcome::Failed { short }
         };
-        Ok(Fulfilment {
-            order: order.clone(),
-            outcome,
-        })
+        let order = order.clone();
+        orders
+            .owed
+            .extend(order.notify_due_at.map(|t| (t, order.id)));
+        Ok(Fulfilment { order, outcome })
     }
 }

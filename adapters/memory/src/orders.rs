@@ -22,6 +22,9 @@ impl OrderRepo for MemoryStore {
         if !order.published {
             o.unpublished.insert(list_key);
         }
+        if let Some(due) = order.notify_due_at {
+            o.owed.insert((due, order.id));
+        }
         o.by_id.insert(order.id, order.clone());
         Ok(())
     }
@@ -209,7 +212,52 @@ impl OrderRepo for MemoryStore {
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
         order.notified = true;
         order.notify_claimed_until = None;
+        o.set_due(id, None);
         Ok(())
+    }
+
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        let o = self.inner.orders.read();
+        Ok(o.owed
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .filter_map(|(_, id)| o.by_id.get(id))
+            .filter(|x| x.notify_claimed_until.is_none_or(|t| t <= now))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn defer_notification(
+        &self,
+        id: OrderId,
+        due_at: DateTime<Utc>,
+        failures: u32,
+    ) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        order.notify_claimed_until = None;
+        if !order.notified {
+            order.notify_failures = failures;
+            o.set_due(id, Some(due_at));
+        }
+        Ok(())
+    }
+
+    async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        order.notify_claimed_until = None;
+        o.set_due(id, None);
+        Ok(())
+    }
+
+    async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        Ok(self.inner.orders.read().owed.len().min(cap))
     }
 
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {

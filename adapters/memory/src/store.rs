@@ -52,6 +52,25 @@ pub(crate) struct Orders {
     pub(crate) by_key: BTreeMap<(UserId, IdempotencyKey), OrderId>,
     /// The outbox: orders not yet accepted by the queue, oldest first.
     pub(crate) unpublished: BTreeSet<ListKey>,
+    /// The notification ledger: orders whose outcome email is owed, by when it is due.
+    pub(crate) owed: BTreeSet<ListKey>,
+}
+
+impl Orders {
+    /// Sets when an order's outcome email is due (`None`: no longer owed), keeping
+    /// `owed` in step with the order.
+    pub(crate) fn set_due(&mut self, id: OrderId, due: Option<chrono::DateTime<chrono::Utc>>) {
+        let Some(order) = self.by_id.get_mut(&id) else {
+            return;
+        };
+        if let Some(before) = order.notify_due_at {
+            self.owed.remove(&(before, id));
+        }
+        order.notify_due_at = due;
+        if let Some(after) = due {
+            self.owed.insert((after, id));
+        }
+    }
 }
 
 impl MemoryStore {

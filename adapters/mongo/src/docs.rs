@@ -201,6 +201,11 @@ pub struct OrderDoc {
     pub traceparent: Option<String>,
     pub published: bool,
     pub notified: bool,
+    /// Absent (not null) unless an email is owed, so the partial index skips the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_due_at: Option<BsonDate>,
+    #[serde(default)]
+    pub notify_failures: i64,
     #[serde(default)]
     pub notify_claimed_until: Option<BsonDate>,
     #[serde(default)]
@@ -270,6 +275,8 @@ impl From<&Order> for OrderDoc {
             traceparent: o.traceparent.clone(),
             published: o.published,
             notified: o.notified,
+            notify_due_at: o.notify_due_at.map(bdate),
+            notify_failures: i64::from(o.notify_failures),
             notify_claimed_until: o.notify_claimed_until.map(bdate),
             swept_at: o.swept_at.map(bdate),
             publish_refusal: o.publish_refusal.as_ref().map(RefusalDoc::from),
@@ -322,6 +329,8 @@ impl TryFrom<OrderDoc> for Order {
             traceparent: d.traceparent,
             published: d.published,
             notified: d.notified,
+            notify_due_at: d.notify_due_at.map(cdate),
+            notify_failures: u32::try_from(d.notify_failures).unwrap_or(u32::MAX),
             notify_claimed_until: d.notify_claimed_until.map(cdate),
             swept_at: d.swept_at.map(cdate),
             publish_refusal: d.publish_refusal.map(PublishRefusal::from),

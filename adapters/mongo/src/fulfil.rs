@@ -142,7 +142,7 @@ impl MongoStore {
             .orders
             .update_one(
                 doc! {"_id": id.to_string(), "status": "pending"},
-                doc! {"$set": {"status": status.as_str(), "updated_at": bdate(at)}, "$push": {"history": entry}},
+                doc! {"$set": {"status": status.as_str(), "updated_at": bdate(at), "notify_due_at": bdate(at)}, "$push": {"history": entry}},
             )
             .session(&mut *session)
             .await?;
@@ -151,6 +151,7 @@ impl MongoStore {
         }
         order.status = status;
         order.updated_at = at;
+        order.notify_due_at = Some(at);
         order.history.push(change);
         Ok(Some(Fulfilment { order, outcome }))
     }

@@ -287,7 +287,7 @@ impl OrderRepo for MongoStore {
         let r = self
             .bounded(self.orders.update_one(
                 doc! {"_id": id.to_string()},
-                doc! {"$set": {"notified": true, "notify_claimed_until": null}},
+                doc! {"$set": {"notified": true, "notify_claimed_until": null}, "$unset": {"notify_due_at": ""}},
             ))
             .await
             .map_err(unavailable)?;
@@ -295,6 +295,73 @@ impl OrderRepo for MongoStore {
             return Err(OrderRepoError::NotFound);
         }
         Ok(())
+    }
+
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError> {
+        // Answered from the partial index on owed notifications.
+        self.find_orders(
+            doc! {
+                "notify_due_at": {"$lte": bdate(now)},
+                "$or": [{"notify_claimed_until": null}, {"notify_claimed_until": {"$lte": bdate(now)}}],
+            },
+            doc! {"notify_due_at": 1, "_id": 1},
+            limit.min(1000) as i64,
+        )
+        .await
+    }
+
+    async fn defer_notification(
+        &self,
+        id: OrderId,
+        due_at: DateTime<Utc>,
+        failures: u32,
+    ) -> Result<(), OrderRepoError> {
+        // A send that succeeded meanwhile wins: nothing is owed any more.
+        let r = self
+            .bounded(self.orders.update_one(
+                doc! {"_id": id.to_string(), "notified": false},
+                doc! {"$set": {
+                    "notify_claimed_until": null,
+                    "notify_due_at": bdate(due_at),
+                    "notify_failures": i64::from(failures),
+                }},
+            ))
+            .await
+            .map_err(unavailable)?;
+        if r.matched_count == 0 && self.get(id).await?.is_none() {
+            return Err(OrderRepoError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
+        let r = self
+            .bounded(self.orders.update_one(
+                doc! {"_id": id.to_string()},
+                doc! {"$set": {"notify_claimed_until": null}, "$unset": {"notify_due_at": ""}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        if r.matched_count == 0 {
+            return Err(OrderRepoError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        let n = self
+            .bounded(
+                self.orders
+                    .count_documents(doc! {"notify_due_at": {"$exists": true}})
+                    .limit(cap as u64),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(cap))
     }
 
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {

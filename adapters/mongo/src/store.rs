@@ -122,6 +122,19 @@ impl MongoStore {
                     .build(),
             )
             .await?;
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"notify_due_at": 1, "_id": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .partial_filter_expression(doc! {"notify_due_at": {"$exists": true}})
+                            .name("owed_notifications".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
         Ok(())
     }
 

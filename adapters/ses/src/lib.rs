@@ -2,17 +2,21 @@
 //! optional configuration set. Permanent refusals (message rejected, unverified
 //! sender, bad request) are `Rejected`; everything else is worth a retry.
 
+use aws_sdk_sesv2::config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
 use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
 use orderflow_core::BoxError;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct SesSettings {
     pub from: String,
     pub configuration_set: Option<String>,
+    /// Bound on every call, retries included: a hung endpoint fails within it.
+    pub timeout: Duration,
 }
 
 pub struct SesMailer {
@@ -38,8 +42,17 @@ fn address(from: &str) -> &str {
 
 impl SesMailer {
     pub fn new(sdk: &aws_config::SdkConfig, settings: SesSettings) -> Self {
+        let config = aws_sdk_sesv2::config::Builder::from(sdk)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3).min(settings.timeout))
+                    .operation_attempt_timeout(settings.timeout)
+                    .operation_timeout(settings.timeout)
+                    .build(),
+            )
+            .build();
         Self {
-            client: Client::new(sdk),
+            client: Client::from_conf(config),
             settings,
         }
     }

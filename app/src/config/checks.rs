@@ -145,6 +145,25 @@ impl Config {
         if self.smtp.username.is_some() != self.smtp.password.is_some() {
             return bad("smtp.username and smtp.password: set both or neither".into());
         }
+        // A claim that lapses while its holder is still sending would let a second
+        // worker send the same email.
+        if self.worker.notify_lease_seconds.saturating_mul(1000)
+            < self.mail.send_timeout_ms.saturating_add(2000)
+        {
+            return bad(format!(
+                "worker.notify_lease_seconds: {} s does not outlast mail.send_timeout_ms ({} ms) by 2 s; a second worker could send an email the first is still sending",
+                self.worker.notify_lease_seconds, self.mail.send_timeout_ms
+            ));
+        }
+        if self.mail.send_timeout_ms == 0 {
+            return bad("mail.send_timeout_ms: must be at least 1".into());
+        }
+        if self.worker.delivery_deadline_ms <= self.mail.send_timeout_ms {
+            return bad(format!(
+                "worker.delivery_deadline_ms: {} ms leaves no room for a send of up to mail.send_timeout_ms ({} ms)",
+                self.worker.delivery_deadline_ms, self.mail.send_timeout_ms
+            ));
+        }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes: must be at least 1024".into());
         }

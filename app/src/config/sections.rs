@@ -50,6 +50,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub worker: WorkerConfig,
     pub relay: RelayConfig,
+    pub notify: NotifyConfig,
     pub mail: MailConfig,
     pub bootstrap: BootstrapConfig,
     pub log: LogConfig,
@@ -292,6 +293,21 @@ pub struct WorkerConfig {
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub notify_lease_seconds: u64,
+    /// The longest the worker works on one delivery; past it the delivery is retried.
+    pub delivery_deadline_ms: u64,
+}
+
+/// Outcome emails that could not be sent when their order settled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
+    pub give_up_after_secs: u64,
+    /// How often each worker looks for due emails.
+    pub scan_interval_ms: u64,
+    /// Emails sent per look, at most.
+    pub scan_batch: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -316,6 +332,8 @@ pub struct RelayConfig {
 pub struct MailConfig {
     pub dir: PathBuf,
     pub from: String,
+    /// The longest one send may take, whatever the mailer (a hung server included).
+    pub send_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -321,3 +321,21 @@ fn the_ops_listener_needs_its_own_port() {
         Ok(())
     });
 }
+
+#[test]
+fn a_claim_that_could_lapse_mid_send_refuses_the_start() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "5");
+        let err = Config::load(&Sources::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("worker.notify_lease_seconds") && err.contains("mail.send_timeout_ms"),
+            "{err}"
+        );
+        jail.set_env("ORDERFLOW_MAIL__SEND_TIMEOUT_MS", "3000");
+        Config::load(&Sources::default()).map_err(|e| e.to_string())?;
+        jail.set_env("ORDERFLOW_WORKER__DELIVERY_DEADLINE_MS", "3000");
+        let err = Config::load(&Sources::default()).unwrap_err().to_string();
+        assert!(err.contains("worker.delivery_deadline_ms"), "{err}");
+        Ok(())
+    });
+}

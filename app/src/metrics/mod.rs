@@ -65,6 +65,10 @@ pub struct Metrics {
     pub relay_backlog: Gauge,
     pub relay_refused: Counter,
     pub relay_set_aside: Gauge,
+    pub notifications_due: Gauge,
+    pub notifications_sent: Counter,
+    pub notifications_deferred: Counter,
+    pub notifications_abandoned: Counter,
 }
 
 impl Default for Metrics {
@@ -94,6 +98,10 @@ impl Metrics {
             relay_backlog: Gauge::default(),
             relay_refused: Counter::default(),
             relay_set_aside: Gauge::default(),
+            notifications_due: Gauge::default(),
+            notifications_sent: Counter::default(),
+            notifications_deferred: Counter::default(),
+            notifications_abandoned: Counter::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -177,6 +185,26 @@ impl Metrics {
             "relay_set_aside",
             "Orders set aside after repeated refusals, waiting for `orderflow outbox retry`, as of the relay's last run",
             m.relay_set_aside.clone(),
+        );
+        r.register(
+            "notifications_due",
+            "Outcome emails owed (due now or after a back-off), as of this worker's last look",
+            m.notifications_due.clone(),
+        );
+        r.register(
+            "notifications_sent",
+            "Owed outcome emails sent by the due-email scan (first sends are not counted)",
+            m.notifications_sent.clone(),
+        );
+        r.register(
+            "notifications_deferred",
+            "Sends of owed outcome emails that failed and were scheduled again",
+            m.notifications_deferred.clone(),
+        );
+        r.register(
+            "notifications_abandoned",
+            "Outcome emails given up after notify.give_up_after_secs",
+            m.notifications_abandoned.clone(),
         );
         r.register_collector(Box::new(process::ProcessCollector::new()));
         Metrics { registry, ..m }

@@ -144,6 +144,8 @@ impl Stack {
             ("ORDERFLOW_WORKER__RETRY_MAX_MS", "1000".into()),
             // A claim held by a killed worker lapses after this; then another mails.
             ("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "4".into()),
+            // Which a send must not outlast (by 2 s).
+            ("ORDERFLOW_MAIL__SEND_TIMEOUT_MS", "2000".into()),
             ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),
             ("ORDERFLOW_RELAY__MIN_AGE_MS", "200".into()),
             // As the database profiles have it.
@@ -450,4 +452,44 @@ pub fn start_redis(port: u16) -> Proc {
             .expect("redis-server (scripts/services installs it)"),
         0,
     )
+}
+
+/// A TCP gate in front of the SMTP stand-in: while closed, new connections are dropped
+/// at once and open ones are cut, as when a mail provider is down.
+pub struct MailGate {
+    pub port: u16,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl MailGate {
+    pub async fn start(target: String) -> MailGate {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the mail gate");
+        let port = listener.local_addr().expect("gate address").port();
+        let (open, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|open| !*open) => {}
+                    }
+                });
+            }
+        });
+        MailGate { port, open }
+    }
+
+    pub fn set_open(&self, open: bool) {
+        self.open.send_replace(open);
+    }
 }

@@ -79,6 +79,13 @@ pub struct Order {
     pub published: bool,
     /// True once the outcome email was handed to the mailer.
     pub notified: bool,
+    /// Set while an outcome email is owed: from settlement, when it is due (the next
+    /// attempt's time after a failed send). Cleared when it is sent or given up.
+    #[serde(default)]
+    pub notify_due_at: Option<DateTime<Utc>>,
+    /// Failed sends of the outcome email so far.
+    #[serde(default)]
+    pub notify_failures: u32,
     /// A worker holding the right to send the outcome email until then; stops two
     /// workers racing on one order from both mailing the customer.
     pub notify_claimed_until: Option<DateTime<Utc>>,
@@ -148,6 +155,8 @@ impl Order {
             traceparent: origin.traceparent,
             published: false,
             notified: false,
+            notify_due_at: None,
+            notify_failures: 0,
             notify_claimed_until: None,
             swept_at: None,
             publish_refusal: None,
@@ -163,6 +172,21 @@ impl Order {
             .collect();
         parts.sort();
         parts.join("\u{1e}")
+    }
+
+    /// Settles a pending order: the status change, and from `at` on its outcome
+    /// email is owed.
+    pub fn settle(
+        &mut self,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<(), OrderStatus> {
+        self.transition(to, at, reason)?;
+        if matches!(to, OrderStatus::Completed | OrderStatus::Failed) {
+            self.notify_due_at = Some(at);
+        }
+        Ok(())
     }
 
     /// Applies a status change if the transition table allows it.

@@ -40,7 +40,9 @@ pub struct Fulfilment {
 /// - make `fulfil` ONE atomic unit over products and the order: if the order is pending,
 ///   either take stock for all of its lines and move it to `completed`, or take nothing
 ///   and move it to `failed` (reason naming the short SKUs); if it is not pending, change
-///   nothing and report `AlreadyFinal`. A repeated call never takes stock twice;
+///   nothing and report `AlreadyFinal`. A repeated call never takes stock twice. The
+///   settlement sets `notify_due_at = at` in the same unit (`Order::settle`): from then
+///   on the outcome email is owed, even if the caller dies at once;
 /// - apply `update`'s `stock_delta` atomically and relative to the current stock,
 ///   returning `InsufficientStock` (and changing nothing) if it would go below zero and
 ///   `StockLimit` if it would pass `Product::MAX_STOCK`;

@@ -22,6 +22,6 @@ pub use orders::{
     order_cache_key, Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError,
     OrderRenderer, OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
 };
-pub use processor::{OrderProcessor, ProcessError, Processed};
+pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::{Relay, Relayed, SetAsideError};

@@ -56,9 +56,44 @@ pub struct OrderProcessor {
     pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,
     /// How long a worker holds the right to send an order's email. Longer than a send
-    /// can take, so two workers never mail the same customer; short enough that a
-    /// crashed worker's claim lapses before the message comes back.
+    /// can take, so two workers never mail the same customer; a crashed worker's claim
+    /// lapses after it and `send_due` sends the email.
     pub notify_lease: Duration,
+    /// When an email that could not be sent is tried again, and when it is given up.
+    pub notify_retry: NotifyRetry,
+}
+
+/// The schedule of an outcome email that could not be sent: due again after
+/// `first_wait`, doubling up to `max_wait`, until `give_up_after` has passed since the
+/// order settled.
+#[derive(Debug, Clone, Copy)]
+pub struct NotifyRetry {
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+    pub give_up_after: Duration,
+}
+
+impl NotifyRetry {
+    /// The wait after the `failures`-th failed send.
+    pub fn wait(&self, failures: u32) -> Duration {
+        self.first_wait
+            .saturating_mul(1 << failures.saturating_sub(1).min(20))
+            .min(self.max_wait)
+    }
+}
+
+/// What `send_due` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DueSent {
+    pub sent: usize,
+    pub deferred: usize,
+    pub abandoned: usize,
+}
+
+enum SendOutcome {
+    Delivered,
+    Deferred,
+    Abandoned,
 }
 
 impl OrderProcessor {
@@ -112,53 +147,88 @@ impl OrderProcessor {
         Ok(processed)
     }
 
-    /// Sends the outcome email unless it went out already. A claim in the store makes
-    /// concurrent workers take turns; the mark after a successful send makes
-    /// redeliveries skip it.
+    /// Sends the outcome email unless it went out already or another worker is
+    /// sending it. Never makes the delivery fail for the email's sake: the email is
+    /// owed in the store from settlement on (`notify_due_at`), and `send_due` sends
+    /// whatever this attempt could not, on its own schedule, however long the mailer
+    /// is away and whatever became of the message.
     #[instrument(name = "notify", skip_all)]
     async fn notify(&self, order: &Order) -> Result<(), ProcessError> {
         if order.notified || !matches!(order.status, OrderStatus::Completed | OrderStatus::Failed) {
             return Ok(());
         }
         let now = self.clock.now();
-        let until = now
-            + chrono::Duration::from_std(self.notify_lease)
-                .unwrap_or(chrono::Duration::seconds(30));
-        let retry = |e: BoxError| ProcessError::StoreUnavailable(e);
         if !self
             .orders
-            .claim_notification(order.id, now, until)
+            .claim_notification(order.id, now, self.lease_end(now))
             .await
-            .map_err(|e| retry(Box::new(e)))?
+            .map_err(|e| ProcessError::StoreUnavailable(Box::new(e)))?
         {
-            // Either it was sent meanwhile (then the next delivery acks at once), or
-            // another worker is sending it now (then we must not ack before it does).
-            let current = self
-                .orders
-                .get(order.id)
-                .await
-                .map_err(|e| retry(Box::new(e)))?;
-            if current.is_some_and(|o| o.notified) {
-                return Ok(());
-            }
-            return Err(ProcessError::Retry(
-                "another worker is sending this order's email".into(),
-            ));
+            // Sent already, or another worker holds the claim: if that worker dies, its
+            // claim lapses and `send_due` picks the email up.
+            return Ok(());
         }
+        self.send_claimed(order)
+            .await
+            .map(|_| ())
+            .map_err(ProcessError::StoreUnavailable)
+    }
+
+    /// Sends the outcome emails that are due (after failed sends, or whose worker died
+    /// between settling and sending), up to `limit`, earliest due first; stops at the
+    /// first send the mailer fails, as the others would fail too. Returns how many it
+    /// sent.
+    #[instrument(skip_all)]
+    pub async fn send_due(&self, limit: usize) -> Result<DueSent, BoxError> {
+        let now = self.clock.now();
+        let due = self.orders.due_notifications(now, limit.max(1)).await?;
+        let mut done = DueSent::default();
+        for order in due {
+            let span = tracing::info_span!("notify", order_id = %order.id);
+            let claimed = self
+                .orders
+                .claim_notification(order.id, now, self.lease_end(now))
+                .instrument(span.clone())
+                .await?;
+            if !claimed {
+                continue;
+            }
+            match self.send_claimed(&order).instrument(span).await? {
+                SendOutcome::Delivered => done.sent += 1,
+                SendOutcome::Deferred => {
+                    done.deferred += 1;
+                    break;
+                }
+                SendOutcome::Abandoned => done.abandoned += 1,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Emails owed now or later (a gauge).
+    pub async fn owed_notifications(&self) -> Result<usize, BoxError> {
+        Ok(self.orders.count_owed_notifications(100_000).await?)
+    }
+
+    fn lease_end(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now + chrono::Duration::from_std(self.notify_lease).unwrap_or(chrono::Duration::seconds(30))
+    }
+
+    /// Sends the email of an order this worker holds the claim on, and records the
+    /// result: sent (or refused for good), or due again after a back-off, or given up
+    /// once `notify.give_up_after` has passed since the order settled.
+    async fn send_claimed(&self, order: &Order) -> Result<SendOutcome, BoxError> {
         let user = match self.users.by_id(order.user_id).await {
             Ok(user) => user,
             Err(e) => {
                 self.release(order).await;
-                return Err(retry(Box::new(e)));
+                return Err(Box::new(e));
             }
         };
         let Some(user) = user else {
             tracing::warn!("order's user no longer exists; no email sent");
-            return self
-                .orders
-                .finish_notification(order.id)
-                .await
-                .map_err(|e| retry(Box::new(e)));
+            self.orders.finish_notification(order.id).await?;
+            return Ok(SendOutcome::Delivered);
         };
         match self.mailer.send(&outcome_email(order, &user.email)).await {
             Ok(()) => {}
@@ -167,14 +237,31 @@ impl OrderProcessor {
                 tracing::error!(%reason, "outcome email rejected; not retrying");
             }
             Err(e) => {
-                self.release(order).await;
-                return Err(ProcessError::Retry(Box::new(e)));
+                let now = self.clock.now();
+                let failures = order.notify_failures.saturating_add(1);
+                let settled = order.updated_at;
+                if now - settled
+                    >= chrono::Duration::from_std(self.notify_retry.give_up_after)
+                        .unwrap_or(chrono::Duration::MAX)
+                {
+                    tracing::error!(error = %e, failures, "outcome email given up: the mailer failed for longer than notify.give_up_after_secs");
+                    self.orders.abandon_notification(order.id).await?;
+                    return Ok(SendOutcome::Abandoned);
+                }
+                let wait = self.notify_retry.wait(failures);
+                tracing::warn!(error = %e, failures, retry_in_ms = wait.as_millis() as u64, "outcome email not sent; it stays due");
+                self.orders
+                    .defer_notification(
+                        order.id,
+                        now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        failures,
+                    )
+                    .await?;
+                return Ok(SendOutcome::Deferred);
             }
         }
-        self.orders
-            .finish_notification(order.id)
-            .await
-            .map_err(|e| retry(Box::new(e)))
+        self.orders.finish_notification(order.id).await?;
+        Ok(SendOutcome::Delivered)
     }
 
     /// Whether the store answers at all: the worker checks before taking more messages

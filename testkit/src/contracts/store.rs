@@ -353,6 +353,99 @@ pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_opera
     );
 }
 
+pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store) {
+    let p = product("NL-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let secs = chrono::Duration::seconds;
+    let [a, b, c, cancelled] = [(); 4].map(|_| order(UserId::new(), &[(&p, 1)]));
+    for o in [&a, &b, &c, &cancelled] {
+        s.orders.insert(o).await.unwrap();
+    }
+    assert!(
+        s.orders
+            .due_notifications(t0 + secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is owed before settlement"
+    );
+    s.orders.cancel(cancelled.id, t0, None).await.unwrap();
+    for (o, at) in [(&a, t0), (&b, t0 + secs(1)), (&c, t0 + secs(2))] {
+        let f = s.inventory.fulfil(o.id, at).await.unwrap();
+        assert_eq!(
+            f.order.notify_due_at,
+            Some(at),
+            "the settlement makes the email owed"
+        );
+    }
+    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.orders.due_notifications(t0 + secs(1), 10).await.unwrap()),
+        vec![a.id, b.id],
+        "due by then, earliest first; a cancelled order owes nothing"
+    );
+    assert_eq!(s.orders.count_owed_notifications(10).await.unwrap(), 3);
+
+    assert!(s
+        .orders
+        .claim_notification(a.id, t0, t0 + secs(30))
+        .await
+        .unwrap());
+    assert_eq!(
+        ids(s.orders.due_notifications(t0 + secs(5), 10).await.unwrap()),
+        vec![b.id, c.id],
+        "a claimed email is left to its holder"
+    );
+    assert_eq!(
+        ids(s.orders.due_notifications(t0 + secs(31), 10).await.unwrap()),
+        vec![a.id, b.id, c.id],
+        "until the claim lapses"
+    );
+
+    s.orders
+        .defer_notification(a.id, t0 + secs(100), 1)
+        .await
+        .unwrap();
+    let deferred = s.orders.get(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            deferred.notify_due_at,
+            deferred.notify_failures,
+            deferred.notify_claimed_until
+        ),
+        (Some(t0 + secs(100)), 1, None)
+    );
+    assert_eq!(
+        ids(s.orders.due_notifications(t0 + secs(99), 10).await.unwrap()),
+        vec![b.id, c.id]
+    );
+
+    s.orders.finish_notification(b.id).await.unwrap();
+    s.orders.abandon_notification(c.id).await.unwrap();
+    assert_eq!(
+        ids(s
+            .orders
+            .due_notifications(t0 + secs(1000), 10)
+            .await
+            .unwrap()),
+        vec![a.id],
+        "sent and given-up emails are no longer owed"
+    );
+    assert_eq!(s.orders.count_owed_notifications(10).await.unwrap(), 1);
+    let given_up = s.orders.get(c.id).await.unwrap().unwrap();
+    assert!(!given_up.notified && given_up.notify_due_at.is_none());
+    s.orders
+        .defer_notification(b.id, t0 + secs(100), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.orders.get(b.id).await.unwrap().unwrap().notify_due_at,
+        None,
+        "a deferral after the send changes nothing"
+    );
+}
+
 pub async fn notification_claims_are_exclusive(s: Store) {
     let p = product("NC-1", 100, 10);
     let o = order(UserId::new(), &[(&p, 1)]);
@@ -662,6 +755,13 @@ macro_rules! store_contract {
                     return;
                 };
                 $crate::contracts::store::refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator(adapter).await
+            }
+            #[tokio::test]
+            async fn owed_emails_are_due_from_settlement_until_sent_or_given_up() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::store::owed_emails_are_due_from_settlement_until_sent_or_given_up(adapter).await
             }
             #[tokio::test]
             async fn the_sweep_finds_orders_pending_too_long_once_per_age() {

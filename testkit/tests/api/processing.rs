@@ -1,4 +1,5 @@
-use orderflow_testkit::spawn_app;
+use orderflow_core::ports::{InventoryRepo, OrderRepo, Queue};
+use orderflow_testkit::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -240,29 +241,106 @@ async fn unprocessable_messages_are_dead_lettered_without_blocking_others() {
     assert!(app.queue.is_empty());
 }
 
+/// Retries of everything within a millisecond, so a test can outlast a message's
+/// whole receive budget at once.
+fn hurried(c: &mut orderflow::config::Config) {
+    c.worker.retry_base_ms = 1;
+    c.worker.retry_max_ms = 1;
+    c.notify.retry_first_ms = 1;
+    c.notify.retry_max_ms = 1;
+}
+
+/// Runs the worker until no message is left to receive, however many receives that
+/// takes (retries are due within a millisecond).
+async fn drain_all(app: &orderflow_testkit::TestApp) {
+    for _ in 0..(app.config.worker.max_receives * 3) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        app.drain().await;
+    }
+}
+
 #[tokio::test]
-async fn a_mail_outage_delays_the_email_but_never_doubles_the_order() {
-    let app = spawn_app().await;
+async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
+    let app = spawn_app_with(hurried).await;
     app.product("M", 100, 10).await;
     let user = app.customer().await;
     app.mailer.set_failing(true);
-    app.place(&user.access_token, json!([{"sku": "M", "quantity": 3}]))
-        .await;
-    assert_eq!(
-        app.worker
-            .run_once(std::time::Duration::ZERO)
-            .await
-            .unwrap(),
-        1
+    for _ in 0..3 {
+        app.place(&user.access_token, json!([{"sku": "M", "quantity": 1}]))
+            .await;
+    }
+    drain_all(&app).await;
+    assert_eq!(app.stock("M").await, 7, "every order completed, once");
+    assert!(app.queue.is_empty(), "every message acked");
+    assert!(
+        app.queue.dead_letters(10).await.unwrap().is_empty(),
+        "nothing dead-lettered for the email's sake"
     );
-    assert_eq!(app.stock("M").await, 7, "the order completed");
-    assert_eq!(app.queue.len(), 1, "not acked: the email is still owed");
+    assert!(app.mailer.sent().is_empty());
+    assert_eq!(app.send_due_emails().await, 0, "still down: stays due");
+    assert!(app
+        .metrics_text()
+        .await
+        .contains("orderflow_notifications_due 3\n"));
+
     app.mailer.set_failing(false);
-    app.drain().await;
-    assert_eq!(app.stock("M").await, 7, "stock taken once");
-    assert_eq!(app.mailer.sent().len(), 1);
-    assert!(app.store.all_orders()[0].notified);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        app.send_due_emails().await,
+        3,
+        "sent by the scan, no manual step"
+    );
+    assert_eq!(app.send_due_emails().await, 0, "and only once");
+    let mut references: Vec<String> = app.mailer.sent().into_iter().map(|e| e.reference).collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), 3, "one email per order");
+    assert!(app
+        .store
+        .all_orders()
+        .iter()
+        .all(|o| o.notified && o.notify_due_at.is_none()));
+    assert!(app
+        .metrics_text()
+        .await
+        .contains("orderflow_notifications_due 0\n"));
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_dead_worker_never_loses_the_email() {
+    let app = spawn_app_with(hurried).await;
+    app.product("K", 100, 10).await;
+    let user = app.customer().await;
+    let placed = app
+        .place(&user.access_token, json!([{"sku": "K", "quantity": 1}]))
+        .await;
+    let id = orderflow_core::domain::OrderId::parse(placed.body["id"].as_str().unwrap()).unwrap();
+    // A worker settles the order, claims its email and is killed before sending, its
+    // claim outliving every redelivery of the message.
+    let now = chrono::Utc::now();
+    app.store.fulfil(id, now).await.unwrap();
+    assert!(app
+        .store
+        .claim_notification(id, now, now + chrono::Duration::milliseconds(300))
+        .await
+        .unwrap());
+    drain_all(&app).await;
     assert!(app.queue.is_empty());
+    assert!(
+        app.queue.dead_letters(10).await.unwrap().is_empty(),
+        "the redelivery is acked: the email is owed in the store, not in the message"
+    );
+    assert!(
+        app.mailer.sent().is_empty(),
+        "the claim is respected while it lasts"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    assert_eq!(
+        app.send_due_emails().await,
+        1,
+        "sent once the dead worker's claim lapsed"
+    );
+    assert_eq!(app.mailer.sent().len(), 1);
 }
 
 #[tokio::test]
@@ -534,4 +612,85 @@ async fn app_with_switchable_store(
     .await;
     let store = switch.lock().unwrap().clone().expect("the swap ran");
     (app, store)
+}
+
+/// A mail server that accepts and never answers.
+struct HungMailer;
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Mailer for HungMailer {
+    async fn send(
+        &self,
+        _: &orderflow_core::ports::OutgoingEmail,
+    ) -> Result<(), orderflow_core::ports::MailError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_hung_mail_server_cannot_hold_a_worker_slot() {
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| {
+            c.mail.send_timeout_ms = 100;
+            c.worker.notify_lease_seconds = 3;
+        },
+        |a| a.mailer = std::sync::Arc::new(HungMailer),
+    )
+    .await;
+    app.product("H", 100, 10).await;
+    let user = app.customer().await;
+    app.place(&user.access_token, json!([{"sku": "H", "quantity": 1}]))
+        .await;
+    let handled = tokio::time::timeout(std::time::Duration::from_secs(10), app.drain())
+        .await
+        .expect("the send gave up at mail.send_timeout_ms");
+    assert_eq!(handled, 1);
+    assert!(app.queue.is_empty(), "acked: the email stays owed instead");
+    let order = app.store.all_orders().pop().unwrap();
+    assert_eq!(order.status, orderflow_core::domain::OrderStatus::Completed);
+    assert!(!order.notified);
+    assert_eq!(order.notify_failures, 1);
+    assert!(order.notify_due_at.is_some(), "owed, due again later");
+    assert_eq!(order.notify_claimed_until, None, "the claim is released");
+}
+
+#[tokio::test]
+async fn one_delivery_is_worked_on_for_at_most_the_deadline() {
+    let app = orderflow_testkit::spawn_app_custom(
+        |c| {
+            c.mail.send_timeout_ms = 10_000;
+            c.worker.notify_lease_seconds = 12;
+        },
+        |a| a.mailer = std::sync::Arc::new(HungMailer),
+    )
+    .await;
+    app.product("D", 100, 10).await;
+    let user = app.customer().await;
+    app.place(&user.access_token, json!([{"sku": "D", "quantity": 1}]))
+        .await;
+    let mut settings = app.config.worker_settings();
+    settings.delivery_deadline_ms = 200;
+    let worker = orderflow::worker::Worker::new(
+        app.services.adapters.queue.clone(),
+        app.services.processor.clone(),
+        app.services.metrics.clone(),
+        &settings,
+    );
+    let handled = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        worker.run_once(std::time::Duration::ZERO),
+    )
+    .await
+    .expect("the delivery was given up at its deadline")
+    .unwrap();
+    assert_eq!(handled, 1);
+    assert_eq!(
+        app.queue.len(),
+        1,
+        "not acked: retried later like any failure"
+    );
+    assert!(app
+        .metrics_text()
+        .await
+        .contains("orderflow_queue_retried_total 1\n"));
 }

@@ -1,0 +1,35 @@
+//! One deadline for every send, whatever the mailer: SMTP's timeout bounds each read
+//! and write, not a server that answers a byte at a time, and the file and log
+//! mailers have none. A send past the deadline is `Unavailable` (the email stays
+//! owed), and `worker.notify_lease_seconds` is checked to outlast it.
+
+use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Deadlined {
+    inner: Arc<dyn Mailer>,
+    limit: Duration,
+}
+
+impl Deadlined {
+    pub fn new(inner: Arc<dyn Mailer>, limit: Duration) -> Self {
+        Self { inner, limit }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for Deadlined {
+    async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
+        match tokio::time::timeout(self.limit, self.inner.send(email)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(MailError::Unavailable(
+                format!(
+                    "the mailer did not finish within mail.send_timeout_ms ({} ms)",
+                    self.limit.as_millis()
+                )
+                .into(),
+            )),
+        }
+    }
+}

@@ -119,13 +119,7 @@ async fn ses_refuses_an_unverified_sender_for_good() {
             timeout: Duration::from_secs(10),
         },
     );
-    let email = orderflow_core::ports::OutgoingEmail {
-        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
-        subject: "s".into(),
-        text: "t".into(),
-        html: "h".into(),
-        reference: "r".into(),
-    };
+    let email = orderflow_testkit::contracts::mailer::any_email();
     let err = orderflow_core::ports::Mailer::send(&mailer, &email)
         .await
         .unwrap_err();
@@ -155,13 +149,7 @@ async fn a_hung_ses_endpoint_fails_the_send_within_its_timeout() {
             timeout: Duration::from_millis(500),
         },
     );
-    let email = orderflow_core::ports::OutgoingEmail {
-        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
-        subject: "s".into(),
-        text: "t".into(),
-        html: "h".into(),
-        reference: "r".into(),
-    };
+    let email = orderflow_testkit::contracts::mailer::any_email();
     let sent = tokio::time::timeout(
         Duration::from_secs(10),
         orderflow_core::ports::Mailer::send(&mailer, &email),

@@ -51,13 +51,7 @@ async fn an_unreachable_smtp_server_is_a_retryable_failure() {
         timeout: Duration::from_secs(2),
     })
     .unwrap();
-    let email = orderflow_core::ports::OutgoingEmail {
-        to: orderflow_core::domain::Email::parse("x@example.com").unwrap(),
-        subject: "s".into(),
-        text: "t".into(),
-        html: "h".into(),
-        reference: "r".into(),
-    };
+    let email = orderflow_testkit::contracts::mailer::any_email();
     let err = orderflow_core::ports::Mailer::send(&mailer, &email)
         .await
         .unwrap_err();

@@ -45,3 +45,14 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A minimal email for tests that only care whether a send goes through.
+pub fn any_email() -> orderflow_core::ports::OutgoingEmail {
+    orderflow_core::ports::OutgoingEmail {
+        to: orderflow_core::domain::Email::parse("x@example.com").expect("a valid address"),
+        subject: "s".into(),
+        text: "t".into(),
+        html: "h".into(),
+        reference: "r".into(),
+    }
+}

@@ -343,3 +343,34 @@ async fn an_access_token_is_never_a_refresh_token() {
     let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::OK, "the login itself is unharmed");
 }
+
+#[tokio::test]
+async fn look_alike_addresses_cannot_be_registered_as_new_accounts() {
+    let app = spawn_app().await;
+    let register = |email: &str| {
+        app.post(
+            "/api/auth/register",
+            None,
+            json!({"email": email, "password": "a-strong-password"}),
+        )
+    };
+    let first = register("jos\u{e9}@b\u{fc}cher.de").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(first.body["email"], "jos\u{e9}@xn--bcher-kva.de");
+    for twin in [
+        "jose\u{301}@bu\u{308}cher.de",
+        "jos\u{e9}@xn--bcher-kva.de",
+        "jos\u{e9}@ｂüｃｈｅｒ.de",
+    ] {
+        let r = register(twin).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{twin:?}: {:?}", r.body);
+        assert_eq!(r.code(), "email_taken");
+    }
+    let hidden = register("jos\u{e9}\u{200B}@b\u{fc}cher.de").await;
+    assert_eq!(hidden.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(hidden.code(), "validation_failed");
+    let login = app
+        .login("jose\u{301}@BU\u{308}CHER.de", "a-strong-password")
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "any spelling logs in");
+}

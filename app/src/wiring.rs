@@ -8,12 +8,12 @@ use crate::relay::{handoff_channel, HandoffReceiver};
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
-    FileMailer, LogMailer, MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
+    LogMailer, MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
 };
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
 use orderflow_adapter_redis::{RedisCache, RedisConn, RedisLimiter, RedisSettings};
 use orderflow_adapter_ses::{SesMailer, SesSettings};
-use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
+use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
@@ -119,7 +119,9 @@ impl Adapters {
             _ => Arc::new(memory_queue(c)),
         };
         let mailer: Arc<dyn Mailer> = match (c.adapters.mailer, &sdk) {
-            (MailerKind::File, _) => Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from)),
+            (MailerKind::File, _) => {
+                Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from).map_err(anyhow::Error::msg)?)
+            }
             (MailerKind::Log, _) => Arc::new(LogMailer),
             (MailerKind::Smtp, _) => Arc::new(smtp_mailer(c)?),
             (MailerKind::Ses, Some(sdk)) => {

@@ -1,7 +1,7 @@
 //! The mailer contract against the SMTP sink (`ORDERFLOW_TEST_SMTP_ADDR`, reading its
 //! maildir at `ORDERFLOW_TEST_SMTP_MAILDIR`) and against the file mailer.
 
-use orderflow_adapter_memory::FileMailer;
+use orderflow_adapter_smtp::FileMailer;
 use orderflow_adapter_smtp::{SmtpMailer, SmtpSettings, Tls};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ async fn an_unreachable_smtp_server_is_a_retryable_failure() {
 #[tokio::test]
 async fn file_mail_reaches_the_folder() {
     let dir = std::env::temp_dir().join(format!("orderflow-contract-{}", uuid::Uuid::new_v4()));
-    let mailer = FileMailer::new(&dir, "Orderflow <orders@orderflow.test>");
+    let mailer = FileMailer::new(&dir, "Orderflow <orders@orderflow.test>").unwrap();
     orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(
         Arc::new(mailer),
         read_dir(dir.clone()),

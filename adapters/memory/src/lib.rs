@@ -4,7 +4,7 @@
 //! - [`MemoryStore`]: users, sessions, orders and inventory behind one set of locks.
 //! - [`MemoryCache`], [`NoCache`]: TTL cache, and the "no cache" choice.
 //! - [`MemoryQueue`]: visibility timeouts, receive counts, dead-lettering.
-//! - [`FileMailer`], [`LogMailer`], [`RecordingMailer`]: `.eml` files, log lines, test capture.
+//! - [`LogMailer`], [`RecordingMailer`]: log lines, test capture.
 //! - [`MemoryLimiter`]: fixed-window attempt counters for login throttling.
 //! - [`ManualClock`]: time that only moves when a test says so.
 
@@ -22,6 +22,6 @@ mod users;
 pub use cache::{MemoryCache, NoCache};
 pub use clock::ManualClock;
 pub use limiter::MemoryLimiter;
-pub use mailers::{FileMailer, LogMailer, RecordingMailer};
+pub use mailers::{LogMailer, RecordingMailer};
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;

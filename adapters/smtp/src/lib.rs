@@ -1,10 +1,18 @@
-//! `Mailer` over SMTP with lettre on tokio and rustls: Mailpit, aiosmtpd, or any
-//! relay. TLS mode, credentials and a per-send timeout from config. Permanent (5xx)
-//! refusals are `Rejected`; connection trouble and 4xx are worth a retry.
+//! Mailers that speak RFC 5322, both built by lettre's message builder (so non-ASCII
+//! headers are RFC 2047 encoded and bodies get a safe transfer encoding):
+//! - [`SmtpMailer`] over SMTP with lettre on tokio and rustls: Mailpit, aiosmtpd, or any
+//!   relay. TLS mode, credentials and a per-send timeout from config. Permanent (5xx)
+//!   refusals are `Rejected`; connection trouble and 4xx are worth a retry.
+//! - [`FileMailer`]: one `.eml` file per email, the embedded profile's mailbox.
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+mod file;
+mod message;
+
+pub use file::FileMailer;
+
+use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
 use std::time::Duration;
 
@@ -61,30 +69,7 @@ impl SmtpMailer {
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let to = email
-            .to
-            .as_str()
-            .parse::<Mailbox>()
-            .map_err(|e| MailError::Rejected(e.to_string()))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(&email.subject)
-            .message_id(Some(format!("<{}@orderflow>", email.reference)))
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(email.text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(email.html.clone()),
-                    ),
-            )
-            .map_err(|e| MailError::Rejected(e.to_string()))?;
+        let message = message::rfc5322(&self.from, email)?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(MailError::Rejected(e.to_string())),

@@ -102,4 +102,50 @@ mod tests {
     fn escapes_html() {
         assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
     }
+
+    #[test]
+    fn every_value_from_a_user_or_an_admin_is_escaped_in_the_html() {
+        use crate::domain::{NewOrderLine, Origin, Product, ProductName, Quantity, Sku, UserId};
+        let hostile = "<img src=x onerror=alert(1)> & \"quotes\"";
+        let product = Product {
+            sku: Sku::parse("XSS-1").unwrap(),
+            name: ProductName::parse(hostile).unwrap(),
+            price_cents: 100,
+            currency: Currency::parse("USD").unwrap(),
+            stock: 1,
+        };
+        let line = NewOrderLine {
+            sku: product.sku.clone(),
+            quantity: Quantity::from_i64(1).unwrap(),
+        };
+        let mut order = Order::place(
+            UserId::new(),
+            &[(line, &product)],
+            None,
+            Origin::default(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        order
+            .settle(
+                OrderStatus::Failed,
+                chrono::Utc::now(),
+                Some(format!("insufficient stock for <{hostile}>")),
+            )
+            .unwrap();
+        let email = outcome_email(&order, &Email::parse("ada@example.com").unwrap());
+        assert!(!email.html.contains("<img"), "{}", email.html);
+        assert!(!email.html.contains("\"quotes\""), "{}", email.html);
+        assert!(
+            email
+                .html
+                .contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;"),
+            "{}",
+            email.html
+        );
+        assert!(
+            email.text.contains(hostile),
+            "the text part is plain text, as typed"
+        );
+    }
 }

@@ -111,12 +111,17 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// Counts one attempt against every key; refuses if any is over its limit.
+    /// Counts one attempt against each key in turn and refuses at the first one over
+    /// its limit, leaving the later keys uncounted: a client already refused for its
+    /// own attempts does not also use up the limit of the email it aims at.
     async fn check(&self, keys: &[(String, u32)]) -> Result<(), Duration> {
         let mut wait: Option<Duration> = None;
         for (key, limit) in keys {
             match self.limiter.hit(key, *limit, self.window).await {
-                Ok(a) if !a.allowed => wait = Some(wait.unwrap_or_default().max(a.retry_after)),
+                Ok(a) if !a.allowed => {
+                    wait = Some(a.retry_after);
+                    break;
+                }
                 Ok(_) => {}
                 // Fail open: a limiter outage must not take logins down with it.
                 Err(e) => {
@@ -213,16 +218,17 @@ impl AuthService {
         password: String,
         client: Option<&str>,
     ) -> Result<TokenPair, LoginError> {
+        // The client first: its refusal leaves the email's count alone.
         let mut keys = Vec::with_capacity(2);
+        if let Some(c) = client {
+            keys.push((format!("login:client:{c}"), self.throttle.login_per_client));
+        }
         let normalised = email.trim().to_lowercase();
         if normalised.len() <= 320 {
             keys.push((
                 format!("login:email:{normalised}"),
                 self.throttle.login_per_email,
             ));
-        }
-        if let Some(c) = client {
-            keys.push((format!("login:client:{c}"), self.throttle.login_per_client));
         }
         self.throttle
             .check(&keys)

@@ -374,3 +374,39 @@ async fn look_alike_addresses_cannot_be_registered_as_new_accounts() {
         .await;
     assert_eq!(login.status, StatusCode::OK, "any spelling logs in");
 }
+
+#[tokio::test]
+async fn attempts_refused_for_their_client_do_not_use_up_the_emails_limit() {
+    let app = orderflow_testkit::spawn_app_with(|c| {
+        c.auth.login_per_client = 2;
+        c.auth.login_per_email = 3;
+        c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let login = |ip: &'static str| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": "target@example.com", "password": "whatever-password"}))
+            .send()
+    };
+    let mut from_a = Vec::new();
+    for _ in 0..6 {
+        from_a.push(login("198.51.100.1").await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        from_a,
+        [401, 401, 429, 429, 429, 429],
+        "the client's own limit"
+    );
+    assert_eq!(
+        login("198.51.100.2").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "the email has seen two attempts, not six"
+    );
+    assert_eq!(
+        login("198.51.100.3").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "and its own limit still holds"
+    );
+}

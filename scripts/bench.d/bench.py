@@ -3,7 +3,7 @@
 drives load with wrk, and prints one table (also written to BENCHMARKS.md).
 
 Usage: scripts/bench [embedded|local]
-Knobs: DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
+Knobs: BENCH_BIN, BENCH_LABEL, DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
        E2E_RATE (1000 embedded, 20 local) E2E_SECS=10
 
 embedded: one `orderflow run` process (API, relay and worker) on the in-memory adapters.
@@ -18,7 +18,9 @@ import datetime, json, os, re, statistics, subprocess, sys, threading, time, url
 MODE = sys.argv[1] if len(sys.argv) > 1 else "embedded"
 LOCAL = MODE == "local"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "target", "release", "orderflow")
+# BENCH_BIN runs another build (an A/B against an older commit in the same session);
+# BENCH_LABEL then names it in the table's heading.
+BIN = os.environ.get("BENCH_BIN") or os.path.join(ROOT, "target", "release", "orderflow")
 PORT = int(os.environ.get("BENCH_PORT", "8097"))
 BASE = f"http://127.0.0.1:{PORT}"
 # Each process's ops listener (/metrics): the API's (or the run role's), the worker's.
@@ -122,6 +124,8 @@ def wrk(path, script=None, args=(), duration=DURATION, conns=CONNS):
 
 
 def commit():
+    if os.environ.get("BENCH_LABEL"):
+        return os.environ["BENCH_LABEL"]
     r = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     dirty = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--", ".", ":!BENCHMARKS.md"]).returncode != 0
     return (r.stdout.strip() or "unknown") + ("+changes" if dirty else "")

@@ -21,8 +21,9 @@ pub struct Allowance {
 /// - count every `hit`, also concurrent ones from many processes sharing the adapter's
 ///   backend: of `limit + n` hits in one window exactly `limit` are allowed;
 /// - start a fresh window for a key once `window` has passed since its first hit;
-/// - return `Unavailable` when the backend cannot answer. Callers fail open (allow
-///   and log): throttling must not take logins down with it.
+/// - return `Unavailable` when the backend cannot answer within the adapter's timeout,
+///   never wait longer. The use case decides what that means: logins are refused (429,
+///   a short `Retry-After`), refreshes allowed.
 #[async_trait::async_trait]
 pub trait RateLimiter: Send + Sync {
     async fn hit(&self, key: &str, limit: u32, window: Duration)

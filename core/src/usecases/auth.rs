@@ -98,6 +98,20 @@ impl From<UserRepoError> for RefreshError {
     }
 }
 
+/// What a throttled attempt gets while the rate limiter cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outage {
+    /// 429 with `Retry-After`: logins, where an unthrottled moment is a free run at
+    /// guessing passwords.
+    Refuse,
+    /// Let it through: refreshes, which present a 256-bit secret nobody can guess;
+    /// their throttle only spares the store, and refusing them would log everyone out.
+    Allow,
+}
+
+/// `Retry-After` for an attempt refused because the limiter could not answer.
+const OUTAGE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// Attempt limits for login and refresh, per fixed window.
 pub struct Throttle {
     pub limiter: Arc<dyn RateLimiter>,
@@ -114,7 +128,10 @@ impl Throttle {
     /// Counts one attempt against each key in turn and refuses at the first one over
     /// its limit, leaving the later keys uncounted: a client already refused for its
     /// own attempts does not also use up the limit of the email it aims at.
-    async fn check(&self, keys: &[(String, u32)]) -> Result<(), Duration> {
+    ///
+    /// A limiter that cannot answer (its outage, or no answer within its timeout) is
+    /// `on_outage`'s to decide.
+    async fn check(&self, keys: &[(String, u32)], on_outage: Outage) -> Result<(), Duration> {
         let mut wait: Option<Duration> = None;
         for (key, limit) in keys {
             match self.limiter.hit(key, *limit, self.window).await {
@@ -123,10 +140,16 @@ impl Throttle {
                     break;
                 }
                 Ok(_) => {}
-                // Fail open: a limiter outage must not take logins down with it.
-                Err(e) => {
-                    tracing::warn!(error = %e, "rate limiter unavailable; allowing the attempt")
-                }
+                Err(e) => match on_outage {
+                    Outage::Refuse => {
+                        tracing::warn!(error = %e, "rate limiter unavailable; refusing the attempt");
+                        wait = Some(OUTAGE_RETRY_AFTER);
+                        break;
+                    }
+                    Outage::Allow => {
+                        tracing::warn!(error = %e, "rate limiter unavailable; allowing the attempt")
+                    }
+                },
             }
         }
         match wait {
@@ -231,7 +254,7 @@ impl AuthService {
             ));
         }
         self.throttle
-            .check(&keys)
+            .check(&keys, Outage::Refuse)
             .await
             .map_err(LoginError::RateLimited)?;
         // Malformed input gets the same answer as a wrong password.
@@ -290,7 +313,7 @@ impl AuthService {
                 self.throttle.refresh_per_client,
             )];
             self.throttle
-                .check(&key)
+                .check(&key, Outage::Allow)
                 .await
                 .map_err(RefreshError::RateLimited)?;
         }

@@ -410,3 +410,78 @@ async fn attempts_refused_for_their_client_do_not_use_up_the_emails_limit() {
         "and its own limit still holds"
     );
 }
+
+#[tokio::test]
+async fn a_rate_limiter_that_does_not_answer_refuses_logins_but_not_refreshes() {
+    // A Redis that accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((c, _)) = silent.accept().await {
+            open.push(c);
+        }
+    });
+    let switch = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let limiter = Outageable {
+        healthy: orderflow_adapter_memory::MemoryLimiter::default(),
+        hung: orderflow_adapter_redis::RedisLimiter::new(
+            orderflow_adapter_redis::RedisConn::new(orderflow_adapter_redis::RedisSettings {
+                url,
+                key_prefix: "t:".into(),
+                timeout: std::time::Duration::from_millis(200),
+            })
+            .unwrap(),
+        ),
+        down: switch.clone(),
+    };
+    let app =
+        orderflow_testkit::spawn_app_custom(|_| {}, |a| a.limiter = std::sync::Arc::new(limiter))
+            .await;
+    let user = app.customer().await;
+    switch.store(true, std::sync::atomic::Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let r = app.login(&user.email, &user.password).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.header("retry-after"), Some("5"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered within the limiter's timeout"
+    );
+    let refreshed = app.refresh(user.refresh_token.as_str()).await;
+    assert_eq!(
+        refreshed.status,
+        StatusCode::OK,
+        "refreshes go on: {:?}",
+        refreshed.body
+    );
+    held.abort();
+}
+
+/// The memory limiter, or while `down` a Redis limiter whose server never answers.
+struct Outageable {
+    healthy: orderflow_adapter_memory::MemoryLimiter,
+    hung: orderflow_adapter_redis::RedisLimiter,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::RateLimiter for Outageable {
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<orderflow_core::ports::Allowance, orderflow_core::ports::LimiterError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.hung.hit(key, limit, window).await
+        } else {
+            self.healthy.hit(key, limit, window).await
+        }
+    }
+}

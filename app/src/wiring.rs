@@ -323,6 +323,7 @@ impl Services {
             tokens: a.tokens.clone(),
             clock: a.clock.clone(),
             refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
+            refresh_reuse_grace: Duration::from_secs(c.auth.refresh_reuse_grace_secs),
             throttle: Throttle {
                 limiter: a.limiter.clone(),
                 window: Duration::from_secs(c.auth.throttle_window_secs),

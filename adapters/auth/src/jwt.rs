@@ -74,6 +74,8 @@ pub struct JwtIssuer {
     /// One keyed HMAC per accepted key id, cloned for each check: the key schedule is
     /// computed once, not per request.
     verifiers: HashMap<String, HmacSha256>,
+    /// Keyed with the signing secret: derives a refresh token's successor.
+    successors: HmacSha256,
 }
 
 impl JwtIssuer {
@@ -96,7 +98,10 @@ impl JwtIssuer {
                 .map_err(|e| format!("jwt key {:?}: {e}", key.kid))?;
             verifiers.insert(key.kid.clone(), mac);
         }
+        let successors = HmacSha256::new_from_slice(settings.signing.secret.as_bytes())
+            .map_err(|e| format!("jwt signing key: {e}"))?;
         Ok(Self {
+            successors,
             encoding: EncodingKey::from_secret(settings.signing.secret.as_bytes()),
             verifiers,
             settings,
@@ -207,6 +212,16 @@ impl TokenIssuer for JwtIssuer {
         (secret, hash)
     }
 
+    fn successor_refresh(&self, secret: &RefreshSecret) -> (RefreshSecret, RefreshTokenHash) {
+        // Keyed with the signing secret, under a label of its own.
+        let mut mac = self.successors.clone();
+        mac.update(b"orderflow refresh successor\0");
+        mac.update(secret.0.as_bytes());
+        let next = RefreshSecret(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        let hash = self.hash_refresh(&next);
+        (next, hash)
+    }
+
     fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash {
         // A plain hash is enough: the input is 256 random bits, not a guessable password.
         RefreshTokenHash(hex_encode(&Sha256::digest(secret.0.as_bytes())))
@@ -244,6 +259,34 @@ mod tests {
             verify_also,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_refresh_secrets_successor_is_fixed_by_the_secret_and_the_key() {
+        let a = issuer(key("k1", 'a'), vec![]);
+        let (secret, _) = a.new_refresh();
+        let (s1, h1) = a.successor_refresh(&secret);
+        let (s2, h2) = a.successor_refresh(&secret);
+        assert_eq!(
+            (&s1, &h1),
+            (&s2, &h2),
+            "the same secret, the same successor"
+        );
+        assert_eq!(h1, a.hash_refresh(&s1));
+        assert!(s1.0.len() >= 43, "256 bits");
+        assert_ne!(s1, secret);
+        let (other, _) = a.new_refresh();
+        assert_ne!(
+            a.successor_refresh(&other).0,
+            s1,
+            "another secret, another successor"
+        );
+        let b = issuer(key("k1", 'b'), vec![]);
+        assert_ne!(
+            b.successor_refresh(&secret).0,
+            s1,
+            "without the key it cannot be computed"
+        );
     }
 
     fn forge(claims: serde_json::Value, header: Header, secret: &str) -> String {

@@ -20,6 +20,7 @@ impl SessionRepo for MemoryStore {
         presented: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: DateTime<Utc>,
+        grace: std::time::Duration,
     ) -> Result<Rotation, SessionRepoError> {
         let mut s = self.inner.sessions.lock();
         let Some(family_id) = s.by_hash.get(presented).copied() else {
@@ -32,11 +33,23 @@ impl SessionRepo for MemoryStore {
             return Ok(Rotation::Invalid);
         }
         if &family.current != presented {
+            let repeat = &family.current == next
+                && family.previous.last() == Some(presented)
+                && family.rotated_at.is_some_and(|at| {
+                    now <= at + chrono::Duration::from_std(grace).unwrap_or_default()
+                });
+            if repeat {
+                return Ok(Rotation::Repeated {
+                    user_id: family.user_id,
+                    family: family_id,
+                });
+            }
             family.revoked = true;
             return Ok(Rotation::Reused { family: family_id });
         }
         let old = std::mem::replace(&mut family.current, next.clone());
         family.previous.push(old);
+        family.rotated_at = Some(now);
         let user_id = family.user_id;
         s.by_hash.insert(next.clone(), family_id);
         Ok(Rotation::Rotated {

@@ -81,6 +81,8 @@ pub struct SessionDoc {
     pub created_at: BsonDate,
     pub expires_at: BsonDate,
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<BsonDate>,
 }
 
 impl From<&Session> for SessionDoc {
@@ -93,6 +95,7 @@ impl From<&Session> for SessionDoc {
             created_at: bdate(s.created_at),
             expires_at: bdate(s.expires_at),
             revoked: s.revoked,
+            rotated_at: s.rotated_at.map(bdate),
         }
     }
 }
@@ -110,6 +113,7 @@ impl TryFrom<SessionDoc> for Session {
             created_at: cdate(d.created_at),
             expires_at: cdate(d.expires_at),
             revoked: d.revoked,
+            rotated_at: d.rotated_at.map(cdate),
         })
     }
 }

@@ -24,6 +24,7 @@ impl SessionRepo for MongoStore {
         presented: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: DateTime<Utc>,
+        grace: std::time::Duration,
     ) -> Result<Rotation, SessionRepoError> {
         // One conditional update: of concurrent rotations only one still finds the
         // presented token current.
@@ -32,7 +33,7 @@ impl SessionRepo for MongoStore {
                 self.sessions
                     .find_one_and_update(
                         doc! {"current": &presented.0, "revoked": false, "expires_at": {"$gt": bdate(now)}},
-                        doc! {"$set": {"current": &next.0}, "$push": {"previous": &presented.0}},
+                        doc! {"$set": {"current": &next.0, "rotated_at": bdate(now)}, "$push": {"previous": &presented.0}},
                     )
                     .return_document(ReturnDocument::After),
             )
@@ -55,6 +56,17 @@ impl SessionRepo for MongoStore {
         let s = Session::try_from(d).map_err(unavailable)?;
         if s.revoked || s.expires_at <= now {
             return Ok(Rotation::Invalid);
+        }
+        let repeat = &s.current == next
+            && s.previous.last() == Some(presented)
+            && s.rotated_at.is_some_and(|at| {
+                now <= at + chrono::Duration::from_std(grace).unwrap_or_default()
+            });
+        if repeat {
+            return Ok(Rotation::Repeated {
+                user_id: s.user_id,
+                family: s.family,
+            });
         }
         self.bounded(self.sessions.update_one(
             doc! {"_id": s.family.0.to_string()},

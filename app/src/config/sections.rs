@@ -260,6 +260,9 @@ pub struct AuthConfig {
     /// How long before its `nbf` a token is accepted (instances' clocks differ).
     pub clock_skew_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// Presenting a just-rotated refresh token again within this many seconds gets
+    /// the same successor (a lost answer, two tabs) instead of revoking the login.
+    pub refresh_reuse_grace_secs: u64,
     pub jwt_kid: String,
     pub jwt_secret: Secret,
     pub verify_keys: Vec<VerifyKey>,

@@ -48,4 +48,7 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked: bool,
+    /// When `current` replaced the last of `previous`: presenting that one again within
+    /// the grace is a retry, not reuse.
+    pub rotated_at: Option<DateTime<Utc>>,
 }

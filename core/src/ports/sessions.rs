@@ -16,6 +16,13 @@ pub enum Rotation {
         user_id: UserId,
         family: SessionFamilyId,
     },
+    /// The token was the one `next` replaced, presented again within the grace (a
+    /// retried refresh whose answer was lost, or a second tab): nothing changed, and
+    /// the caller answers with `next` again.
+    Repeated {
+        user_id: UserId,
+        family: SessionFamilyId,
+    },
     /// The token had already been rotated away: the family is now revoked.
     Reused { family: SessionFamilyId },
     /// Unknown, expired or revoked token. Nothing changed.
@@ -27,7 +34,9 @@ pub enum Rotation {
 /// MUST:
 /// - make `rotate` atomic: of any number of concurrent rotations presenting the same
 ///   current token, exactly one returns `Rotated`; the others see the token as already
-///   rotated and return `Reused`, revoking the family;
+///   rotated and return `Reused`, revoking the family — except that presenting the
+///   token `current` just replaced, with `next` equal to `current` (its successor),
+///   within `grace` of that rotation, returns `Repeated` and changes nothing;
 /// - return `Invalid` for a token of a revoked or expired (`expires_at <= now`) family;
 /// - make `revoke` idempotent and return whether the token was known;
 /// - return `Unavailable` when the store cannot answer.
@@ -39,6 +48,7 @@ pub trait SessionRepo: Send + Sync {
         presented: &RefreshTokenHash,
         next: &RefreshTokenHash,
         now: DateTime<Utc>,
+        grace: std::time::Duration,
     ) -> Result<Rotation, SessionRepoError>;
     /// Revokes the family that `token` (current or previous) belongs to.
     async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError>;

@@ -33,7 +33,10 @@ pub enum TokenError {
 ///   is not yet valid, names another issuer or audience, uses another algorithm, or is
 ///   not an access token;
 /// - mint refresh secrets with at least 256 bits of randomness, and hash them with a
-///   one-way function so `hash_refresh(secret)` matches what `new_refresh` returned.
+///   one-way function so `hash_refresh(secret)` matches what `new_refresh` returned;
+/// - derive `successor_refresh(secret)` with a keyed one-way function: the same secret
+///   always has the same successor (so a retried refresh gets the same answer), and
+///   nobody without the key can compute it.
 pub trait TokenIssuer: Send + Sync {
     fn issue_access(
         &self,
@@ -44,4 +47,6 @@ pub trait TokenIssuer: Send + Sync {
     fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;
     fn new_refresh(&self) -> (RefreshSecret, RefreshTokenHash);
     fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash;
+    /// The refresh secret that replaces `secret` when it is rotated, and its hash.
+    fn successor_refresh(&self, secret: &RefreshSecret) -> (RefreshSecret, RefreshTokenHash);
 }

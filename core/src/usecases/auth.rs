@@ -168,6 +168,9 @@ pub struct AuthService {
     pub clock: Arc<dyn Clock>,
     /// How long a login may be renewed without entering the password again.
     pub refresh_ttl: Duration,
+    /// How long after a rotation presenting the replaced token again still gets the
+    /// same successor instead of revoking the login.
+    pub refresh_reuse_grace: Duration,
     pub throttle: Throttle,
 }
 
@@ -286,6 +289,7 @@ impl AuthService {
                 + chrono::Duration::from_std(self.refresh_ttl)
                     .unwrap_or(chrono::Duration::days(30)),
             revoked: false,
+            rotated_at: None,
         };
         self.sessions.create(&session).await?;
         let access = self
@@ -300,7 +304,10 @@ impl AuthService {
     }
 
     /// Trades a refresh token for a new pair. The presented token stops working; if it
-    /// had already been traded, the whole login is revoked (someone else holds a copy).
+    /// had already been traded, the whole login is revoked (someone else holds a copy) —
+    /// unless it is presented again within `refresh_reuse_grace` of its rotation and the
+    /// login has not moved on since: then the answer is the same successor (a refresh
+    /// whose answer was lost, two tabs refreshing at once).
     #[instrument(skip_all, fields(user_id))]
     pub async fn refresh(
         &self,
@@ -320,11 +327,20 @@ impl AuthService {
         if token.is_empty() || token.len() > 512 {
             return Err(RefreshError::InvalidToken);
         }
-        let presented = self.tokens.hash_refresh(&RefreshSecret(token.to_owned()));
-        let (secret, next) = self.tokens.new_refresh();
+        let presented_secret = RefreshSecret(token.to_owned());
+        let presented = self.tokens.hash_refresh(&presented_secret);
+        let (secret, next) = self.tokens.successor_refresh(&presented_secret);
         let now = self.clock.now();
-        let user_id = match self.sessions.rotate(&presented, &next, now).await? {
+        let user_id = match self
+            .sessions
+            .rotate(&presented, &next, now, self.refresh_reuse_grace)
+            .await?
+        {
             Rotation::Rotated { user_id, .. } => user_id,
+            Rotation::Repeated { user_id, .. } => {
+                tracing::info!("refresh repeated within the grace; same successor");
+                user_id
+            }
             Rotation::Reused { family } => {
                 tracing::warn!(family = %family.0, "refresh token reuse detected; login revoked");
                 return Err(RefreshError::InvalidToken);

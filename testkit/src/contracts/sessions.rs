@@ -4,6 +4,10 @@ use super::fixtures::now;
 use orderflow_core::domain::{RefreshTokenHash, Session, SessionFamilyId, UserId};
 use orderflow_core::ports::{Rotation, SessionRepo};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The grace the service uses by default.
+const GRACE: Duration = Duration::from_secs(10);
 
 fn h(s: &str) -> RefreshTokenHash {
     RefreshTokenHash(format!("{s}-{}", uuid::Uuid::new_v4()))
@@ -18,6 +22,7 @@ fn session(current: &RefreshTokenHash, ttl_secs: i64) -> Session {
         created_at: now(),
         expires_at: now() + chrono::Duration::seconds(ttl_secs),
         revoked: false,
+        rotated_at: None,
     }
 }
 
@@ -26,14 +31,14 @@ pub async fn rotation_replaces_the_current_token(repo: Arc<dyn SessionRepo>) {
     let s = session(&t1, 60);
     repo.create(&s).await.unwrap();
     assert_eq!(
-        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        repo.rotate(&t1, &t2, now(), GRACE).await.unwrap(),
         Rotation::Rotated {
             user_id: s.user_id,
             family: s.family
         }
     );
     assert_eq!(
-        repo.rotate(&t2, &t3, now()).await.unwrap(),
+        repo.rotate(&t2, &t3, now(), GRACE).await.unwrap(),
         Rotation::Rotated {
             user_id: s.user_id,
             family: s.family
@@ -46,17 +51,95 @@ pub async fn reuse_revokes_the_whole_family(repo: Arc<dyn SessionRepo>) {
     let s = session(&t1, 60);
     repo.create(&s).await.unwrap();
     assert!(matches!(
-        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        repo.rotate(&t1, &t2, now(), GRACE).await.unwrap(),
         Rotation::Rotated { .. }
     ));
     assert_eq!(
-        repo.rotate(&t1, &t3, now()).await.unwrap(),
+        repo.rotate(&t1, &t3, now(), GRACE).await.unwrap(),
         Rotation::Reused { family: s.family }
     );
     assert_eq!(
-        repo.rotate(&t2, &t4, now()).await.unwrap(),
+        repo.rotate(&t2, &t4, now(), GRACE).await.unwrap(),
         Rotation::Invalid,
         "the legitimate token died too"
+    );
+}
+
+pub async fn the_replaced_token_repeats_its_rotation_within_the_grace_only(
+    repo: Arc<dyn SessionRepo>,
+) {
+    let (t1, t2, t3) = (h("t1"), h("t2"), h("t3"));
+    let s = session(&t1, 600);
+    repo.create(&s).await.unwrap();
+    let t0 = now();
+    let secs = chrono::Duration::seconds;
+    assert!(matches!(
+        repo.rotate(&t1, &t2, t0, GRACE).await.unwrap(),
+        Rotation::Rotated { .. }
+    ));
+    let repeated = Rotation::Repeated {
+        user_id: s.user_id,
+        family: s.family,
+    };
+    assert_eq!(
+        repo.rotate(&t1, &t2, t0 + secs(5), GRACE).await.unwrap(),
+        repeated,
+        "a retry within the grace"
+    );
+    assert_eq!(
+        repo.rotate(&t1, &t2, t0 + secs(10), GRACE).await.unwrap(),
+        repeated,
+        "up to its end"
+    );
+    assert!(
+        matches!(
+            repo.rotate(&t2, &t3, t0 + secs(11), GRACE).await.unwrap(),
+            Rotation::Rotated { .. }
+        ),
+        "nothing changed: the successor rotates as usual"
+    );
+    assert_eq!(
+        repo.rotate(&t1, &t2, t0 + secs(12), GRACE).await.unwrap(),
+        Rotation::Reused { family: s.family },
+        "once the login moved on, the old token is reuse"
+    );
+
+    let (u1, u2) = (h("u1"), h("u2"));
+    let late = session(&u1, 600);
+    repo.create(&late).await.unwrap();
+    assert!(matches!(
+        repo.rotate(&u1, &u2, t0, GRACE).await.unwrap(),
+        Rotation::Rotated { .. }
+    ));
+    assert_eq!(
+        repo.rotate(&u1, &u2, t0 + secs(11), GRACE).await.unwrap(),
+        Rotation::Reused {
+            family: late.family
+        },
+        "after the grace, reuse revokes the family"
+    );
+    assert_eq!(
+        repo.rotate(&u2, &h("u3"), t0 + secs(12), GRACE)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+
+    let (v1, v2) = (h("v1"), h("v2"));
+    let other = session(&v1, 600);
+    repo.create(&other).await.unwrap();
+    assert!(matches!(
+        repo.rotate(&v1, &v2, t0, GRACE).await.unwrap(),
+        Rotation::Rotated { .. }
+    ));
+    assert_eq!(
+        repo.rotate(&v1, &h("not-its-successor"), t0 + secs(1), GRACE)
+            .await
+            .unwrap(),
+        Rotation::Reused {
+            family: other.family
+        },
+        "only with the same successor"
     );
 }
 
@@ -66,16 +149,18 @@ pub async fn concurrent_rotations_have_one_winner(repo: Arc<dyn SessionRepo>) {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (repo, t1) = (repo.clone(), t1.clone());
-            tokio::spawn(
-                async move { repo.rotate(&t1, &h(&format!("n{i}")), now()).await.unwrap() },
-            )
+            tokio::spawn(async move {
+                repo.rotate(&t1, &h(&format!("n{i}")), now(), GRACE)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut rotated = 0;
     for t in tasks {
         match t.await.unwrap() {
             Rotation::Rotated { .. } => rotated += 1,
-            Rotation::Reused { .. } | Rotation::Invalid => {}
+            Rotation::Reused { .. } | Rotation::Invalid | Rotation::Repeated { .. } => {}
         }
     }
     assert_eq!(rotated, 1);
@@ -85,11 +170,13 @@ pub async fn expired_and_unknown_tokens_are_invalid(repo: Arc<dyn SessionRepo>) 
     let t1 = h("t1");
     repo.create(&session(&t1, -1)).await.unwrap();
     assert_eq!(
-        repo.rotate(&t1, &h("t2"), now()).await.unwrap(),
+        repo.rotate(&t1, &h("t2"), now(), GRACE).await.unwrap(),
         Rotation::Invalid
     );
     assert_eq!(
-        repo.rotate(&h("never"), &h("t3"), now()).await.unwrap(),
+        repo.rotate(&h("never"), &h("t3"), now(), GRACE)
+            .await
+            .unwrap(),
         Rotation::Invalid
     );
 }
@@ -100,7 +187,7 @@ pub async fn revoke_ends_the_family(repo: Arc<dyn SessionRepo>) {
     assert!(repo.revoke(&t1).await.unwrap());
     assert!(repo.revoke(&t1).await.unwrap(), "idempotent");
     assert_eq!(
-        repo.rotate(&t1, &t2, now()).await.unwrap(),
+        repo.rotate(&t1, &t2, now(), GRACE).await.unwrap(),
         Rotation::Invalid
     );
     assert!(!repo.revoke(&h("unknown")).await.unwrap());

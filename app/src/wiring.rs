@@ -328,6 +328,7 @@ impl Services {
                 limiter: a.limiter.clone(),
                 window: Duration::from_secs(c.auth.throttle_window_secs),
                 login_per_email: c.auth.login_per_email,
+                login_failures_per_email: c.auth.login_failures_per_email,
                 login_per_client: c.auth.login_per_client,
                 refresh_per_client: c.auth.refresh_per_client,
             },

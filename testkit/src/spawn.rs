@@ -144,6 +144,7 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     // Tests log in far more often than people; throttling tests set their own limits.
     config.auth.login_per_email = 10_000;
     config.auth.login_per_client = 10_000;
+    config.auth.login_failures_per_email = 10_000;
     config.auth.refresh_per_client = 10_000;
     tweak(&mut config);
     config

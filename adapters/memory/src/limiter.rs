@@ -119,6 +119,27 @@ impl RateLimiter for MemoryLimiter {
             })
         }
     }
+
+    async fn peek(&self, key: &str, limit: u32) -> Result<Allowance, LimiterError> {
+        Ok(self.peek_now(key, limit))
+    }
+}
+
+impl MemoryLimiter {
+    fn peek_now(&self, key: &str, limit: u32) -> Allowance {
+        let now = Instant::now();
+        let s = self.state.lock();
+        match s.counts.get(key) {
+            Some(w) if now.duration_since(w.start) < w.length && w.hits >= limit => Allowance {
+                allowed: false,
+                retry_after: w.length.saturating_sub(now.duration_since(w.start)),
+            },
+            _ => Allowance {
+                allowed: true,
+                retry_after: Duration::ZERO,
+            },
+        }
+    }
 }
 
 #[cfg(test)]

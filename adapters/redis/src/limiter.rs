@@ -12,9 +12,17 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 ";
 
+/// The key's count and remaining window, counting nothing.
+const PEEK: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+return {n, ttl}
+";
+
 pub struct RedisLimiter {
     conn: RedisConn,
     script: redis::Script,
+    peek: redis::Script,
 }
 
 impl RedisLimiter {
@@ -22,6 +30,7 @@ impl RedisLimiter {
         Self {
             conn,
             script: redis::Script::new(HIT),
+            peek: redis::Script::new(PEEK),
         }
     }
 }
@@ -43,6 +52,27 @@ impl RateLimiter for RedisLimiter {
             .await
             .map_err(LimiterError::Unavailable)?;
         if count <= i64::from(limit) {
+            Ok(Allowance {
+                allowed: true,
+                retry_after: Duration::ZERO,
+            })
+        } else {
+            Ok(Allowance {
+                allowed: false,
+                retry_after: Duration::from_millis(ttl_ms.max(0) as u64),
+            })
+        }
+    }
+
+    async fn peek(&self, key: &str, limit: u32) -> Result<Allowance, LimiterError> {
+        let k = self.conn.key(&format!("ratelimit:{key}"));
+        let script = self.peek.clone();
+        let (count, ttl_ms): (i64, i64) = self
+            .conn
+            .run(|mut c| async move { script.key(k).invoke_async(&mut c).await })
+            .await
+            .map_err(LimiterError::Unavailable)?;
+        if count < i64::from(limit) {
             Ok(Allowance {
                 allowed: true,
                 retry_after: Duration::ZERO,

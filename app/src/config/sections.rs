@@ -270,7 +270,10 @@ pub struct AuthConfig {
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
     pub throttle_window_secs: u64,
+    /// Failed logins per email and client address per window.
     pub login_per_email: u32,
+    /// Failed logins per email from every client together per window.
+    pub login_failures_per_email: u32,
     pub login_per_client: u32,
     pub refresh_per_client: u32,
 }

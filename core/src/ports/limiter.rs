@@ -21,6 +21,8 @@ pub struct Allowance {
 /// - count every `hit`, also concurrent ones from many processes sharing the adapter's
 ///   backend: of `limit + n` hits in one window exactly `limit` are allowed;
 /// - start a fresh window for a key once `window` has passed since its first hit;
+/// - let `peek` answer as a `hit` would for the next attempt, without counting it:
+///   allowed while fewer than `limit` hits are counted in the key's current window;
 /// - return `Unavailable` when the backend cannot answer within the adapter's timeout,
 ///   never wait longer. The use case decides what that means: logins are refused (429,
 ///   a short `Retry-After`), refreshes allowed.
@@ -28,4 +30,6 @@ pub struct Allowance {
 pub trait RateLimiter: Send + Sync {
     async fn hit(&self, key: &str, limit: u32, window: Duration)
         -> Result<Allowance, LimiterError>;
+    /// Whether one more hit would be allowed, without counting one.
+    async fn peek(&self, key: &str, limit: u32) -> Result<Allowance, LimiterError>;
 }

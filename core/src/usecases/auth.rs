@@ -98,6 +98,35 @@ impl From<UserRepoError> for RefreshError {
     }
 }
 
+impl Throttle {
+    /// Refuses if any key already holds its limit, counting nothing.
+    async fn peek(&self, keys: &[(String, u32)], on_outage: Outage) -> Result<(), Duration> {
+        for (key, limit) in keys {
+            match self.limiter.peek(key, *limit).await {
+                Ok(a) if !a.allowed => return Err(a.retry_after.max(Duration::from_secs(1))),
+                Ok(_) => {}
+                Err(e) if on_outage == Outage::Refuse => {
+                    tracing::warn!(error = %e, "rate limiter unavailable; refusing the attempt");
+                    return Err(OUTAGE_RETRY_AFTER);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate limiter unavailable; allowing the attempt")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt against every key.
+    async fn record_failure(&self, keys: &[(String, u32)]) {
+        for (key, limit) in keys {
+            if let Err(e) = self.limiter.hit(key, *limit, self.window).await {
+                tracing::warn!(error = %e, "rate limiter unavailable; a failed login went uncounted");
+            }
+        }
+    }
+}
+
 /// What a throttled attempt gets while the rate limiter cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outage {
@@ -116,8 +145,10 @@ const OUTAGE_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub struct Throttle {
     pub limiter: Arc<dyn RateLimiter>,
     pub window: Duration,
-    /// Logins per email address (whatever the password) per window.
+    /// Failed logins per email address and client address per window.
     pub login_per_email: u32,
+    /// Failed logins per email address from all clients together per window.
+    pub login_failures_per_email: u32,
     /// Logins per client address per window.
     pub login_per_client: u32,
     /// Refreshes per client address per window.
@@ -244,38 +275,47 @@ impl AuthService {
         password: String,
         client: Option<&str>,
     ) -> Result<TokenPair, LoginError> {
-        // The client first: its refusal leaves the email's count alone.
-        let mut keys = Vec::with_capacity(2);
+        // Every attempt counts against its client: that bounds the password hashing
+        // any one client can cause. Only failures count against the email, per client
+        // and across the fleet, so strangers failing elsewhere cannot lock the owner
+        // out (unless they fail more often than the fleet-wide cap allows).
         if let Some(c) = client {
-            keys.push((format!("login:client:{c}"), self.throttle.login_per_client));
+            self.throttle
+                .check(
+                    &[(format!("login:client:{c}"), self.throttle.login_per_client)],
+                    Outage::Refuse,
+                )
+                .await
+                .map_err(LoginError::RateLimited)?;
         }
-        let normalised = email.trim().to_lowercase();
-        if normalised.len() <= 320 {
-            keys.push((
-                format!("login:email:{normalised}"),
-                self.throttle.login_per_email,
-            ));
-        }
+        let parsed = Email::parse(email);
+        let account = match &parsed {
+            Ok(e) => e.as_str().to_owned(),
+            Err(_) => email.trim().to_lowercase(),
+        };
+        let failures: Vec<(String, u32)> = if account.len() <= 320 {
+            vec![
+                (
+                    format!("login:fail:{account}:{}", client.unwrap_or("-")),
+                    self.throttle.login_per_email,
+                ),
+                (
+                    format!("login:fail:{account}"),
+                    self.throttle.login_failures_per_email,
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
         self.throttle
-            .check(&keys, Outage::Refuse)
+            .peek(&failures, Outage::Refuse)
             .await
             .map_err(LoginError::RateLimited)?;
-        // Malformed input gets the same answer as a wrong password.
-        let (Ok(email), Ok(password)) = (Email::parse(email), Password::parse(password)) else {
-            return Err(LoginError::InvalidCredentials);
-        };
-        let Some(user) = self.users.by_email(&email).await? else {
-            self.hasher.verify_dummy(&password).await;
-            return Err(LoginError::InvalidCredentials);
-        };
-        let ok = self
-            .hasher
-            .verify(&password, &user.password_hash)
-            .await
-            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
-        if !ok {
-            return Err(LoginError::InvalidCredentials);
+        let verified = self.verify_login(parsed, password).await;
+        if matches!(verified, Err(LoginError::InvalidCredentials)) {
+            self.throttle.record_failure(&failures).await;
         }
+        let user = verified?;
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         let now = self.clock.now();
         let (secret, hash) = self.tokens.new_refresh();
@@ -301,6 +341,32 @@ impl AuthService {
             refresh_token: secret,
             expires_in_secs: access.expires_in_secs,
         })
+    }
+
+    /// The user whose email and password these are; `InvalidCredentials` for malformed
+    /// input, an unknown email (after a dummy hash, so timing tells nothing) or a wrong
+    /// password alike.
+    async fn verify_login(
+        &self,
+        email: Result<Email, crate::domain::ParseError>,
+        password: String,
+    ) -> Result<User, LoginError> {
+        let (Ok(email), Ok(password)) = (email, Password::parse(password)) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        let Some(user) = self.users.by_email(&email).await? else {
+            self.hasher.verify_dummy(&password).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        let ok = self
+            .hasher
+            .verify(&password, &user.password_hash)
+            .await
+            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
+        if !ok {
+            return Err(LoginError::InvalidCredentials);
+        }
+        Ok(user)
     }
 
     /// Trades a refresh token for a new pair. The presented token stops working; if it

@@ -47,12 +47,43 @@ pub async fn a_new_window_starts_after_the_old_one(l: Arc<dyn RateLimiter>) {
     assert!(l.hit(&k, 1, w).await.unwrap().allowed, "window over");
 }
 
+pub async fn peek_answers_as_the_next_hit_would_without_counting(l: Arc<dyn RateLimiter>) {
+    let k = key();
+    let w = Duration::from_secs(60);
+    assert!(l.peek(&k, 2).await.unwrap().allowed, "nothing counted yet");
+    for _ in 0..5 {
+        assert!(
+            l.peek(&k, 2).await.unwrap().allowed,
+            "peeking counts nothing"
+        );
+    }
+    assert!(l.hit(&k, 2, w).await.unwrap().allowed);
+    assert!(l.peek(&k, 2).await.unwrap().allowed, "one of two used");
+    assert!(l.hit(&k, 2, w).await.unwrap().allowed);
+    let full = l.peek(&k, 2).await.unwrap();
+    assert!(!full.allowed, "the next hit would be refused");
+    assert!(
+        full.retry_after > Duration::ZERO && full.retry_after <= w,
+        "{full:?}"
+    );
+}
+
 #[macro_export]
 macro_rules! limiter_contract {
     ($factory:expr) => {
         mod limiter_contract {
             #[allow(unused_imports)]
             use super::*;
+            #[tokio::test]
+            async fn peek_answers_as_the_next_hit_would_without_counting() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::limiter::peek_answers_as_the_next_hit_would_without_counting(
+                    adapter,
+                )
+                .await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn allows_exactly_the_limit_even_concurrently() {
                 let Some(adapter) = $factory.await else {

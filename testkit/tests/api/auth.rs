@@ -221,10 +221,10 @@ async fn access_tokens_expire_by_the_injected_clock() {
 }
 
 #[tokio::test]
-async fn logins_are_throttled_per_email_with_retry_after() {
+async fn failed_logins_are_throttled_per_email_with_retry_after() {
     let app = orderflow_testkit::spawn_app_with(|c| c.auth.login_per_email = 3).await;
-    let user = app.customer().await; // one login used
-    for _ in 0..2 {
+    let user = app.customer().await; // a successful login, not counted
+    for _ in 0..3 {
         assert_eq!(
             app.login(&user.email, "the-wrong-password").await.status,
             StatusCode::UNAUTHORIZED
@@ -234,7 +234,7 @@ async fn logins_are_throttled_per_email_with_retry_after() {
     assert_eq!(
         (r.status, r.code()),
         (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-        "even the right password waits"
+        "after three failures from this client, even the right password waits"
     );
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=300).contains(&retry), "{retry}");
@@ -383,6 +383,7 @@ async fn attempts_refused_for_their_client_do_not_use_up_the_emails_limit() {
     let app = orderflow_testkit::spawn_app_with(|c| {
         c.auth.login_per_client = 2;
         c.auth.login_per_email = 3;
+        c.auth.login_failures_per_email = 3;
         c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
@@ -487,6 +488,17 @@ impl orderflow_core::ports::RateLimiter for Outageable {
             self.healthy.hit(key, limit, window).await
         }
     }
+    async fn peek(
+        &self,
+        key: &str,
+        limit: u32,
+    ) -> Result<orderflow_core::ports::Allowance, orderflow_core::ports::LimiterError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.hung.peek(key, limit).await
+        } else {
+            self.healthy.peek(key, limit).await
+        }
+    }
 }
 
 #[tokio::test]
@@ -531,5 +543,62 @@ async fn a_refresh_whose_answer_was_lost_can_be_retried_and_two_tabs_both_stay_l
         after.status,
         StatusCode::UNAUTHORIZED,
         "the family is revoked"
+    );
+}
+
+#[tokio::test]
+async fn strangers_failing_on_an_email_do_not_lock_its_owner_out() {
+    let app = orderflow_testkit::spawn_app_with(|c| {
+        c.auth.login_per_email = 2;
+        c.auth.login_failures_per_email = 10;
+        c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let user = app.customer().await;
+    let login = |ip: String, password: &'static str| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": user.email.clone(), "password": password}))
+            .send()
+    };
+    for stranger in 1..=3 {
+        let ip = format!("198.51.100.{stranger}");
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            tries.push(
+                login(ip.clone(), "a-wrong-password")
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+            );
+        }
+        assert_eq!(tries, [401, 401, 429], "each stranger gets two tries");
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            login("203.0.113.7".into(), "a-strong-password")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK,
+            "the owner's right password works, again and again (successes are not counted)"
+        );
+    }
+    for stranger in 4..=5 {
+        for _ in 0..2 {
+            login(format!("198.51.100.{stranger}"), "a-wrong-password")
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        login("203.0.113.7".into(), "a-strong-password")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "ten failures from all over reach the fleet-wide cap"
     );
 }

@@ -293,6 +293,7 @@ pub fn argon2_hasher(c: &Config) -> anyhow::Result<Argon2Hasher> {
         memory_kib: c.auth.argon2_memory_kib,
         iterations: c.auth.argon2_iterations,
         parallelism: c.auth.argon2_parallelism,
+        max_waiting: c.auth.argon2_max_waiting,
     })
     .map_err(anyhow::Error::msg)
     .context("auth.argon2_*")
@@ -329,6 +330,7 @@ impl Services {
                 window: Duration::from_secs(c.auth.throttle_window_secs),
                 login_per_email: c.auth.login_per_email,
                 login_failures_per_email: c.auth.login_failures_per_email,
+                register_per_client: c.auth.register_per_client,
                 login_per_client: c.auth.login_per_client,
                 refresh_per_client: c.auth.refresh_per_client,
             },

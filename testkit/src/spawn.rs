@@ -107,6 +107,7 @@ pub async fn spawn_app_custom(
                 memory_kib: config.auth.argon2_memory_kib,
                 iterations: config.auth.argon2_iterations,
                 parallelism: 1,
+                max_waiting: config.auth.argon2_max_waiting,
             })
             .expect("test argon2 settings"),
         ),
@@ -145,6 +146,7 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     config.auth.login_per_email = 10_000;
     config.auth.login_per_client = 10_000;
     config.auth.login_failures_per_email = 10_000;
+    config.auth.register_per_client = 10_000;
     config.auth.refresh_per_client = 10_000;
     tweak(&mut config);
     config

@@ -2,7 +2,8 @@
 //! `scripts/services`). Each test gets its own database, key prefix and queues.
 
 use orderflow::config::Secret;
-use orderflow_testkit::{spawn_stack, start};
+use orderflow_core::domain::{Role, UserId};
+use orderflow_testkit::{spawn_stack, start, ADMIN_EMAIL, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
@@ -112,20 +113,56 @@ async fn a_dead_redis_never_fails_a_read() {
     else {
         return;
     };
-    app.product("STACK-NR", 100, 5).await;
-    let user = app.customer().await;
+    // Logins fail closed without their rate limiter (the README's choice): the test
+    // mints its tokens with the app's own issuer instead.
+    let refused = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{:?}",
+        refused.body
+    );
+    let token = |id: UserId, role: Role| {
+        app.services
+            .adapters
+            .tokens
+            .issue_access(id, role, chrono::Utc::now())
+            .expect("token")
+            .token
+    };
+    let admin = token(UserId::new(), Role::Admin);
     let r = app
-        .place(
-            &user.access_token,
-            json!([{"sku": "STACK-NR", "quantity": 1}]),
+        .post(
+            "/api/products",
+            Some(&admin),
+            json!({"sku": "STACK-NR", "name": "No Redis", "price_cents": 100, "stock": 5}),
         )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let registered = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": format!("{}@example.com", uuid::Uuid::new_v4().simple()), "password": "a-strong-password"}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "registrations go on: {:?}",
+        registered.body
+    );
+    let customer = token(
+        UserId::parse(registered.body["id"].as_str().unwrap()).unwrap(),
+        Role::Customer,
+    );
+    let r = app
+        .place(&customer, json!([{"sku": "STACK-NR", "quantity": 1}]))
         .await;
     let id = r.body["id"].as_str().unwrap();
     app.drain().await;
     for _ in 0..2 {
-        let o = app
-            .get(&format!("/api/orders/{id}"), Some(&user.access_token))
-            .await;
+        let o = app.get(&format!("/api/orders/{id}"), Some(&customer)).await;
         assert_eq!(o.status, StatusCode::OK);
         assert_eq!(o.header("x-cache"), Some("miss"));
         assert_eq!(o.body["status"], "completed");

@@ -10,6 +10,8 @@ pub struct Argon2Settings {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// Hashes waiting for a core beyond which the next one is refused (`Busy`) at once.
+    pub max_waiting: usize,
 }
 
 impl Default for Argon2Settings {
@@ -18,6 +20,7 @@ impl Default for Argon2Settings {
             memory_kib: 19 * 1024,
             iterations: 2,
             parallelism: 1,
+            max_waiting: 64,
         }
     }
 }
@@ -28,6 +31,12 @@ pub struct Argon2Hasher {
     /// for tens of milliseconds; unbounded, a login flood would fill the blocking pool
     /// (512 threads × 19 MiB) and the memory with it. Excess logins wait their turn.
     permits: Arc<tokio::sync::Semaphore>,
+    /// New hashes (registrations) take one of these first: half the cores at most, so
+    /// however many registrations wait, logins' verifications still find a core.
+    hash_share: Arc<tokio::sync::Semaphore>,
+    /// Calls waiting for a core now, and how many may.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    max_waiting: usize,
     /// A real hash of a random password, verified against when the email is unknown so
     /// that both failures cost the same time.
     dummy: PasswordHash,
@@ -46,19 +55,62 @@ impl Argon2Hasher {
         Ok(Self {
             argon: Arc::new(argon),
             permits: Arc::new(tokio::sync::Semaphore::new(cores)),
+            hash_share: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
+            waiting: Arc::default(),
+            max_waiting: s.max_waiting.max(1),
             dummy: PasswordHash(dummy),
         })
+    }
+
+    /// A core to hash on (and for a new hash, a place in its share), or `Busy` at once
+    /// when `max_waiting` calls already wait.
+    async fn slot(&self, new_hash: bool) -> Result<Slot, HashError> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HashError::Busy);
+        }
+        let waiting = self.waiting.clone();
+        let _leave = Leave(waiting);
+        let failed = |e: tokio::sync::AcquireError| HashError::Failed(e.to_string());
+        let share = if new_hash {
+            Some(
+                self.hash_share
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(failed)?,
+            )
+        } else {
+            None
+        };
+        let core = self.permits.clone().acquire_owned().await.map_err(failed)?;
+        Ok(Slot {
+            _core: core,
+            _share: share,
+        })
+    }
+}
+
+/// A core held for one hash; released on drop.
+struct Slot {
+    _core: tokio::sync::OwnedSemaphorePermit,
+    _share: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// Leaves the waiting count on drop, however the wait ended.
+struct Leave(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 #[async_trait::async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?;
+        let _slot = self.slot(true).await?;
         let argon = self.argon.clone();
         let password = password.clone();
         tokio::task::spawn_blocking(move || {
@@ -72,11 +124,7 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))?;
+        let _slot = self.slot(false).await?;
         let argon = self.argon.clone();
         let password = password.clone();
         let hash = hash.0.clone();
@@ -90,8 +138,8 @@ impl PasswordHasher for Argon2Hasher {
         .map_err(|e| HashError::Failed(e.to_string()))
     }
 
-    async fn verify_dummy(&self, password: &Password) {
-        let _ = self.verify(password, &self.dummy).await;
+    async fn verify_dummy(&self, password: &Password) -> Result<(), HashError> {
+        self.verify(password, &self.dummy).await.map(|_| ())
     }
 }
 
@@ -104,8 +152,86 @@ mod tests {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
+            max_waiting: 64,
         })
         .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn beyond_the_bound_a_hash_is_refused_at_once() {
+        let h = Arc::new(
+            Argon2Hasher::new(Argon2Settings {
+                max_waiting: 2,
+                ..Argon2Settings::default()
+            })
+            .unwrap(),
+        );
+        // Every core taken, as by hashes in progress: calls queue, up to the bound.
+        let held = h
+            .permits
+            .clone()
+            .acquire_many_owned(h.permits.available_permits() as u32)
+            .await
+            .unwrap();
+        let pw = Password::parse("correct horse".into()).unwrap();
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let (h, pw) = (h.clone(), pw.clone());
+                tokio::spawn(async move { h.verify(&pw, &h.dummy).await })
+            })
+            .collect();
+        while h.waiting.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            matches!(h.hash(&pw).await, Err(HashError::Busy)),
+            "the third waits for nothing"
+        );
+        assert!(
+            matches!(h.verify_dummy(&pw).await, Err(HashError::Busy)),
+            "nor does a dummy check"
+        );
+        drop(held);
+        for q in queued {
+            assert!(q.await.unwrap().is_ok(), "the queued ones finish");
+        }
+        assert_eq!(h.waiting.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert!(h.hash(&pw).await.is_ok(), "and there is room again");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registrations_never_take_every_core() {
+        let h = Arc::new(fast());
+        let cores = h.permits.available_permits();
+        let share = h.hash_share.available_permits();
+        assert!(
+            share < cores || cores == 1,
+            "new hashes get at most half the cores"
+        );
+        // Registrations hold their whole share and more wait behind it...
+        let held = h
+            .hash_share
+            .clone()
+            .acquire_many_owned(share as u32)
+            .await
+            .unwrap();
+        let pw = Password::parse("correct horse".into()).unwrap();
+        let (h2, pw2) = (h.clone(), pw.clone());
+        let registration = tokio::spawn(async move { h2.hash(&pw2).await });
+        while h.waiting.load(std::sync::atomic::Ordering::SeqCst) < 1 {
+            tokio::task::yield_now().await;
+        }
+        // ...yet a login's check runs (on a machine with more than one core).
+        if cores > 1 {
+            let stored = PasswordHash(h.dummy.0.clone());
+            assert!(!h.verify(&pw, &stored).await.unwrap());
+            assert!(
+                !registration.is_finished(),
+                "the registration still waits for its share"
+            );
+        }
+        drop(held);
+        assert!(registration.await.unwrap().is_ok());
     }
 
     #[tokio::test]

@@ -274,6 +274,10 @@ pub struct AuthConfig {
     pub login_per_email: u32,
     /// Failed logins per email from every client together per window.
     pub login_failures_per_email: u32,
+    /// Registrations per client address per window.
+    pub register_per_client: u32,
+    /// Password hashes waiting for a core beyond which requests get 503 at once.
+    pub argon2_max_waiting: usize,
     pub login_per_client: u32,
     pub refresh_per_client: u32,
 }

@@ -22,12 +22,18 @@ fn tokens(pair: TokenPair) -> Json<TokenView> {
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
     responses((status = 201, body = UserView),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn register(
     State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let user = s.services.auth.register(&body.email, body.password).await?;
+    let user = s
+        .services
+        .auth
+        .register(&body.email, body.password, client.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
 

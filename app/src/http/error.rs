@@ -209,6 +209,7 @@ impl From<RegisterError> for ApiError {
         match e {
             RegisterError::Invalid(p) => p.into(),
             RegisterError::EmailTaken => ApiError::EmailTaken,
+            RegisterError::RateLimited(d) => ApiError::RateLimited(d),
             RegisterError::Unavailable(c) => ApiError::Unavailable(c),
             RegisterError::Unexpected(c) => ApiError::Internal(c),
         }

@@ -2,8 +2,8 @@ use crate::domain::{
     Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId,
 };
 use crate::ports::{
-    AccessClaims, Clock, PasswordHasher, RateLimiter, Rotation, SessionRepo, SessionRepoError,
-    TokenError, TokenIssuer, UserRepo, UserRepoError,
+    AccessClaims, Clock, HashError, PasswordHasher, RateLimiter, Rotation, SessionRepo,
+    SessionRepoError, TokenError, TokenIssuer, UserRepo, UserRepoError,
 };
 use crate::BoxError;
 use std::sync::Arc;
@@ -24,6 +24,8 @@ pub enum RegisterError {
     Invalid(#[from] ParseError),
     #[error("email already registered")]
     EmailTaken,
+    #[error("too many registrations from this client")]
+    RateLimited(Duration),
     /// A dependency did not answer; worth a retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] BoxError),
@@ -127,6 +129,15 @@ impl Throttle {
     }
 }
 
+/// A hasher too busy to queue another check is an outage (503 with `Retry-After`),
+/// anything else a fault.
+fn hash_failed(e: HashError) -> LoginError {
+    match e {
+        HashError::Busy => LoginError::Unavailable(unexpected(e)),
+        e => LoginError::Unexpected(unexpected(e)),
+    }
+}
+
 /// What a throttled attempt gets while the rate limiter cannot answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outage {
@@ -153,6 +164,8 @@ pub struct Throttle {
     pub login_per_client: u32,
     /// Refreshes per client address per window.
     pub refresh_per_client: u32,
+    /// Registrations per client address per window.
+    pub register_per_client: u32,
 }
 
 impl Throttle {
@@ -207,7 +220,26 @@ pub struct AuthService {
 
 impl AuthService {
     #[instrument(skip_all, fields(user_id))]
-    pub async fn register(&self, email: &str, password: String) -> Result<User, RegisterError> {
+    /// `client` is the caller's address, for throttling; `None` when unknown.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: String,
+        client: Option<&str>,
+    ) -> Result<User, RegisterError> {
+        if let Some(c) = client {
+            self.throttle
+                .check(
+                    &[(
+                        format!("register:client:{c}"),
+                        self.throttle.register_per_client,
+                    )],
+                    // The hasher's own bound keeps a flood in check meanwhile.
+                    Outage::Allow,
+                )
+                .await
+                .map_err(RegisterError::RateLimited)?;
+        }
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
         self.create_user(email, &password, Role::Customer).await
@@ -219,11 +251,10 @@ impl AuthService {
         password: &Password,
         role: Role,
     ) -> Result<User, RegisterError> {
-        let password_hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(|e| RegisterError::Unexpected(unexpected(e)))?;
+        let password_hash = self.hasher.hash(password).await.map_err(|e| match e {
+            HashError::Busy => RegisterError::Unavailable(unexpected(e)),
+            e => RegisterError::Unexpected(unexpected(e)),
+        })?;
         let user = User {
             id: UserId::new(),
             email,
@@ -355,14 +386,17 @@ impl AuthService {
             return Err(LoginError::InvalidCredentials);
         };
         let Some(user) = self.users.by_email(&email).await? else {
-            self.hasher.verify_dummy(&password).await;
+            self.hasher
+                .verify_dummy(&password)
+                .await
+                .map_err(hash_failed)?;
             return Err(LoginError::InvalidCredentials);
         };
         let ok = self
             .hasher
             .verify(&password, &user.password_hash)
             .await
-            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
+            .map_err(hash_failed)?;
         if !ok {
             return Err(LoginError::InvalidCredentials);
         }

@@ -1,4 +1,4 @@
-use orderflow_testkit::spawn_app;
+use orderflow_testkit::{spawn_app, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -600,5 +600,38 @@ async fn strangers_failing_on_an_email_do_not_lock_its_owner_out() {
             .status(),
         StatusCode::TOO_MANY_REQUESTS,
         "ten failures from all over reach the fleet-wide cap"
+    );
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_client_address() {
+    let app = orderflow_testkit::spawn_app_with(|c| {
+        c.auth.register_per_client = 2;
+        c.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let register = |ip: &'static str| {
+        app.client
+            .post(app.url("/api/auth/register"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": format!("{}@example.com", uuid::Uuid::new_v4().simple()), "password": "a-strong-password"}))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            register("198.51.100.1").await.unwrap().status(),
+            StatusCode::CREATED
+        );
+    }
+    let refused = TestApp::read(register("198.51.100.1").await.unwrap()).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(
+        register("198.51.100.2").await.unwrap().status(),
+        StatusCode::CREATED,
+        "another client"
     );
 }

@@ -147,8 +147,12 @@ impl orderflow_core::ports::PasswordHasher for BrokenHasher {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         Ok(false)
     }
-    async fn verify_dummy(&self, _: &orderflow_core::domain::Password) {
+    async fn verify_dummy(
+        &self,
+        _: &orderflow_core::domain::Password,
+    ) -> Result<(), orderflow_core::ports::HashError> {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Ok(())
     }
 }
 

@@ -40,7 +40,9 @@ impl PasswordHasher for OddHasher {
     async fn verify(&self, _: &Password, _: &PasswordHash) -> Result<bool, HashError> {
         Ok(false)
     }
-    async fn verify_dummy(&self, _: &Password) {}
+    async fn verify_dummy(&self, _: &Password) -> Result<(), HashError> {
+        Ok(())
+    }
 }
 
 #[tokio::test]

@@ -55,8 +55,10 @@ pub async fn login(
     ))
 }
 
-/// Trade a refresh token for a new pair; the old one stops working. Presenting an
-/// already-rotated token revokes the whole login.
+/// Trade a refresh token for a new pair; the old one stops working. Presenting it
+/// again within `auth.refresh_reuse_grace_secs` (before the new one was used) returns
+/// the same new refresh token; later, presenting an already-rotated token revokes the
+/// whole login.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]

@@ -36,6 +36,10 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         ("/api/orders", "get"),
         ("/api/orders/{id}", "get"),
         ("/api/orders/{id}/cancel", "post"),
+        ("/api/admin/dead-letters", "get"),
+        ("/api/admin/dead-letters/redrive", "post"),
+        ("/api/admin/outbox/set-aside", "get"),
+        ("/api/admin/outbox/set-aside/{id}/retry", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {

@@ -95,6 +95,14 @@ pm.collectionVariables.set("rotatedRefreshToken", pm.collectionVariables.get("re
 pm.collectionVariables.set("accessToken", b.access_token);
 pm.collectionVariables.set("refreshToken", b.refresh_token);
 '''),
+    req("Refresh with the rotated token again at once: the same new token (a lost answer, a second tab)", "POST", "/api/auth/refresh", {"refresh_token": "{{rotatedRefreshToken}}"}, tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+pm.test("the same successor", () => pm.expect(pm.response.json().refresh_token).to.eql(pm.collectionVariables.get("refreshToken")));
+'''),
+    req("Refresh with the new token: the login moves on", "POST", "/api/auth/refresh", {"refresh_token": "{{refreshToken}}"}, tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+pm.collectionVariables.set("refreshToken", pm.response.json().refresh_token);
+'''),
     req("Refresh with the rotated token: reuse revokes the login", "POST", "/api/auth/refresh", {"refresh_token": "{{rotatedRefreshToken}}"}, tests=problem(401, "unauthorized")),
     req("Refresh with the newest token now fails too", "POST", "/api/auth/refresh", {"refresh_token": "{{refreshToken}}"}, tests=problem(401, "unauthorized")),
     req("Login again", "POST", "/api/auth/login", {"email": "{{email}}", "password": "{{password}}"}, tests='''

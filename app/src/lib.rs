@@ -26,6 +26,7 @@ pub mod relay;
 pub mod run;
 pub mod serve;
 pub mod startup;
+pub mod sweeper;
 pub mod telemetry;
 pub mod wiring;
 pub mod worker;

@@ -1,5 +1,6 @@
-//! Runs the outbox relay: the hand-off of freshly placed orders, the timed scan for
-//! orders it missed, and the sweep of orders pending too long, until told to stop.
+//! Runs the outbox relay: the hand-off of freshly placed orders and the timed scan for
+//! orders it missed, until told to stop. (The sweep of orders pending too long is
+//! `sweeper`'s: one process of the fleet runs it.)
 
 use crate::metrics::Metrics;
 use orderflow_core::domain::{Order, OrderId};
@@ -12,24 +13,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
-/// How often and for what age the sweep republishes stale pending orders.
-#[derive(Debug, Clone, Copy)]
-pub struct Sweep {
-    pub every: Duration,
-    pub age: Duration,
-}
-
 pub async fn run_relay(
     relay: Arc<Relay>,
     metrics: Arc<Metrics>,
     every: Duration,
-    sweep: Sweep,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut sweep_tick = tokio::time::interval(sweep.every.max(Duration::from_millis(100)));
-    sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Backoff::new(every);
     loop {
         tokio::select! {
@@ -43,11 +34,6 @@ pub async fn run_relay(
                     tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
                 } else {
                     backoff.reset();
-                }
-            }
-            _ = sweep_tick.tick() => {
-                if let Err(e) = relay.sweep(sweep.age).await {
-                    tracing::warn!(error = %e, source = ?e, "sweep could not republish; will retry");
                 }
             }
         }

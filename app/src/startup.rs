@@ -177,6 +177,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop) = watch::channel(false);
         let mut tasks: JoinSet<&'static str> = JoinSet::new();
+        let mut sweeping: Option<tokio::task::JoinHandle<()>> = None;
         let c = &self.config;
         if let Some(listener) = self.http.take() {
             let app = crate::http::router(self.services.clone(), &c.http, self.readiness.clone());
@@ -192,16 +193,26 @@ impl Application {
                 self.services.relay.clone(),
                 self.services.metrics.clone(),
                 Duration::from_millis(c.relay.interval_ms),
-                crate::relay::Sweep {
-                    every: Duration::from_millis(c.relay.sweep_interval_ms),
-                    age: Duration::from_secs(c.relay.sweep_age_secs),
-                },
                 stop.clone(),
             );
             tasks.spawn(async move {
                 relay.await;
                 "the relay"
             });
+            // Not one of `tasks`: shutdown never waits for a sweep (see `sweeper`).
+            let sweeper = crate::sweeper::Sweeper {
+                relay: self.services.relay.clone(),
+                leases: self.services.adapters.leases.clone(),
+                clock: self.services.adapters.clock.clone(),
+                metrics: self.services.metrics.clone(),
+                holder: crate::sweeper::holder_name(),
+                sweep: crate::sweeper::Sweep {
+                    every: Duration::from_millis(c.relay.sweep_interval_ms),
+                    age: Duration::from_secs(c.relay.sweep_age_secs),
+                    lease: Duration::from_secs(c.relay.sweep_lease_secs),
+                },
+            };
+            sweeping = Some(tokio::spawn(sweeper.run(stop.clone())));
             let handoff = self
                 .services
                 .handoff
@@ -263,6 +274,15 @@ impl Application {
         let grace = Duration::from_millis(c.http.shutdown_grace_ms);
         let finished =
             tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if let Some(mut sweeping) = sweeping {
+            // It drops its sweep at once on stop; this only gives its lease release time.
+            if tokio::time::timeout(Duration::from_secs(3), &mut sweeping)
+                .await
+                .is_err()
+            {
+                sweeping.abort();
+            }
+        }
         let _ = self.ops_stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(1), &mut self.ops_task).await;
         if finished.is_err() {

@@ -17,8 +17,8 @@ use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
-    Cache, Clock, Handoff, InventoryRepo, Mailer, OrderRepo, PasswordHasher, Queue, RateLimiter,
-    SessionRepo, SystemClock, TokenIssuer, UserRepo,
+    Cache, Clock, Handoff, InventoryRepo, Leases, Mailer, OrderRepo, PasswordHasher, Queue,
+    RateLimiter, SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
@@ -34,6 +34,8 @@ pub struct Adapters {
     pub sessions: Arc<dyn SessionRepo>,
     pub orders: Arc<dyn OrderRepo>,
     pub inventory: Arc<dyn InventoryRepo>,
+    /// Work one process of the fleet does at a time (the sweep) is held here.
+    pub leases: Arc<dyn Leases>,
     pub cache: Arc<dyn Cache>,
     pub queue: Arc<dyn Queue>,
     pub mailer: Arc<dyn Mailer>,
@@ -150,6 +152,7 @@ impl Adapters {
             sessions: store.sessions,
             orders: store.orders,
             inventory: store.inventory,
+            leases: store.leases,
             cache,
             queue,
             mailer,
@@ -192,24 +195,26 @@ where
     }
 }
 
-/// The four store ports, backed by one store.
+/// The store ports, backed by one store.
 struct StorePorts {
     users: Arc<dyn UserRepo>,
     sessions: Arc<dyn SessionRepo>,
     orders: Arc<dyn OrderRepo>,
     inventory: Arc<dyn InventoryRepo>,
+    leases: Arc<dyn Leases>,
 }
 
 impl StorePorts {
     fn of<S>(s: S) -> Self
     where
-        S: UserRepo + SessionRepo + OrderRepo + InventoryRepo + Clone + 'static,
+        S: UserRepo + SessionRepo + OrderRepo + InventoryRepo + Leases + Clone + 'static,
     {
         Self {
             users: Arc::new(s.clone()),
             sessions: Arc::new(s.clone()),
             orders: Arc::new(s.clone()),
-            inventory: Arc::new(s),
+            inventory: Arc::new(s.clone()),
+            leases: Arc::new(s),
         }
     }
 }

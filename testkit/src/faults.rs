@@ -120,12 +120,15 @@ impl Queue for SwitchableQueue {
 }
 
 /// The order and inventory ports of a store, answering `Unavailable` while switched
-/// off: a database outage as the worker sees it.
+/// off: a database outage as the worker sees it. It also counts the sweep's reads, and
+/// can make them hang (a store that stopped answering mid-sweep).
 #[derive(Clone)]
 pub struct SwitchableStore {
     orders: Arc<dyn OrderRepo>,
     inventory: Arc<dyn InventoryRepo>,
     down: Arc<AtomicBool>,
+    sweep_reads: Arc<std::sync::atomic::AtomicUsize>,
+    hang_sweeps: Arc<AtomicBool>,
 }
 
 impl SwitchableStore {
@@ -134,7 +137,19 @@ impl SwitchableStore {
             orders,
             inventory,
             down: Arc::new(AtomicBool::new(false)),
+            sweep_reads: Arc::default(),
+            hang_sweeps: Arc::default(),
         }
+    }
+
+    /// How many times the sweep has read stale orders through this handle.
+    pub fn sweep_reads(&self) -> usize {
+        self.sweep_reads.load(Ordering::SeqCst)
+    }
+
+    /// Whether the sweep's reads never answer.
+    pub fn hang_sweeps(&self, hang: bool) {
+        self.hang_sweeps.store(hang, Ordering::SeqCst);
     }
 
     pub fn set_down(&self, down: bool) {
@@ -232,6 +247,10 @@ impl OrderRepo for SwitchableStore {
         older_than: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
+        self.sweep_reads.fetch_add(1, Ordering::SeqCst);
+        if self.hang_sweeps.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         guard!(self, OrderRepoError::Unavailable);
         self.orders.stale_pending(older_than, limit).await
     }

@@ -16,8 +16,8 @@ pub mod services;
 mod spawn;
 
 pub use spawn::{
-    spawn_app, spawn_app_custom, spawn_app_with, spawn_stack, start, test_config, Reply,
-    RunningApp, TestApp, TestUser, ADMIN_EMAIL, ADMIN_PASSWORD, TEST_JWT_SECRET,
+    memory_adapters, spawn_app, spawn_app_custom, spawn_app_with, spawn_stack, start, test_config,
+    Reply, RunningApp, TestApp, TestUser, ADMIN_EMAIL, ADMIN_PASSWORD, TEST_JWT_SECRET,
 };
 
 /// Turns on logs when `TEST_LOG` is set; safe to call from every test.

@@ -93,15 +93,41 @@ pub async fn spawn_app_custom(
     let queue = memory_queue(&config);
     let queue_switch = SwitchableQueue::new(Arc::new(queue.clone()));
     let mailer = RecordingMailer::default();
-    let mut adapters = Adapters {
+    let mut adapters = memory_adapters(
+        &config,
+        &store,
+        Arc::new(queue_switch.clone()),
+        Arc::new(mailer.clone()),
+    );
+    swap(&mut adapters);
+    let app = start(config, Some(adapters)).await;
+    TestApp {
+        app,
+        store,
+        queue,
+        queue_switch,
+        mailer,
+    }
+}
+
+/// The in-memory adapters the test apps run on, over `store` (shared by clones, so
+/// several apps on one store are processes of one fleet).
+pub fn memory_adapters(
+    config: &Config,
+    store: &MemoryStore,
+    queue: Arc<dyn orderflow_core::ports::Queue>,
+    mailer: Arc<dyn orderflow_core::ports::Mailer>,
+) -> Adapters {
+    Adapters {
         users: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         orders: Arc::new(store.clone()),
         inventory: Arc::new(store.clone()),
+        leases: Arc::new(store.clone()),
         cache: Arc::new(MemoryCache::new(config.cache.max_entries)),
-        queue: Arc::new(queue_switch.clone()),
-        mailer: Arc::new(mailer.clone()),
-        tokens: Arc::new(jwt_issuer(&config).expect("test jwt settings")),
+        queue,
+        mailer,
+        tokens: Arc::new(jwt_issuer(config).expect("test jwt settings")),
         hasher: Arc::new(
             Argon2Hasher::new(Argon2Settings {
                 memory_kib: config.auth.argon2_memory_kib,
@@ -114,15 +140,6 @@ pub async fn spawn_app_custom(
         clock: Arc::new(SystemClock),
         limiter: Arc::new(MemoryLimiter::default()),
         probes: Vec::new(),
-    };
-    swap(&mut adapters);
-    let app = start(config, Some(adapters)).await;
-    TestApp {
-        app,
-        store,
-        queue,
-        queue_switch,
-        mailer,
     }
 }
 

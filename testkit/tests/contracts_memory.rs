@@ -1,7 +1,7 @@
 //! The port contracts, run against the in-memory adapters.
 
 use orderflow_adapter_memory::{MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore};
-use orderflow_core::ports::{Cache, Queue, RateLimiter, SessionRepo, UserRepo};
+use orderflow_core::ports::{Cache, Leases, Queue, RateLimiter, SessionRepo, UserRepo};
 use orderflow_testkit::contracts::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +19,9 @@ fn store() -> Store {
         inventory: Arc::new(s),
     }
 }
+fn leases() -> Arc<dyn Leases> {
+    Arc::new(MemoryStore::new())
+}
 fn cache() -> Arc<dyn Cache> {
     Arc::new(MemoryCache::default())
 }
@@ -30,6 +33,7 @@ orderflow_testkit::user_repo_contract!(async { Some(users()) });
 orderflow_testkit::session_repo_contract!(async { Some(sessions()) });
 orderflow_testkit::store_contract!(async { Some(store()) });
 orderflow_testkit::cache_contract!(async { Some(cache()) });
+orderflow_testkit::leases_contract!(async { Some(leases()) });
 orderflow_testkit::queue_contract!(queue);
 
 fn limiter() -> Arc<dyn RateLimiter> {

@@ -1,7 +1,7 @@
 //! The store contracts against MongoDB (`ORDERFLOW_TEST_MONGO_URL`), one database per test.
 
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
-use orderflow_core::ports::{SessionRepo, UserRepo};
+use orderflow_core::ports::{Leases, SessionRepo, UserRepo};
 use orderflow_testkit::contracts::store::Store;
 use orderflow_testkit::services::{mongo_url, unique};
 use std::sync::Arc;
@@ -34,6 +34,9 @@ async fn users() -> Option<Arc<dyn UserRepo>> {
 async fn sessions() -> Option<Arc<dyn SessionRepo>> {
     Some(Arc::new(mongo().await?))
 }
+async fn leases() -> Option<Arc<dyn Leases>> {
+    Some(Arc::new(mongo().await?))
+}
 async fn store() -> Option<Store> {
     let m = mongo().await?;
     Some(Store {
@@ -45,6 +48,7 @@ async fn store() -> Option<Store> {
 orderflow_testkit::user_repo_contract!(users());
 orderflow_testkit::session_repo_contract!(sessions());
 orderflow_testkit::store_contract!(store());
+orderflow_testkit::leases_contract!(leases());
 
 /// A worker killed inside its settlement transaction leaves the order locked until the
 /// server reaps the transaction (a minute). A cancel meanwhile answers `Busy` after a

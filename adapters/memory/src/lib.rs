@@ -1,7 +1,8 @@
 //! Adapters that need no external service: the embedded profile runs on these alone,
 //! and the contract suites use them as the reference every real adapter must match.
 //!
-//! - [`MemoryStore`]: users, sessions, orders and inventory behind one set of locks.
+//! - [`MemoryStore`]: users, sessions, orders, inventory and leases behind one set of
+//!   locks.
 //! - [`MemoryCache`], [`NoCache`]: TTL cache, and the "no cache" choice.
 //! - [`MemoryQueue`]: visibility timeouts, receive counts, dead-lettering.
 //! - [`LogMailer`], [`RecordingMailer`]: log lines, test capture.
@@ -11,6 +12,7 @@
 mod cache;
 mod clock;
 mod inventory;
+mod leases;
 mod limiter;
 mod mailers;
 mod orders;

@@ -6,7 +6,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// Users, sessions, orders and products in memory. Cloning shares the same data.
+/// Users, sessions, orders, products and leases in memory. Cloning shares the same data.
 ///
 /// Locks are never held across an `.await` (every method does its work synchronously
 /// inside one critical section), and `fulfil` takes `orders` before `products`, the
@@ -22,6 +22,7 @@ pub(crate) struct Inner {
     pub(crate) sessions: Mutex<Sessions>,
     pub(crate) orders: RwLock<Orders>,
     pub(crate) products: RwLock<BTreeMap<Sku, Product>>,
+    pub(crate) leases: Mutex<crate::leases::LeaseTable>,
 }
 
 #[derive(Default)]

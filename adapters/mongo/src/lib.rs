@@ -1,7 +1,8 @@
 //! MongoDB adapters for the store ports.
 //!
-//! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `OrderRepo` and
-//!   `InventoryRepo` over four collections (`users`, `sessions`, `orders`, `products`).
+//! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `OrderRepo`,
+//!   `InventoryRepo` and `Leases` over five collections (`users`, `sessions`, `orders`,
+//!   `products`, `leases`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
 //! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
 //!
@@ -12,6 +13,7 @@ mod docs;
 mod errors;
 mod fulfil;
 mod inventory;
+mod leases;
 mod orders;
 mod sessions;
 mod store;

@@ -164,6 +164,16 @@ impl Config {
                 self.worker.delivery_deadline_ms, self.mail.send_timeout_ms
             ));
         }
+        // The holder renews once per interval: a lease shorter than two intervals would
+        // lapse between renewals and let a second process sweep alongside it.
+        if self.relay.sweep_lease_secs.saturating_mul(1000)
+            < self.relay.sweep_interval_ms.saturating_mul(2)
+        {
+            return bad(format!(
+                "relay.sweep_lease_secs: {} s must be at least twice relay.sweep_interval_ms ({} ms), or the lease lapses between renewals",
+                self.relay.sweep_lease_secs, self.relay.sweep_interval_ms
+            ));
+        }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes: must be at least 1024".into());
         }

@@ -332,6 +332,9 @@ pub struct RelayConfig {
     pub handoff_buffer: usize,
     pub sweep_age_secs: u64,
     pub sweep_interval_ms: u64,
+    /// One process in the fleet sweeps at a time, under a lease in the store held this
+    /// long and renewed every `sweep_interval_ms`; a dead holder's lease lapses after it.
+    pub sweep_lease_secs: u64,
     pub refusal_limit: u32,
     pub refusal_first_wait_ms: u64,
     pub refusal_max_wait_ms: u64,

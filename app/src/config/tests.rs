@@ -339,3 +339,18 @@ fn a_claim_that_could_lapse_mid_send_refuses_the_start() {
         Ok(())
     });
 }
+
+#[test]
+fn a_sweep_lease_that_lapses_between_renewals_refuses_the_start() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("ORDERFLOW_RELAY__SWEEP_LEASE_SECS", "100");
+        let err = Config::load(&Sources::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("relay.sweep_lease_secs") && err.contains("relay.sweep_interval_ms"),
+            "{err}"
+        );
+        jail.set_env("ORDERFLOW_RELAY__SWEEP_INTERVAL_MS", "50000");
+        Config::load(&Sources::default()).map_err(|e| e.to_string())?;
+        Ok(())
+    });
+}

@@ -65,6 +65,8 @@ pub struct Metrics {
     pub relay_backlog: Gauge,
     pub relay_refused: Counter,
     pub relay_set_aside: Gauge,
+    pub relay_sweep_lease_held: Gauge,
+    pub relay_swept: Counter,
     pub notifications_due: Gauge,
     pub notifications_sent: Counter,
     pub notifications_deferred: Counter,
@@ -98,6 +100,8 @@ impl Metrics {
             relay_backlog: Gauge::default(),
             relay_refused: Counter::default(),
             relay_set_aside: Gauge::default(),
+            relay_sweep_lease_held: Gauge::default(),
+            relay_swept: Counter::default(),
             notifications_due: Gauge::default(),
             notifications_sent: Counter::default(),
             notifications_deferred: Counter::default(),
@@ -185,6 +189,16 @@ impl Metrics {
             "relay_set_aside",
             "Orders set aside after repeated refusals, waiting for `orderflow outbox retry`, as of the relay's last run",
             m.relay_set_aside.clone(),
+        );
+        r.register(
+            "relay_sweep_lease_held",
+            "1 while this process holds the fleet's sweep lease (one process sweeps at a time)",
+            m.relay_sweep_lease_held.clone(),
+        );
+        r.register(
+            "relay_swept",
+            "Stale pending orders this process's sweep published again",
+            m.relay_swept.clone(),
         );
         r.register(
             "notifications_due",

@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod fixtures;
+pub mod leases;
 pub mod limiter;
 pub mod mailer;
 pub mod queue;

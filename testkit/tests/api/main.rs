@@ -2,6 +2,7 @@
 
 mod auth;
 mod errors;
+mod fleet;
 mod handoff;
 mod lifecycle;
 mod ops;

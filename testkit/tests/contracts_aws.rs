@@ -162,3 +162,120 @@ async fn a_hung_ses_endpoint_fails_the_send_within_its_timeout() {
     );
     held.abort();
 }
+
+/// Dead letters on SQS as AWS answers, not as an emulator does: through a proxy that
+/// gives one message per receive, nothing to a short poll, and errors on demand.
+/// Listing leaves every dead letter visible at once (after an error too), and a
+/// redrive moves every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_in_place_and_all_redriven_whatever_a_receive_answers() {
+    use orderflow_core::ports::{Outgoing, TraceContext};
+    use orderflow_testkit::sqs_proxy::SqsProxy;
+    use std::collections::BTreeSet;
+
+    let Some((direct_sdk, endpoint)) = sdk(aws_endpoint().await).await else {
+        return;
+    };
+    let name = unique("orderflow-test");
+    let settings = SqsSettings {
+        queue_name: name.clone(),
+        dlq_name: format!("{name}-dlq"),
+        create_queues: true,
+        visibility_timeout: Duration::from_secs(30),
+        max_receives: 1,
+        call_timeout: Duration::from_secs(10),
+    };
+    let direct = SqsQueue::connect(&direct_sdk, settings.clone())
+        .await
+        .expect("create the test queues");
+    let proxy = SqsProxy::start(&endpoint).await;
+    let (proxied_sdk, _) = sdk(Some(proxy.endpoint.clone())).await.expect("sdk");
+    let flaky = SqsQueue::connect(
+        &proxied_sdk,
+        SqsSettings {
+            create_queues: false,
+            ..settings
+        },
+    )
+    .await
+    .expect("resolve the test queues through the proxy");
+
+    // 25 messages, each received once and given back: with max_receives = 1 the next
+    // receive moves them to the dead-letter queue.
+    let bodies: BTreeSet<String> = (0..25).map(|i| format!("{{\"dead\":{i}}}")).collect();
+    let outgoing: Vec<Outgoing> = bodies
+        .iter()
+        .map(|b| Outgoing {
+            body: b.clone(),
+            trace: TraceContext::default(),
+        })
+        .collect();
+    assert!(direct.publish(&outgoing).await.unwrap().refused.is_empty());
+    let mut taken = 0;
+    while taken < bodies.len() {
+        let got = direct.receive(10, Duration::from_secs(2)).await.unwrap();
+        assert!(!got.is_empty(), "only {taken} of 25 delivered");
+        for d in got {
+            direct
+                .retry_after(&d.receipt, Duration::ZERO)
+                .await
+                .unwrap();
+            taken += 1;
+        }
+    }
+    assert!(
+        direct
+            .receive(10, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead-lettered, not delivered again"
+    );
+
+    let listed = |letters: Vec<orderflow_core::ports::DeadLetter>| -> BTreeSet<String> {
+        letters.into_iter().map(|d| d.body).collect()
+    };
+    proxy.one_per_receive(true);
+    proxy.empty_short_polls(true);
+    assert_eq!(
+        listed(flaky.dead_letters(100).await.unwrap()),
+        bodies,
+        "all listed"
+    );
+    assert_eq!(
+        listed(flaky.dead_letters(100).await.unwrap()),
+        bodies,
+        "and all visible again at once"
+    );
+
+    proxy.fail_receives_after(3);
+    assert!(
+        flaky.dead_letters(100).await.is_err(),
+        "the listing reports the failure"
+    );
+    proxy.heal();
+    assert_eq!(
+        listed(flaky.dead_letters(100).await.unwrap()),
+        bodies,
+        "what the failed listing had seen is visible again at once"
+    );
+
+    let receives = proxy.receives();
+    assert_eq!(flaky.redrive(100).await.unwrap(), 25, "every one redriven");
+    assert!(
+        proxy.receives() > receives,
+        "the redrive went through the proxy"
+    );
+    let mut back = BTreeSet::new();
+    while back.len() < bodies.len() {
+        let got = direct.receive(10, Duration::from_secs(2)).await.unwrap();
+        assert!(!got.is_empty(), "only {} of 25 back", back.len());
+        for d in got {
+            assert_eq!(d.receive_count, 1, "a fresh count after the redrive");
+            direct.ack(&d.receipt).await.unwrap();
+            back.insert(d.body);
+        }
+    }
+    assert_eq!(back, bodies);
+    assert!(flaky.dead_letters(100).await.unwrap().is_empty());
+}

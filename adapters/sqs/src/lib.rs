@@ -7,8 +7,11 @@
 //! - Dead-lettering is SQS's own redrive policy (`maxReceiveCount`); with
 //!   `create_queues` the queue and its DLQ are created with that policy at start.
 //! - Every call has an attempt timeout, so a receive can never hang.
+//! - Dead letters are listed and redriven as `dead_letters.rs` explains.
 //! - A message's trace context travels as String message attributes (`traceparent`,
 //!   `tracestate`), which SQS keeps through redelivery and dead-lettering.
+
+mod dead_letters;
 
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::types::{
@@ -273,6 +276,45 @@ impl SqsQueue {
         Ok(())
     }
 
+    /// Deletes in calls of ten. An invalid receipt (already deleted, expired) counts as
+    /// deleted, as in `ack`.
+    async fn delete_batch(&self, url: &str, receipts: &[Receipt]) -> Result<(), QueueError> {
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&r.0)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(f) = out
+                .failed()
+                .iter()
+                .find(|f| f.code() != "ReceiptHandleIsInvalid")
+            {
+                return Err(unavailable(format!(
+                    "SQS did not delete {} of {} messages: {}",
+                    out.failed().len(),
+                    chunk.len(),
+                    f.message().unwrap_or(f.code())
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn set_visibility(&self, receipt: &Receipt, d: Duration) -> Result<(), QueueError> {
         match self
             .client
@@ -359,42 +401,7 @@ impl Queue for SqsQueue {
     }
 
     async fn ack_many(&self, receipts: &[Receipt]) -> Result<(), QueueError> {
-        for chunk in receipts.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(&r.0)
-                        .build()
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unavailable)?;
-            let out = self
-                .client
-                .delete_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(unavailable)?;
-            // An invalid (already deleted, expired) receipt is acked as far as we care,
-            // as in `ack`.
-            if let Some(f) = out
-                .failed()
-                .iter()
-                .find(|f| f.code() != "ReceiptHandleIsInvalid")
-            {
-                return Err(unavailable(format!(
-                    "SQS did not delete {} of {} messages: {}",
-                    out.failed().len(),
-                    chunk.len(),
-                    f.message().unwrap_or(f.code())
-                )));
-            }
-        }
-        Ok(())
+        self.delete_batch(&self.queue_url, receipts).await
     }
 
     async fn retry_after(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
@@ -406,86 +413,10 @@ impl Queue for SqsQueue {
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        // Peeking at SQS means receiving: hold what we saw briefly so one listing sees
-        // each message once, then make it visible again at once.
-        let mut seen: Vec<(DeadLetter, Receipt)> = Vec::new();
-        while seen.len() < limit {
-            let batch = self
-                .receive_from(
-                    &self.dlq_url,
-                    limit - seen.len(),
-                    Duration::ZERO,
-                    Duration::from_secs(30),
-                )
-                .await?;
-            if batch.is_empty() {
-                break;
-            }
-            for d in batch {
-                if !seen.iter().any(|(s, _)| s.message_id == d.message_id) {
-                    seen.push((
-                        DeadLetter {
-                            message_id: d.message_id,
-                            body: d.body,
-                            receive_count: d.receive_count,
-                            trace: d.trace,
-                        },
-                        d.receipt,
-                    ));
-                }
-            }
-        }
-        for (_, receipt) in &seen {
-            let _ = self
-                .client
-                .change_message_visibility()
-                .queue_url(&self.dlq_url)
-                .receipt_handle(&receipt.0)
-                .visibility_timeout(0)
-                .send()
-                .await;
-        }
-        Ok(seen.into_iter().map(|(d, _)| d).collect())
+        self.list_dead(limit).await
     }
 
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {
-        let mut moved = 0;
-        while moved < limit {
-            let batch = self
-                .receive_from(
-                    &self.dlq_url,
-                    limit - moved,
-                    Duration::ZERO,
-                    Duration::from_secs(30),
-                )
-                .await?;
-            if batch.is_empty() {
-                break;
-            }
-            for d in batch {
-                // Send first, then delete: a crash in between duplicates, never loses.
-                let again = Outgoing {
-                    body: d.body,
-                    trace: d.trace,
-                };
-                let sent = self
-                    .send_batch(&self.queue_url, std::slice::from_ref(&again))
-                    .await?;
-                if let Some(r) = sent.refused.first() {
-                    // Left in the dead-letter queue, where an operator can still see it.
-                    tracing::warn!(message_id = %d.message_id, reason = %r.reason, "the queue refused a redriven message; left in the dead-letter queue");
-                    continue;
-                }
-                self.client
-                    .delete_message()
-                    .queue_url(&self.dlq_url)
-                    .receipt_handle(&d.receipt.0)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                moved += 1;
-            }
-        }
-        Ok(moved)
+        self.redrive_dead(limit).await
     }
 }

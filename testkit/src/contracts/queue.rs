@@ -176,6 +176,11 @@ pub async fn dead_letters_after_max_receives_and_redrives(q: Arc<dyn Queue>) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(dead.len(), 1, "dead-lettered");
+    assert_eq!(
+        q.dead_letters(10).await.unwrap().len(),
+        1,
+        "a listing leaves the dead letter in place, visible to the next at once"
+    );
     assert_eq!(dead[0].body, b);
     assert_eq!(
         dead[0].trace, sent.trace,

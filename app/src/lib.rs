@@ -23,6 +23,7 @@ pub mod notifier;
 pub mod ops;
 pub mod outbox;
 pub mod relay;
+pub mod revocations;
 pub mod run;
 pub mod serve;
 pub mod startup;

@@ -189,6 +189,16 @@ impl Application {
             });
         }
         if background == Background::Run && self.role.serves_api() {
+            let reads = crate::revocations::run_revocation_reads(
+                self.services.auth.clone(),
+                self.services.metrics.clone(),
+                Duration::from_secs(c.auth.revocation_check_secs),
+                stop.clone(),
+            );
+            tasks.spawn(async move {
+                reads.await;
+                "the ended-login reads"
+            });
             let relay = crate::relay::run_relay(
                 self.services.relay.clone(),
                 self.services.metrics.clone(),

@@ -22,7 +22,7 @@ use orderflow_core::ports::{
 };
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
-    OrderSettings, ProductSnapshots, Relay, Throttle,
+    OrderSettings, ProductSnapshots, Relay, RevokedSessions, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -339,6 +339,13 @@ impl Services {
                 login_per_client: c.auth.login_per_client,
                 refresh_per_client: c.auth.refresh_per_client,
             },
+            // An ended login matters while one of its access tokens may be alive: the
+            // tokens' lifetime plus the skew leeway. Each read goes back a check
+            // interval and the skew further, for revocations stamped by slower clocks.
+            revoked: Arc::new(RevokedSessions::new(
+                Duration::from_secs(c.auth.access_ttl_secs + c.auth.clock_skew_secs),
+                Duration::from_secs(c.auth.revocation_check_secs + c.auth.clock_skew_secs),
+            )),
         };
         let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let handoff: Arc<dyn Handoff> = Arc::new(handoff);

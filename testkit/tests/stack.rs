@@ -126,7 +126,12 @@ async fn a_dead_redis_never_fails_a_read() {
         app.services
             .adapters
             .tokens
-            .issue_access(id, role, chrono::Utc::now())
+            .issue_access(
+                id,
+                role,
+                orderflow_core::domain::SessionFamilyId::new(),
+                chrono::Utc::now(),
+            )
             .expect("token")
             .token
     };

@@ -2,7 +2,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use orderflow_core::domain::{RefreshSecret, RefreshTokenHash, Role, UserId};
+use orderflow_core::domain::{RefreshSecret, RefreshTokenHash, Role, SessionFamilyId, UserId};
 use orderflow_core::ports::{AccessClaims, AccessToken, TokenError, TokenIssuer};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,8 @@ pub struct JwtSettings {
 struct Claims {
     sub: String,
     role: String,
+    /// The login (refresh-token family) the token belongs to.
+    sid: String,
     typ: String,
     iss: String,
     aud: String,
@@ -125,6 +127,7 @@ impl TokenIssuer for JwtIssuer {
         &self,
         user: UserId,
         role: Role,
+        session: SessionFamilyId,
         now: DateTime<Utc>,
     ) -> Result<AccessToken, TokenError> {
         let iat = now.timestamp();
@@ -132,6 +135,7 @@ impl TokenIssuer for JwtIssuer {
         let claims = Claims {
             sub: user.to_string(),
             role: role.as_str().to_owned(),
+            sid: session.0.to_string(),
             typ: ACCESS_TYPE.to_owned(),
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
@@ -201,7 +205,14 @@ impl TokenIssuer for JwtIssuer {
         }
         let user_id = UserId::parse(&c.sub).ok_or_else(|| invalid("bad subject"))?;
         let role = Role::parse(&c.role).ok_or_else(|| invalid("bad role"))?;
-        Ok(AccessClaims { user_id, role })
+        let session = uuid::Uuid::parse_str(&c.sid)
+            .map(SessionFamilyId)
+            .map_err(|_| invalid("bad session id"))?;
+        Ok(AccessClaims {
+            user_id,
+            role,
+            session,
+        })
     }
 
     fn new_refresh(&self) -> (RefreshSecret, RefreshTokenHash) {
@@ -299,7 +310,7 @@ mod tests {
     }
 
     fn good_claims(now: i64) -> serde_json::Value {
-        serde_json::json!({"sub": UserId::new().to_string(), "role": "admin", "typ": "access",
+        serde_json::json!({"sub": UserId::new().to_string(), "role": "admin", "sid": uuid::Uuid::new_v4().to_string(), "typ": "access",
             "iss": "orderflow", "aud": "orderflow-api", "iat": now, "nbf": now, "exp": now + 60})
     }
 
@@ -314,13 +325,15 @@ mod tests {
         let j = issuer(key("k1", 'a'), vec![]);
         let now = Utc::now();
         let user = UserId::new();
-        let t = j.issue_access(user, Role::Customer, now).unwrap();
+        let session = SessionFamilyId::new();
+        let t = j.issue_access(user, Role::Customer, session, now).unwrap();
         let c = j.verify_access(&t.token, now).unwrap();
         assert_eq!(
             c,
             AccessClaims {
                 user_id: user,
-                role: Role::Customer
+                role: Role::Customer,
+                session,
             }
         );
         assert!(j
@@ -341,12 +354,17 @@ mod tests {
         let here = Utc::now();
         let ahead = here + chrono::Duration::seconds(20);
         let t = j
-            .issue_access(UserId::new(), Role::Customer, ahead)
+            .issue_access(UserId::new(), Role::Customer, SessionFamilyId::new(), ahead)
             .unwrap();
         assert!(j.verify_access(&t.token, here).is_ok());
         let far_ahead = here + chrono::Duration::seconds(45);
         let t = j
-            .issue_access(UserId::new(), Role::Customer, far_ahead)
+            .issue_access(
+                UserId::new(),
+                Role::Customer,
+                SessionFamilyId::new(),
+                far_ahead,
+            )
             .unwrap();
         assert!(
             j.verify_access(&t.token, here).is_err(),
@@ -359,7 +377,7 @@ mod tests {
         let j = issuer(key("k1", 'a'), vec![]);
         let now = Utc::now();
         let t = j
-            .issue_access(UserId::new(), Role::Customer, now)
+            .issue_access(UserId::new(), Role::Customer, SessionFamilyId::new(), now)
             .unwrap()
             .token;
         // Flip the role in the payload, keep the signature.
@@ -396,6 +414,15 @@ mod tests {
         assert!(j
             .verify_access(&forge(refresh_typ, header("k1"), &"a".repeat(40)), now)
             .is_err());
+        for sid in [serde_json::Value::Null, "not-a-uuid".into()] {
+            let mut no_session = good_claims(ts);
+            no_session["sid"] = sid;
+            assert!(
+                j.verify_access(&forge(no_session, header("k1"), &"a".repeat(40)), now)
+                    .is_err(),
+                "a token that names no login cannot be revoked, so it is refused"
+            );
+        }
         assert!(
             j.verify_access(&forge(good_claims(ts), header("k1"), &"a".repeat(40)), now)
                 .is_ok(),
@@ -410,7 +437,7 @@ mod tests {
         let j = issuer(key("k1", 'a'), vec![]);
         let now = Utc::now();
         let t = j
-            .issue_access(UserId::new(), Role::Customer, now)
+            .issue_access(UserId::new(), Role::Customer, SessionFamilyId::new(), now)
             .unwrap()
             .token;
         assert!(j.verify_access(&t, now).is_ok());
@@ -475,12 +502,12 @@ mod tests {
         let new = issuer(key("k2", 'b'), vec![key("k1", 'a')]);
         let now = Utc::now();
         let old_token = old
-            .issue_access(UserId::new(), Role::Customer, now)
+            .issue_access(UserId::new(), Role::Customer, SessionFamilyId::new(), now)
             .unwrap()
             .token;
         assert!(new.verify_access(&old_token, now).is_ok());
         let new_token = new
-            .issue_access(UserId::new(), Role::Customer, now)
+            .issue_access(UserId::new(), Role::Customer, SessionFamilyId::new(), now)
             .unwrap()
             .token;
         assert!(

@@ -1,6 +1,6 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
-use orderflow_core::domain::{RefreshTokenHash, Session};
+use orderflow_core::domain::{RefreshTokenHash, Revocation, Session, SessionFamilyId, UserId};
 use orderflow_core::ports::{Rotation, SessionRepo, SessionRepoError};
 
 #[async_trait::async_trait]
@@ -10,6 +10,9 @@ impl SessionRepo for MemoryStore {
         s.by_hash.insert(session.current.clone(), session.family);
         for h in &session.previous {
             s.by_hash.insert(h.clone(), session.family);
+        }
+        if let Some(at) = session.revoked_at {
+            s.revoked.insert((at, session.family));
         }
         s.families.insert(session.family, session.clone());
         Ok(())
@@ -29,7 +32,7 @@ impl SessionRepo for MemoryStore {
         let Some(family) = s.families.get_mut(&family_id) else {
             return Ok(Rotation::Invalid);
         };
-        if family.revoked || family.expires_at <= now {
+        if family.revoked() || family.expires_at <= now {
             return Ok(Rotation::Invalid);
         }
         if &family.current != presented {
@@ -44,7 +47,7 @@ impl SessionRepo for MemoryStore {
                     family: family_id,
                 });
             }
-            family.revoked = true;
+            s.revoke(family_id, now);
             return Ok(Rotation::Reused { family: family_id });
         }
         let old = std::mem::replace(&mut family.current, next.clone());
@@ -58,14 +61,49 @@ impl SessionRepo for MemoryStore {
         })
     }
 
-    async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError> {
+    async fn revoke(
+        &self,
+        token: &RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionFamilyId>, SessionRepoError> {
         let mut s = self.inner.sessions.lock();
         let Some(family_id) = s.by_hash.get(token).copied() else {
-            return Ok(false);
+            return Ok(None);
         };
-        if let Some(f) = s.families.get_mut(&family_id) {
-            f.revoked = true;
+        s.revoke(family_id, now);
+        Ok(Some(family_id))
+    }
+
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionFamilyId>, SessionRepoError> {
+        let mut s = self.inner.sessions.lock();
+        // A scan: this runs on a password or role change, not per request.
+        let live: Vec<SessionFamilyId> = s
+            .families
+            .values()
+            .filter(|f| f.user_id == user && !f.revoked())
+            .map(|f| f.family)
+            .collect();
+        for f in &live {
+            s.revoke(*f, now);
         }
-        Ok(true)
+        Ok(live)
+    }
+
+    async fn revoked_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Revocation>, SessionRepoError> {
+        let s = self.inner.sessions.lock();
+        let from = (since, SessionFamilyId(uuid::Uuid::nil()));
+        Ok(s.revoked
+            .range(from..)
+            .take(limit)
+            .map(|&(at, family)| Revocation { family, at })
+            .collect())
     }
 }

@@ -36,6 +36,27 @@ pub(crate) struct Sessions {
     pub(crate) families: HashMap<SessionFamilyId, Session>,
     /// Every hash a family ever had (current and previous) points at that family.
     pub(crate) by_hash: HashMap<RefreshTokenHash, SessionFamilyId>,
+    /// Revoked families by when they were revoked.
+    pub(crate) revoked: BTreeSet<(chrono::DateTime<chrono::Utc>, SessionFamilyId)>,
+}
+
+impl Sessions {
+    /// Revokes a family at `now` unless it already was; whether this call revoked it.
+    pub(crate) fn revoke(
+        &mut self,
+        family: SessionFamilyId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let Some(f) = self.families.get_mut(&family) else {
+            return false;
+        };
+        if f.revoked_at.is_some() {
+            return false;
+        }
+        f.revoked_at = Some(now);
+        self.revoked.insert((now, family));
+        true
+    }
 }
 
 /// Position of an order in its owner's newest-first list.

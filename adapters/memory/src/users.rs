@@ -1,5 +1,5 @@
 use crate::MemoryStore;
-use orderflow_core::domain::{Email, User, UserId};
+use orderflow_core::domain::{Email, PasswordHash, Role, User, UserId};
 use orderflow_core::ports::{UserRepo, UserRepoError};
 
 #[async_trait::async_trait]
@@ -25,5 +25,25 @@ impl UserRepo for MemoryStore {
 
     async fn by_id(&self, id: UserId) -> Result<Option<User>, UserRepoError> {
         Ok(self.inner.users.read().by_id.get(&id).cloned())
+    }
+
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<bool, UserRepoError> {
+        Ok(match self.inner.users.write().by_id.get_mut(&id) {
+            Some(u) => {
+                u.password_hash = hash.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> Result<bool, UserRepoError> {
+        Ok(match self.inner.users.write().by_id.get_mut(&id) {
+            Some(u) => {
+                u.role = role;
+                true
+            }
+            None => false,
+        })
     }
 }

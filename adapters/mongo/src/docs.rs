@@ -80,7 +80,10 @@ pub struct SessionDoc {
     pub previous: Vec<String>,
     pub created_at: BsonDate,
     pub expires_at: BsonDate,
+    /// Kept beside `revoked_at` for the filters that test it.
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<BsonDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<BsonDate>,
 }
@@ -94,7 +97,8 @@ impl From<&Session> for SessionDoc {
             previous: s.previous.iter().map(|h| h.0.clone()).collect(),
             created_at: bdate(s.created_at),
             expires_at: bdate(s.expires_at),
-            revoked: s.revoked,
+            revoked: s.revoked(),
+            revoked_at: s.revoked_at.map(bdate),
             rotated_at: s.rotated_at.map(bdate),
         }
     }
@@ -112,7 +116,12 @@ impl TryFrom<SessionDoc> for Session {
             previous: d.previous.into_iter().map(RefreshTokenHash).collect(),
             created_at: cdate(d.created_at),
             expires_at: cdate(d.expires_at),
-            revoked: d.revoked,
+            // A family revoked before revocations were stamped: its access tokens are
+            // long expired, so when does not matter.
+            revoked_at: d
+                .revoked_at
+                .map(cdate)
+                .or_else(|| d.revoked.then(|| cdate(d.created_at))),
             rotated_at: d.rotated_at.map(cdate),
         })
     }

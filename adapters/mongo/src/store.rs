@@ -77,6 +77,20 @@ impl MongoStore {
         self.sessions
             .create_index(IndexModel::builder().keys(doc! {"previous": 1}).build())
             .await?;
+        // A password or role change ends every login of one user.
+        self.sessions
+            .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).build())
+            .await?;
+        // Every process reads the recent revocations every auth.revocation_check_secs;
+        // only revoked families carry the field.
+        self.sessions
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"revoked_at": 1})
+                    .options(IndexOptions::builder().sparse(true).build())
+                    .build(),
+            )
+            .await?;
         self.orders
             .create_index(
                 IndexModel::builder()

@@ -2,7 +2,7 @@ use crate::docs::UserDoc;
 use crate::errors::is_duplicate;
 use crate::MongoStore;
 use mongodb::bson::doc;
-use orderflow_core::domain::{Email, User, UserId};
+use orderflow_core::domain::{Email, PasswordHash, Role, User, UserId};
 use orderflow_core::ports::{UserRepo, UserRepoError};
 
 fn unavailable(e: impl Into<orderflow_core::BoxError>) -> UserRepoError {
@@ -36,5 +36,27 @@ impl UserRepo for MongoStore {
             .await
             .map_err(unavailable)?;
         doc.map(User::try_from).transpose().map_err(unavailable)
+    }
+
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<bool, UserRepoError> {
+        let r = self
+            .bounded(self.users.update_one(
+                doc! {"_id": id.to_string()},
+                doc! {"$set": {"password_hash": &hash.0}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        Ok(r.matched_count == 1)
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> Result<bool, UserRepoError> {
+        let r = self
+            .bounded(self.users.update_one(
+                doc! {"_id": id.to_string()},
+                doc! {"$set": {"role": role.as_str()}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        Ok(r.matched_count == 1)
     }
 }

@@ -174,6 +174,9 @@ impl Config {
                 self.relay.sweep_lease_secs, self.relay.sweep_interval_ms
             ));
         }
+        if self.auth.revocation_check_secs == 0 {
+            return bad("auth.revocation_check_secs: must be at least 1".into());
+        }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes: must be at least 1024".into());
         }

@@ -263,6 +263,9 @@ pub struct AuthConfig {
     /// Presenting a just-rotated refresh token again within this many seconds gets
     /// the same successor (a lost answer, two tabs) instead of revoking the login.
     pub refresh_reuse_grace_secs: u64,
+    /// How often each process reads the logins other processes ended; an ended login's
+    /// access tokens stop working everywhere within this.
+    pub revocation_check_secs: u64,
     pub jwt_kid: String,
     pub jwt_secret: Secret,
     pub verify_keys: Vec<VerifyKey>,

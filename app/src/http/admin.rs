@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{Admin, PathParam, QueryParams};
-use super::views::OrderView;
+use super::views::{OrderView, RoleChange, UserView};
 use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -152,4 +152,29 @@ pub async fn retry_set_aside(
     } else {
         Err(ApiError::InvalidState("the order is not set aside".into()))
     }
+}
+
+/// Give a user another role (admin). Their logins end, so no token keeps the old role:
+/// they log in again to get the new one. An admin cannot change their own role.
+#[utoipa::path(patch, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = RoleChange,
+    responses((status = 200, body = UserView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_state: the admin's own role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: not a role", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_role(
+    State(s): State<AppState>,
+    Admin(admin): Admin,
+    PathParam(id): PathParam<String>,
+    super::extract::JsonBody(body): super::extract::JsonBody<RoleChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let id =
+        orderflow_core::domain::UserId::parse(&id).ok_or(ApiError::NotFound("no such user"))?;
+    let user = s
+        .services
+        .auth
+        .change_role(admin.user_id, id, &body.role)
+        .await?;
+    Ok(Json(UserView::from(&user)))
 }

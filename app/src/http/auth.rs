@@ -2,7 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{Authenticated, ClientAddr, JsonBody};
-use super::views::{Credentials, MeView, RefreshRequest, TokenView, UserView};
+use super::views::{Credentials, MeView, PasswordChange, RefreshRequest, TokenView, UserView};
 use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,7 +75,36 @@ pub async fn refresh(
     ))
 }
 
-/// End the login the refresh token belongs to.
+/// Change the caller's password. Every login of the account ends (its refresh tokens
+/// at once, its access tokens within `auth.revocation_check_secs`), and the answer is
+/// a fresh login for the caller.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
+    responses((status = 200, description = "a new pair for a new login", body = TokenView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "wrong_password: the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: the new password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Authenticated(actor): Authenticated,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<Json<TokenView>, ApiError> {
+    Ok(tokens(
+        s.services
+            .auth
+            .change_password(
+                actor.user_id,
+                body.current_password,
+                body.new_password,
+                client.as_deref(),
+            )
+            .await?,
+    ))
+}
+
+/// End the login the refresh token belongs to: its refresh token at once, its access
+/// tokens within `auth.revocation_check_secs`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 pub async fn logout(

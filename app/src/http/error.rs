@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use orderflow_core::domain::ParseError;
 use orderflow_core::usecases::{
     AuthError, CancelOrderError, CatalogError, GetOrderError, ListOrdersError, LoginError,
-    PlaceOrderError, RefreshError, RegisterError,
+    PasswordChangeError, PlaceOrderError, RefreshError, RegisterError, RoleChangeError,
 };
 use orderflow_core::BoxError;
 use serde::Serialize;
@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 403 `forbidden`
     #[error("this action needs the admin role")]
     Forbidden,
+    /// 403 `wrong_password`
+    #[error("the current password is wrong")]
+    WrongPassword,
     /// 404 `not_found`
     #[error("{0}")]
     NotFound(&'static str),
@@ -86,6 +89,7 @@ impl ApiError {
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             EmailTaken => (StatusCode::CONFLICT, "email_taken"),
@@ -212,6 +216,30 @@ impl From<RegisterError> for ApiError {
             RegisterError::RateLimited(d) => ApiError::RateLimited(d),
             RegisterError::Unavailable(c) => ApiError::Unavailable(c),
             RegisterError::Unexpected(c) => ApiError::Internal(c),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for ApiError {
+    fn from(e: PasswordChangeError) -> Self {
+        match e {
+            PasswordChangeError::Invalid(p) => p.into(),
+            PasswordChangeError::WrongPassword => ApiError::WrongPassword,
+            PasswordChangeError::RateLimited(d) => ApiError::RateLimited(d),
+            PasswordChangeError::Unauthenticated => ApiError::Unauthorized("not authenticated"),
+            PasswordChangeError::Unavailable(c) => ApiError::Unavailable(c),
+            PasswordChangeError::Unexpected(c) => ApiError::Internal(c),
+        }
+    }
+}
+
+impl From<RoleChangeError> for ApiError {
+    fn from(e: RoleChangeError) -> Self {
+        match e {
+            RoleChangeError::UnknownRole => ApiError::Validation(e.to_string()),
+            RoleChangeError::UnknownUser => ApiError::NotFound("no such user"),
+            RoleChangeError::OwnRole => ApiError::InvalidState(e.to_string()),
+            RoleChangeError::Unavailable(c) => ApiError::Unavailable(c),
         }
     }
 }

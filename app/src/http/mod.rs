@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use error::ApiError;
 use std::sync::Arc;
@@ -72,6 +72,8 @@ pub fn router(services: Services, c: &HttpConfig, readiness: Arc<Readiness>) -> 
         .route("/api/auth/refresh", post(auth::refresh))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/me", get(auth::me))
+        .route("/api/auth/password", post(auth::change_password))
+        .route("/api/admin/users/{id}", patch(admin::change_role))
         .route("/api/products", get(products::list).post(products::create))
         .route(
             "/api/products/{sku}",

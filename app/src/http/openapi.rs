@@ -10,10 +10,10 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Orderflow", description = "Event-driven order processing: place orders, watch them complete, get an email."),
     paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::me, auth::change_password,
         products::list, products::get, products::create, products::update,
         orders::place, orders::list, orders::get, orders::cancel,
-        admin::dead_letters, admin::redrive, admin::set_aside, admin::retry_set_aside,
+        admin::dead_letters, admin::redrive, admin::set_aside, admin::retry_set_aside, admin::change_role,
         health::healthz, health::readyz,
     ),
     modifiers(&BearerAuth, &CommonErrors),

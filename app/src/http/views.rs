@@ -61,6 +61,21 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    #[schema(example = "admin")]
+    pub role: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ProductView {
     pub sku: String,

@@ -66,6 +66,7 @@ pub struct Metrics {
     pub relay_refused: Counter,
     pub relay_set_aside: Gauge,
     pub relay_sweep_lease_held: Gauge,
+    pub revoked_sessions: Gauge,
     pub relay_swept: Counter,
     pub notifications_due: Gauge,
     pub notifications_sent: Counter,
@@ -101,6 +102,7 @@ impl Metrics {
             relay_refused: Counter::default(),
             relay_set_aside: Gauge::default(),
             relay_sweep_lease_held: Gauge::default(),
+            revoked_sessions: Gauge::default(),
             relay_swept: Counter::default(),
             notifications_due: Gauge::default(),
             notifications_sent: Counter::default(),
@@ -194,6 +196,11 @@ impl Metrics {
             "relay_sweep_lease_held",
             "1 while this process holds the fleet's sweep lease (one process sweeps at a time)",
             m.relay_sweep_lease_held.clone(),
+        );
+        r.register(
+            "auth_revoked_sessions",
+            "Logins ended within an access token's lifetime, whose access tokens this process refuses",
+            m.revoked_sessions.clone(),
         );
         r.register(
             "relay_swept",

@@ -27,7 +27,7 @@ pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch
 pub use quantity::Quantity;
 pub use refusal::{PublishRefusal, Refusals};
 pub use role::Role;
-pub use session::{RefreshSecret, RefreshTokenHash, Session, SessionFamilyId};
+pub use session::{RefreshSecret, RefreshTokenHash, Revocation, Session, SessionFamilyId};
 pub use sku::Sku;
 pub use status::OrderStatus;
 pub use user::User;

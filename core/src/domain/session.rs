@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// One login: the chain of refresh tokens that descend from it. Rotation replaces the
 /// current token; presenting any earlier one means it leaked, and the whole family is
 /// revoked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SessionFamilyId(pub uuid::Uuid);
 
@@ -47,8 +47,23 @@ pub struct Session {
     pub previous: Vec<RefreshTokenHash>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub revoked: bool,
+    /// When the login was ended (logout, reuse, a password or role change): its refresh
+    /// tokens stop at once, its access tokens once every process has heard of it.
+    pub revoked_at: Option<DateTime<Utc>>,
     /// When `current` replaced the last of `previous`: presenting that one again within
     /// the grace is a retry, not reuse.
     pub rotated_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    pub fn revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+/// A login that was ended, and when: what access-token checks need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub family: SessionFamilyId,
+    pub at: DateTime<Utc>,
 }

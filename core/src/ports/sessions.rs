@@ -1,4 +1,4 @@
-use crate::domain::{RefreshTokenHash, Session, SessionFamilyId, UserId};
+use crate::domain::{RefreshTokenHash, Revocation, Session, SessionFamilyId, UserId};
 use crate::BoxError;
 use chrono::{DateTime, Utc};
 
@@ -38,7 +38,13 @@ pub enum Rotation {
 ///   token `current` just replaced, with `next` equal to `current` (its successor),
 ///   within `grace` of that rotation, returns `Repeated` and changes nothing;
 /// - return `Invalid` for a token of a revoked or expired (`expires_at <= now`) family;
-/// - make `revoke` idempotent and return whether the token was known;
+/// - make `revoke` idempotent and return the family of a known token (revoked now or
+///   before);
+/// - stamp every revocation (`revoke`, `revoke_user`, reuse in `rotate`) with the
+///   `now` it was given, once: revoking again keeps the first time;
+/// - make `revoked_since(since, limit)` answer the families revoked at or after
+///   `since`, oldest first, at most `limit` (every process reads it to refuse the
+///   access tokens of ended logins);
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
 pub trait SessionRepo: Send + Sync {
@@ -50,6 +56,22 @@ pub trait SessionRepo: Send + Sync {
         now: DateTime<Utc>,
         grace: std::time::Duration,
     ) -> Result<Rotation, SessionRepoError>;
-    /// Revokes the family that `token` (current or previous) belongs to.
-    async fn revoke(&self, token: &RefreshTokenHash) -> Result<bool, SessionRepoError>;
+    /// Revokes the family that `token` (current or previous) belongs to; `None` for an
+    /// unknown token.
+    async fn revoke(
+        &self,
+        token: &RefreshTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionFamilyId>, SessionRepoError>;
+    /// Revokes every login of `user` not yet revoked; the families it revoked.
+    async fn revoke_user(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionFamilyId>, SessionRepoError>;
+    async fn revoked_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Revocation>, SessionRepoError>;
 }

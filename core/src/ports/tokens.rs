@@ -1,4 +1,4 @@
-use crate::domain::{RefreshSecret, RefreshTokenHash, Role, UserId};
+use crate::domain::{RefreshSecret, RefreshTokenHash, Role, SessionFamilyId, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
@@ -11,6 +11,8 @@ pub struct AccessToken {
 pub struct AccessClaims {
     pub user_id: UserId,
     pub role: Role,
+    /// The login the token was issued for: ending it ends the token too.
+    pub session: SessionFamilyId,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,8 +32,9 @@ pub enum TokenError {
 ///
 /// MUST:
 /// - return `Invalid` for any token it did not issue, that has expired (`exp <= now`),
-///   is not yet valid, names another issuer or audience, uses another algorithm, or is
-///   not an access token;
+///   is not yet valid, names another issuer or audience, uses another algorithm, is
+///   not an access token, or names no session;
+/// - give back from `verify_access` the user, role and session it was issued with;
 /// - mint refresh secrets with at least 256 bits of randomness, and hash them with a
 ///   one-way function so `hash_refresh(secret)` matches what `new_refresh` returned;
 /// - derive `successor_refresh(secret)` with a keyed one-way function: the same secret
@@ -42,6 +45,7 @@ pub trait TokenIssuer: Send + Sync {
         &self,
         user: UserId,
         role: Role,
+        session: SessionFamilyId,
         now: DateTime<Utc>,
     ) -> Result<AccessToken, TokenError>;
     fn verify_access(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;

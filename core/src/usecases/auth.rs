@@ -79,6 +79,13 @@ fn unexpected<E: std::error::Error + Send + Sync + 'static>(e: E) -> BoxError {
     Box::new(e)
 }
 
+/// Why a new login could not be started.
+#[derive(Debug)]
+pub(super) enum SessionStart {
+    Store(SessionRepoError),
+    Token(TokenError),
+}
+
 impl From<UserRepoError> for LoginError {
     fn from(e: UserRepoError) -> Self {
         LoginError::Unavailable(unexpected(e))
@@ -169,13 +176,31 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// Counts a password check (a login, a password change) against its client.
+    pub(super) async fn login_attempt(&self, client: Option<&str>) -> Result<(), Duration> {
+        match client {
+            Some(c) => {
+                self.check(
+                    &[(format!("login:client:{c}"), self.login_per_client)],
+                    Outage::Refuse,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Counts one attempt against each key in turn and refuses at the first one over
     /// its limit, leaving the later keys uncounted: a client already refused for its
     /// own attempts does not also use up the limit of the email it aims at.
     ///
     /// A limiter that cannot answer (its outage, or no answer within its timeout) is
     /// `on_outage`'s to decide.
-    async fn check(&self, keys: &[(String, u32)], on_outage: Outage) -> Result<(), Duration> {
+    async fn check(
+        &self,
+        keys: &[(String, u32)],
+        on_outage: Outage,
+    ) -> Result<(), Duration> {
         let mut wait: Option<Duration> = None;
         for (key, limit) in keys {
             match self.limiter.hit(key, *limit, self.window).await {
@@ -216,6 +241,8 @@ pub struct AuthService {
     /// same successor instead of revoking the login.
     pub refresh_reuse_grace: Duration,
     pub throttle: Throttle,
+    /// Logins ended recently, so their access tokens are refused without I/O.
+    pub revoked: Arc<super::RevokedSessions>,
 }
 
 impl AuthService {
@@ -310,15 +337,10 @@ impl AuthService {
         // any one client can cause. Only failures count against the email, per client
         // and across the fleet, so strangers failing elsewhere cannot lock the owner
         // out (unless they fail more often than the fleet-wide cap allows).
-        if let Some(c) = client {
-            self.throttle
-                .check(
-                    &[(format!("login:client:{c}"), self.throttle.login_per_client)],
-                    Outage::Refuse,
-                )
-                .await
-                .map_err(LoginError::RateLimited)?;
-        }
+        self.throttle
+            .login_attempt(client)
+            .await
+            .map_err(LoginError::RateLimited)?;
         let parsed = Email::parse(email);
         let account = match &parsed {
             Ok(e) => e.as_str().to_owned(),
@@ -348,6 +370,14 @@ impl AuthService {
         }
         let user = verified?;
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
+        self.start_session(&user).await.map_err(|e| match e {
+            SessionStart::Store(e) => e.into(),
+            SessionStart::Token(e) => LoginError::Unexpected(unexpected(e)),
+        })
+    }
+
+    /// A new login for `user`: a refresh-token family and the first pair.
+    pub(super) async fn start_session(&self, user: &User) -> Result<TokenPair, SessionStart> {
         let now = self.clock.now();
         let (secret, hash) = self.tokens.new_refresh();
         let session = Session {
@@ -359,14 +389,17 @@ impl AuthService {
             expires_at: now
                 + chrono::Duration::from_std(self.refresh_ttl)
                     .unwrap_or(chrono::Duration::days(30)),
-            revoked: false,
+            revoked_at: None,
             rotated_at: None,
         };
-        self.sessions.create(&session).await?;
+        self.sessions
+            .create(&session)
+            .await
+            .map_err(SessionStart::Store)?;
         let access = self
             .tokens
-            .issue_access(user.id, user.role, now)
-            .map_err(|e| LoginError::Unexpected(unexpected(e)))?;
+            .issue_access(user.id, user.role, session.family, now)
+            .map_err(SessionStart::Token)?;
         Ok(TokenPair {
             access_token: access.token,
             refresh_token: secret,
@@ -431,18 +464,20 @@ impl AuthService {
         let presented = self.tokens.hash_refresh(&presented_secret);
         let (secret, next) = self.tokens.successor_refresh(&presented_secret);
         let now = self.clock.now();
-        let user_id = match self
+        let (user_id, family) = match self
             .sessions
             .rotate(&presented, &next, now, self.refresh_reuse_grace)
             .await?
         {
-            Rotation::Rotated { user_id, .. } => user_id,
-            Rotation::Repeated { user_id, .. } => {
+            Rotation::Rotated { user_id, family } => (user_id, family),
+            Rotation::Repeated { user_id, family } => {
                 tracing::info!("refresh repeated within the grace; same successor");
-                user_id
+                (user_id, family)
             }
             Rotation::Reused { family } => {
                 tracing::warn!(family = %family.0, "refresh token reuse detected; login revoked");
+                // Its access tokens go too: one of them may be in the same wrong hands.
+                self.revoked.add(family, now);
                 return Err(RefreshError::InvalidToken);
             }
             Rotation::Invalid => return Err(RefreshError::InvalidToken),
@@ -450,12 +485,13 @@ impl AuthService {
         tracing::Span::current().record("user_id", tracing::field::display(user_id));
         // The role is read again so a demoted or deleted user cannot keep renewing.
         let Some(user) = self.users.by_id(user_id).await? else {
-            self.sessions.revoke(&next).await?;
+            self.sessions.revoke(&next, now).await?;
+            self.revoked.add(family, now);
             return Err(RefreshError::InvalidToken);
         };
         let access = self
             .tokens
-            .issue_access(user.id, user.role, now)
+            .issue_access(user.id, user.role, family, now)
             .map_err(|e| RefreshError::Unexpected(unexpected(e)))?;
         Ok(TokenPair {
             access_token: access.token,
@@ -472,18 +508,35 @@ impl AuthService {
             return Ok(());
         }
         let hash = self.tokens.hash_refresh(&RefreshSecret(token.to_owned()));
-        self.sessions.revoke(&hash).await?;
+        let now = self.clock.now();
+        if let Some(family) = self.sessions.revoke(&hash, now).await? {
+            self.revoked.add(family, now);
+        }
         Ok(())
     }
 
-    /// Checks a bearer token. No I/O: the token carries id and role.
+    /// Checks a bearer token. No I/O: the token carries id, role and login, and the
+    /// ended logins are in memory (see `RevokedSessions`).
     pub fn authenticate(&self, bearer: &str) -> Result<AccessClaims, AuthError> {
-        self.tokens
+        let claims = self
+            .tokens
             .verify_access(bearer, self.clock.now())
             .map_err(|e| match e {
                 TokenError::Invalid(_) => AuthError::Unauthenticated,
                 other => AuthError::Unexpected(unexpected(other)),
-            })
+            })?;
+        if self.revoked.contains(&claims.session) {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(claims)
+    }
+
+    /// Reads the logins other processes ended since the last call.
+    pub async fn refresh_revocations(&self) -> Result<usize, AuthError> {
+        self.revoked
+            .refresh(self.sessions.as_ref(), self.clock.now())
+            .await
+            .map_err(|e| AuthError::Unavailable(unexpected(e)))
     }
 
     #[instrument(skip_all, fields(user_id = %id))]

@@ -1,6 +1,7 @@
 //! Use cases: one service per area, one error enum per use case. Services hold their
 //! ports as `Arc<dyn Port>` so the binary picks adapters at run time.
 
+mod account;
 mod auth;
 mod catalog;
 mod dead_letters;
@@ -10,7 +11,9 @@ mod orders;
 mod processor;
 mod products;
 mod relay;
+mod revocations;
 
+pub use account::{PasswordChangeError, RoleChangeError};
 pub use auth::{
     AuthError, AuthService, LoginError, RefreshError, RegisterError, Throttle, TokenPair,
 };
@@ -25,3 +28,4 @@ pub use orders::{
 pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::{Relay, Relayed, SetAsideError};
+pub use revocations::RevokedSessions;

@@ -21,7 +21,7 @@ fn session(current: &RefreshTokenHash, ttl_secs: i64) -> Session {
         previous: vec![],
         created_at: now(),
         expires_at: now() + chrono::Duration::seconds(ttl_secs),
-        revoked: false,
+        revoked_at: None,
         rotated_at: None,
     }
 }
@@ -183,14 +183,108 @@ pub async fn expired_and_unknown_tokens_are_invalid(repo: Arc<dyn SessionRepo>) 
 
 pub async fn revoke_ends_the_family(repo: Arc<dyn SessionRepo>) {
     let (t1, t2) = (h("t1"), h("t2"));
-    repo.create(&session(&t1, 60)).await.unwrap();
-    assert!(repo.revoke(&t1).await.unwrap());
-    assert!(repo.revoke(&t1).await.unwrap(), "idempotent");
+    let s = session(&t1, 60);
+    repo.create(&s).await.unwrap();
+    assert_eq!(repo.revoke(&t1, now()).await.unwrap(), Some(s.family));
+    assert_eq!(
+        repo.revoke(&t1, now()).await.unwrap(),
+        Some(s.family),
+        "idempotent"
+    );
     assert_eq!(
         repo.rotate(&t1, &t2, now(), GRACE).await.unwrap(),
         Rotation::Invalid
     );
-    assert!(!repo.revoke(&h("unknown")).await.unwrap());
+    assert_eq!(repo.revoke(&h("unknown"), now()).await.unwrap(), None);
+}
+
+/// Every way a login ends is stamped with its time, once, and listed from a time on:
+/// that list is how every process learns which access tokens to refuse.
+pub async fn revocations_are_stamped_once_and_listed_in_order(repo: Arc<dyn SessionRepo>) {
+    let secs = chrono::Duration::seconds;
+    let t0 = now();
+    let user = UserId::new();
+    let mut families = Vec::new();
+    let mut tokens = Vec::new();
+    for name in ["a", "b", "c"] {
+        let t = h(name);
+        let mut s = session(&t, 60);
+        s.user_id = user;
+        repo.create(&s).await.unwrap();
+        families.push(s.family);
+        tokens.push(t);
+    }
+    let other = session(&h("other-user"), 60);
+    repo.create(&other).await.unwrap();
+    let (a, b, c) = (families[0], families[1], families[2]);
+
+    assert_eq!(repo.revoke(&tokens[0], t0).await.unwrap(), Some(a));
+    let mut ended = repo.revoke_user(user, t0 + secs(1)).await.unwrap();
+    ended.sort();
+    let mut expected = vec![b, c];
+    expected.sort();
+    assert_eq!(
+        ended, expected,
+        "the user's live logins, not the one already ended"
+    );
+    assert!(
+        repo.revoke_user(user, t0 + secs(2))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing left to end"
+    );
+    assert_eq!(
+        repo.revoke(&tokens[0], t0 + secs(3)).await.unwrap(),
+        Some(a)
+    );
+    assert_eq!(
+        repo.rotate(&tokens[1], &h("b2"), t0 + secs(3), GRACE)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
+        "an ended login cannot be refreshed"
+    );
+
+    // A reused token ends its login too, stamped with the time of the reuse.
+    let (e1, e2) = (h("e1"), h("e2"));
+    let e = session(&e1, 60);
+    repo.create(&e).await.unwrap();
+    repo.rotate(&e1, &e2, t0 + secs(4), GRACE).await.unwrap();
+    assert_eq!(
+        repo.rotate(&e1, &h("e3"), t0 + secs(5), GRACE)
+            .await
+            .unwrap(),
+        Rotation::Reused { family: e.family }
+    );
+
+    let listed = repo.revoked_since(t0 - secs(1), 100).await.unwrap();
+    let at: Vec<_> = listed.iter().map(|r| (r.family, r.at)).collect();
+    assert_eq!(at.len(), 4, "{at:?}");
+    assert_eq!(at[0], (a, t0), "the first revocation's time is kept");
+    let mut middle = vec![at[1], at[2]];
+    middle.sort();
+    let mut expected = vec![(b, t0 + secs(1)), (c, t0 + secs(1))];
+    expected.sort();
+    assert_eq!(middle, expected);
+    assert_eq!(at[3], (e.family, t0 + secs(5)));
+    assert!(
+        !at.iter().any(|(f, _)| *f == other.family),
+        "live logins are not listed"
+    );
+
+    let from_b = repo.revoked_since(t0 + secs(1), 100).await.unwrap();
+    assert_eq!(from_b.len(), 3, "from a time on, that time included");
+    assert_eq!(
+        repo.revoked_since(t0 - secs(1), 1).await.unwrap(),
+        vec![orderflow_core::domain::Revocation { family: a, at: t0 }],
+        "at most limit, oldest first"
+    );
+    assert!(repo
+        .revoked_since(t0 + secs(6), 100)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[macro_export]
@@ -233,6 +327,16 @@ macro_rules! session_repo_contract {
                     return;
                 };
                 $crate::contracts::sessions::revoke_ends_the_family(adapter).await
+            }
+            #[tokio::test]
+            async fn revocations_are_stamped_once_and_listed_in_order() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::sessions::revocations_are_stamped_once_and_listed_in_order(
+                    adapter,
+                )
+                .await
             }
         }
     };

@@ -50,6 +50,31 @@ pub async fn duplicate_email_is_refused_even_under_races(repo: Arc<dyn UserRepo>
     assert_eq!(ok, 1, "exactly one insert wins");
 }
 
+/// A password or role change touches that one field of that one user.
+pub async fn password_and_role_change_one_field(repo: Arc<dyn UserRepo>) {
+    use orderflow_core::domain::{PasswordHash, Role, UserId};
+    let u = user("change.me@example.com");
+    let bystander = user("bystander@example.com");
+    repo.insert(&u).await.unwrap();
+    repo.insert(&bystander).await.unwrap();
+    let new_hash = PasswordHash("$argon2id$v=19$m=256,t=1,p=1$bmV3$bmV3aGFzaA".into());
+    assert!(repo.set_password(u.id, &new_hash).await.unwrap());
+    let changed = repo.by_id(u.id).await.unwrap().expect("still there");
+    assert_eq!(changed.password_hash, new_hash);
+    assert_eq!((changed.email, changed.role), (u.email.clone(), u.role));
+    assert!(repo.set_role(u.id, Role::Admin).await.unwrap());
+    let changed = repo.by_email(&u.email).await.unwrap().expect("still there");
+    assert_eq!(changed.role, Role::Admin);
+    assert_eq!(changed.password_hash, new_hash);
+    let untouched = repo.by_id(bystander.id).await.unwrap().expect("there");
+    assert_eq!(
+        (untouched.role, untouched.password_hash),
+        (bystander.role, bystander.password_hash)
+    );
+    assert!(!repo.set_role(UserId::new(), Role::Admin).await.unwrap());
+    assert!(!repo.set_password(UserId::new(), &new_hash).await.unwrap());
+}
+
 #[macro_export]
 macro_rules! user_repo_contract {
     ($factory:expr) => {
@@ -69,6 +94,13 @@ macro_rules! user_repo_contract {
                     return;
                 };
                 $crate::contracts::users::missing_users_are_none(adapter).await
+            }
+            #[tokio::test]
+            async fn password_and_role_change_one_field() {
+                let Some(adapter) = $factory.await else {
+                    return;
+                };
+                $crate::contracts::users::password_and_role_change_one_field(adapter).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn duplicate_email_is_refused_even_under_races() {

@@ -176,6 +176,12 @@ async fn logout_revokes_the_login() {
     let r = app.refresh(user.refresh_token.as_str()).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "unauthorized");
+    let me = app.get("/api/auth/me", Some(&user.access_token)).await;
+    assert_eq!(
+        (me.status, me.code()),
+        (StatusCode::UNAUTHORIZED, "unauthorized"),
+        "the login's access token ends with it, at once on the process that ended it"
+    );
     // Logging out with an unknown token is not an error: the token does not work either way.
     assert_eq!(
         app.post("/api/auth/logout", None, json!({"refresh_token": "nope"}))
@@ -633,5 +639,184 @@ async fn registrations_are_throttled_per_client_address() {
         register("198.51.100.2").await.unwrap().status(),
         StatusCode::CREATED,
         "another client"
+    );
+}
+
+/// Two devices logged in; one changes the password. Every login ends, the old
+/// password stops working, and the caller gets a fresh login.
+#[tokio::test]
+async fn a_password_change_ends_every_login_and_answers_with_a_new_one() {
+    let app = spawn_app().await;
+    let phone = app.customer().await;
+    let laptop = app.login(&phone.email, &phone.password).await;
+    assert_eq!(laptop.status, StatusCode::OK);
+    let laptop_access = laptop.body["access_token"].as_str().unwrap().to_owned();
+    let laptop_refresh = laptop.body["refresh_token"].as_str().unwrap().to_owned();
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
+
+    let wrong = app
+        .post(
+            "/api/auth/password",
+            Some(&phone.access_token),
+            change("not-the-password", "a-new-strong-password"),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (StatusCode::FORBIDDEN, "wrong_password")
+    );
+    let short = app
+        .post(
+            "/api/auth/password",
+            Some(&phone.access_token),
+            change(&phone.password, "short"),
+        )
+        .await;
+    assert_eq!(
+        (short.status, short.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let anonymous = app
+        .post(
+            "/api/auth/password",
+            None,
+            change(&phone.password, "a-new-strong-password"),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/auth/me", Some(&laptop_access)).await.status,
+        StatusCode::OK,
+        "refused attempts end nothing"
+    );
+
+    let changed = app
+        .post(
+            "/api/auth/password",
+            Some(&phone.access_token),
+            change(&phone.password, "a-new-strong-password"),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    for (what, token) in [("phone", &phone.access_token), ("laptop", &laptop_access)] {
+        assert_eq!(
+            app.get("/api/auth/me", Some(token)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the {what}'s access token"
+        );
+    }
+    for (what, token) in [("phone", &phone.refresh_token), ("laptop", &laptop_refresh)] {
+        assert_eq!(
+            app.refresh(token.as_str()).await.status,
+            StatusCode::UNAUTHORIZED,
+            "the {what}'s refresh token"
+        );
+    }
+    let fresh = changed.body["access_token"].as_str().unwrap();
+    let me = app.get("/api/auth/me", Some(fresh)).await;
+    assert_eq!(
+        (me.status, me.body["email"].as_str()),
+        (StatusCode::OK, Some(phone.email.as_str()))
+    );
+    let renewed = app.refresh(changed.body["refresh_token"].clone()).await;
+    assert_eq!(renewed.status, StatusCode::OK, "the new login renews");
+    assert_eq!(
+        app.login(&phone.email, &phone.password).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password"
+    );
+    assert_eq!(
+        app.login(&phone.email, "a-new-strong-password")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// An admin promotes a customer: the customer's logins end, so no token keeps the old
+/// role, and the next login carries the new one.
+#[tokio::test]
+async fn a_role_change_ends_the_users_logins_and_the_next_login_has_the_new_role() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let user = app.customer().await;
+    let path = format!("/api/admin/users/{}", user.id);
+    let product = json!({"sku": "ROLE-1", "name": "Promoted", "price_cents": 100, "stock": 1});
+    assert_eq!(
+        app.post("/api/products", Some(&user.access_token), product.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let by_customer = app
+        .patch(&path, Some(&user.access_token), json!({"role": "admin"}))
+        .await;
+    assert_eq!(by_customer.status, StatusCode::FORBIDDEN);
+    let not_a_role = app
+        .patch(&path, Some(&admin), json!({"role": "root"}))
+        .await;
+    assert_eq!(
+        (not_a_role.status, not_a_role.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let nobody = app
+        .patch(
+            &format!("/api/admin/users/{}", uuid::Uuid::new_v4()),
+            Some(&admin),
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(
+        (nobody.status, nobody.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let me = app.get("/api/auth/me", Some(&admin)).await;
+    let own = app
+        .patch(
+            &format!("/api/admin/users/{}", me.body["id"].as_str().unwrap()),
+            Some(&admin),
+            json!({"role": "customer"}),
+        )
+        .await;
+    assert_eq!(
+        (own.status, own.code()),
+        (StatusCode::CONFLICT, "invalid_state")
+    );
+    assert_eq!(
+        app.get("/api/auth/me", Some(&user.access_token))
+            .await
+            .status,
+        StatusCode::OK,
+        "refused changes end nothing"
+    );
+
+    let promoted = app
+        .patch(&path, Some(&admin), json!({"role": "admin"}))
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{:?}", promoted.body);
+    assert_eq!(promoted.body["role"], "admin");
+    assert_eq!(
+        app.get("/api/auth/me", Some(&user.access_token))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "the token that says customer"
+    );
+    assert_eq!(
+        app.refresh(user.refresh_token.as_str()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = app.login(&user.email, &user.password).await;
+    let token = again.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.post("/api/products", Some(token), product).await.status,
+        StatusCode::CREATED,
+        "the new login is an admin's"
+    );
+    assert_eq!(
+        app.get("/api/auth/me", Some(&admin)).await.status,
+        StatusCode::OK,
+        "the acting admin's login is untouched"
     );
 }

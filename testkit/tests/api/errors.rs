@@ -184,6 +184,24 @@ impl orderflow_core::ports::UserRepo for DownUsers {
             "connection refused".into(),
         ))
     }
+    async fn set_password(
+        &self,
+        _: orderflow_core::domain::UserId,
+        _: &orderflow_core::domain::PasswordHash,
+    ) -> Result<bool, orderflow_core::ports::UserRepoError> {
+        Err(orderflow_core::ports::UserRepoError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+    async fn set_role(
+        &self,
+        _: orderflow_core::domain::UserId,
+        _: orderflow_core::domain::Role,
+    ) -> Result<bool, orderflow_core::ports::UserRepoError> {
+        Err(orderflow_core::ports::UserRepoError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@ use tokio::task::JoinHandle;
 
 /// One `api` process of the fleet, running its background tasks.
 struct Process {
+    /// Its API.
+    addr: std::net::SocketAddr,
     /// Its store handle, which counts the sweep's reads.
     store: SwitchableStore,
     stop: Option<oneshot::Sender<()>>,
@@ -21,12 +23,21 @@ struct Process {
 
 impl Process {
     async fn start(store: &MemoryStore, queue: Arc<dyn Queue>) -> Self {
+        Self::start_with(store, queue, |_| {}).await
+    }
+
+    async fn start_with(
+        store: &MemoryStore,
+        queue: Arc<dyn Queue>,
+        tweak: impl FnOnce(&mut orderflow::config::Config),
+    ) -> Self {
         let config = test_config(|c| {
             c.relay.sweep_interval_ms = 100;
             c.relay.sweep_lease_secs = 2;
             c.relay.sweep_age_secs = 0;
             c.http.drain_delay_ms = 0;
             c.http.shutdown_grace_ms = 2000;
+            tweak(c);
         });
         let mut adapters =
             memory_adapters(&config, store, queue, Arc::new(RecordingMailer::default()));
@@ -36,6 +47,7 @@ impl Process {
         let app = Application::build_with(config, Role::Api, Some(adapters))
             .await
             .expect("the application builds");
+        let addr = app.http_addr().expect("the api role serves");
         let (stop, stopped) = oneshot::channel::<()>();
         let run = tokio::spawn(app.run_until_stopped(
             async {
@@ -44,6 +56,7 @@ impl Process {
             Background::Run,
         ));
         Self {
+            addr,
             store: switch,
             stop: Some(stop),
             run,
@@ -166,4 +179,83 @@ async fn shutdown_does_not_wait_for_a_stuck_sweep() {
     assert!(p.store.sweep_reads() > 0, "a sweep started");
     let outcome = p.shut_down().await;
     outcome.expect("stopped cleanly, within the grace period");
+}
+
+/// A login ended through one process (logout) ends its access token on another
+/// within `auth.revocation_check_secs`, with no store read per request there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_ended_on_one_process_ends_its_access_token_on_the_others() {
+    let store = MemoryStore::new();
+    let queue: Arc<dyn Queue> = Arc::new(orderflow_adapter_memory::MemoryQueue::new(
+        Duration::from_secs(30),
+        5,
+    ));
+    let fast_reads = |c: &mut orderflow::config::Config| c.auth.revocation_check_secs = 1;
+    let a = Process::start_with(&store, queue.clone(), fast_reads).await;
+    let b = Process::start_with(&store, queue, fast_reads).await;
+    let http = reqwest::Client::new();
+    let call = |addr: std::net::SocketAddr,
+                path: &str,
+                token: Option<&str>,
+                body: Option<serde_json::Value>| {
+        let mut r = match &body {
+            Some(_) => http.post(format!("http://{addr}{path}")),
+            None => http.get(format!("http://{addr}{path}")),
+        };
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let res = r.send().await.expect("request");
+            let status = res.status();
+            (
+                status,
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let creds = serde_json::json!({"email": "fleet@example.com", "password": "a-strong-password"});
+    let (status, _) = call(a.addr, "/api/auth/register", None, Some(creds.clone())).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let (status, pair) = call(a.addr, "/api/auth/login", None, Some(creds)).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = call(b.addr, "/api/auth/me", Some(&access), None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "one fleet, one token");
+
+    let (status, _) = call(
+        a.addr,
+        "/api/auth/logout",
+        None,
+        Some(serde_json::json!({"refresh_token": pair["refresh_token"]})),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let (status, _) = call(a.addr, "/api/auth/me", Some(&access), None).await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "at once where it ended"
+    );
+    let ended = Instant::now();
+    let mut refused_after = None;
+    while ended.elapsed() < Duration::from_secs(10) {
+        let (status, _) = call(b.addr, "/api/auth/me", Some(&access), None).await;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            refused_after = Some(ended.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused_after =
+        refused_after.expect("the other process still accepts the ended login's token after 10 s");
+    assert!(
+        refused_after < Duration::from_secs(3),
+        "a 1 s check interval took {refused_after:?}"
+    );
+    a.shut_down().await.expect("stopped cleanly");
+    b.shut_down().await.expect("stopped cleanly");
 }

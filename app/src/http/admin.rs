@@ -47,7 +47,7 @@ pub struct RedriveView {
 
 /// Messages the queue gave up on after their maximum receives (admin).
 #[utoipa::path(get, path = "/api/admin/dead-letters", tag = "admin", security(("bearer" = [])), params(LimitQuery),
-    responses((status = 200, body = DeadLetterPage),
+    responses((status = 200, description = "the dead letters, oldest first", body = DeadLetterPage),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
@@ -71,7 +71,7 @@ pub async fn dead_letters(
 
 /// Moves dead letters back to the work queue (admin).
 #[utoipa::path(post, path = "/api/admin/dead-letters/redrive", tag = "admin", security(("bearer" = [])), params(LimitQuery),
-    responses((status = 200, body = RedriveView),
+    responses((status = 200, description = "how many dead letters went back to the queue", body = RedriveView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
@@ -107,7 +107,7 @@ pub struct RetriedView {
 
 /// Orders whose message the queue refused until the relay set them aside (admin).
 #[utoipa::path(get, path = "/api/admin/outbox/set-aside", tag = "admin", security(("bearer" = [])), params(LimitQuery),
-    responses((status = 200, body = SetAsidePage),
+    responses((status = 200, description = "the set-aside orders", body = SetAsidePage),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
@@ -136,7 +136,7 @@ pub async fn set_aside(
 /// Hands a set-aside order back to the relay, which publishes it on its next scan and
 /// counts refusals from zero again (admin).
 #[utoipa::path(post, path = "/api/admin/outbox/set-aside/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 202, body = RetriedView),
+    responses((status = 202, description = "handed back to the relay", body = RetriedView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
@@ -157,7 +157,7 @@ pub async fn retry_set_aside(
 /// Give a user another role (admin). Their logins end, so no token keeps the old role:
 /// they log in again to get the new one. An admin cannot change their own role.
 #[utoipa::path(patch, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = RoleChange,
-    responses((status = 200, body = UserView),
+    responses((status = 200, description = "the user with the new role; their logins ended", body = UserView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),

@@ -20,7 +20,7 @@ fn tokens(pair: TokenPair) -> Json<TokenView> {
 
 /// Create a customer account.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
-    responses((status = 201, body = UserView),
+    responses((status = 201, description = "the new account", body = UserView),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
@@ -39,7 +39,7 @@ pub async fn register(
 
 /// Exchange email and password for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
-    responses((status = 200, body = TokenView),
+    responses((status = 200, description = "a token pair", body = TokenView),
         (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
 pub async fn login(
@@ -60,7 +60,7 @@ pub async fn login(
 /// the same new refresh token; later, presenting an already-rotated token revokes the
 /// whole login.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenView),
+    responses((status = 200, description = "a token pair", body = TokenView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
     State(s): State<AppState>,
@@ -117,7 +117,7 @@ pub async fn logout(
 
 /// Who the bearer token belongs to.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = MeView),
+    responses((status = 200, description = "the caller", body = MeView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
 pub async fn me(
     State(s): State<AppState>,

@@ -18,7 +18,7 @@ pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
 /// Place an order. It is processed asynchronously: poll `GET /api/orders/{id}`.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = [])), request_body = PlaceOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same order; max 255 chars")),
-    responses((status = 202, body = OrderView),
+    responses((status = 202, description = "accepted: the order is pending until the worker settles it", body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "insufficient_stock", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed, unknown_sku or idempotency_conflict", body = Problem, content_type = "application/problem+json")))]
@@ -53,8 +53,8 @@ pub async fn place(
 }
 
 /// Your orders, newest first.
-#[utoipa::path(get, path = "/api/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = OrderPageView),
+#[utoipa::path(get, operation_id = "list_orders", path = "/api/orders", tag = "orders", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, description = "a page of orders, newest first", body = OrderPageView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -71,8 +71,8 @@ pub async fn list(
 }
 
 /// One order. `X-Cache` says whether it came from the cache.
-#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView, headers(("X-Cache" = String, description = "hit or miss"))),
+#[utoipa::path(get, operation_id = "get_order", path = "/api/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, description = "the order", body = OrderView, headers(("X-Cache" = String, description = "hit or miss"))),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (also for other users' orders)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -101,7 +101,7 @@ pub async fn get(
 
 /// Cancel a pending order.
 #[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = OrderView),
+    responses((status = 200, description = "the order", body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_state: the order is no longer pending; order_busy (with Retry-After): the worker is settling it right now", body = Problem, content_type = "application/problem+json")))]

@@ -12,8 +12,8 @@ use axum::Json;
 use orderflow_core::usecases::NewProduct;
 
 /// The catalog, in SKU order.
-#[utoipa::path(get, path = "/api/products", tag = "products", params(PageQuery),
-    responses((status = 200, body = ProductPageView),
+#[utoipa::path(get, operation_id = "list_products", path = "/api/products", tag = "products", params(PageQuery),
+    responses((status = 200, description = "a page of products", body = ProductPageView),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(s): State<AppState>,
@@ -28,8 +28,8 @@ pub async fn list(
 }
 
 /// One product.
-#[utoipa::path(get, path = "/api/products/{sku}", tag = "products", params(("sku" = String, Path)),
-    responses((status = 200, body = ProductView),
+#[utoipa::path(get, operation_id = "get_product", path = "/api/products/{sku}", tag = "products", params(("sku" = String, Path)),
+    responses((status = 200, description = "the product", body = ProductView),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(s): State<AppState>,
@@ -42,7 +42,7 @@ pub async fn get(
 
 /// Add a product (admin).
 #[utoipa::path(post, path = "/api/products", tag = "products", security(("bearer" = [])), request_body = CreateProductRequest,
-    responses((status = 201, body = ProductView),
+    responses((status = 201, description = "created", body = ProductView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "sku_taken", body = Problem, content_type = "application/problem+json"),
@@ -69,7 +69,7 @@ pub async fn create(
 /// Rename, reprice or restock a product (admin). `stock_delta` is relative.
 #[utoipa::path(patch, path = "/api/products/{sku}", tag = "products", security(("bearer" = [])),
     params(("sku" = String, Path)), request_body = PatchProductRequest,
-    responses((status = 200, body = ProductView),
+    responses((status = 200, description = "the product", body = ProductView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),

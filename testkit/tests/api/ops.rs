@@ -28,6 +28,7 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         ("/api/auth/refresh", "post"),
         ("/api/auth/logout", "post"),
         ("/api/auth/me", "get"),
+        ("/api/auth/password", "post"),
         ("/api/products", "get"),
         ("/api/products", "post"),
         ("/api/products/{sku}", "get"),
@@ -40,6 +41,7 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         ("/api/admin/dead-letters/redrive", "post"),
         ("/api/admin/outbox/set-aside", "get"),
         ("/api/admin/outbox/set-aside/{id}/retry", "post"),
+        ("/api/admin/users/{id}", "patch"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ] {
@@ -49,6 +51,27 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         );
     }
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+    // Client generators name a method after each operationId and refuse a document
+    // whose responses lack the required description.
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            if let Some(other) = ids.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id:?} names both {other} and {method} {path}");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty())
+                        || response.get("$ref").is_some(),
+                    "{method} {path} {status}: a response needs a description"
+                );
+            }
+        }
+    }
     let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));

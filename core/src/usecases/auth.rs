@@ -196,11 +196,7 @@ impl Throttle {
     ///
     /// A limiter that cannot answer (its outage, or no answer within its timeout) is
     /// `on_outage`'s to decide.
-    async fn check(
-        &self,
-        keys: &[(String, u32)],
-        on_outage: Outage,
-    ) -> Result<(), Duration> {
+    async fn check(&self, keys: &[(String, u32)], on_outage: Outage) -> Result<(), Duration> {
         let mut wait: Option<Duration> = None;
         for (key, limit) in keys {
             match self.limiter.hit(key, *limit, self.window).await {

@@ -48,20 +48,12 @@ macro_rules! cache_contract {
         mod cache_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(cache, $factory;
             #[tokio::test]
-            async fn set_get_overwrite_delete() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::cache::set_get_overwrite_delete(adapter).await
-            }
+            set_get_overwrite_delete,
             #[tokio::test]
-            async fn entries_expire_after_their_ttl() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::cache::entries_expire_after_their_ttl(adapter).await
-            }
+            entries_expire_after_their_ttl,
+            );
         }
     };
 }

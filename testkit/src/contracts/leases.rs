@@ -126,27 +126,14 @@ macro_rules! leases_contract {
         mod leases_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(leases, $factory;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn one_holder_at_a_time_until_released() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::leases::one_holder_at_a_time_until_released(adapter).await
-            }
+            one_holder_at_a_time_until_released,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_lapsed_lease_is_taken_over() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::leases::a_lapsed_lease_is_taken_over(adapter).await
-            }
+            a_lapsed_lease_is_taken_over,
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn of_concurrent_takers_exactly_one_wins() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::leases::of_concurrent_takers_exactly_one_wins(adapter).await
-            }
+            of_concurrent_takers_exactly_one_wins,
+            );
         }
     };
 }

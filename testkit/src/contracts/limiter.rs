@@ -74,31 +74,14 @@ macro_rules! limiter_contract {
         mod limiter_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(limiter, $factory;
             #[tokio::test]
-            async fn peek_answers_as_the_next_hit_would_without_counting() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::limiter::peek_answers_as_the_next_hit_would_without_counting(
-                    adapter,
-                )
-                .await
-            }
+            peek_answers_as_the_next_hit_would_without_counting,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn allows_exactly_the_limit_even_concurrently() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::limiter::allows_exactly_the_limit_even_concurrently(adapter)
-                    .await
-            }
+            allows_exactly_the_limit_even_concurrently,
             #[tokio::test]
-            async fn a_new_window_starts_after_the_old_one() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::limiter::a_new_window_starts_after_the_old_one(adapter).await
-            }
+            a_new_window_starts_after_the_old_one,
+            );
         }
     };
 }

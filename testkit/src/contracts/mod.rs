@@ -18,3 +18,85 @@ pub mod queue;
 pub mod sessions;
 pub mod store;
 pub mod users;
+
+/// Stamps out one suite's tests for one adapter from a single list: each entry is the
+/// test's attribute, its name in `contracts::$suite`, and for factories that take them
+/// (the queue's visibility timeout and receive limit) the factory's arguments. It also
+/// adds `every_contract_test_is_listed`, which fails when the suite defines a test the
+/// list leaves out (that test would otherwise silently stop running everywhere).
+#[macro_export]
+macro_rules! contract_tests {
+    ($suite:ident, $factory:expr; $( #[$test:meta] $name:ident $( ( $($arg:expr),* ) )? ),* $(,)?) => {
+        $(
+            #[$test]
+            async fn $name() {
+                let Some(adapter) = $crate::contract_adapter!($factory $(, $($arg),*)?) else {
+                    return;
+                };
+                $crate::contracts::$suite::$name(adapter).await
+            }
+        )*
+
+        #[test]
+        fn every_contract_test_is_listed() {
+            $crate::contracts::assert_every_test_listed(
+                stringify!($suite),
+                &[$(stringify!($name)),*],
+            );
+        }
+    };
+}
+
+/// The adapter from a suite's factory: an async expression, or an async function of the
+/// entry's arguments.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! contract_adapter {
+    ($factory:expr) => {
+        $factory.await
+    };
+    ($factory:expr, $($arg:expr),+) => {
+        $factory($($arg),+).await
+    };
+}
+
+/// Each suite's source, read for the tests it defines.
+const SUITES: &[(&str, &str)] = &[
+    ("cache", include_str!("cache.rs")),
+    ("leases", include_str!("leases.rs")),
+    ("limiter", include_str!("limiter.rs")),
+    ("queue", include_str!("queue.rs")),
+    ("sessions", include_str!("sessions.rs")),
+    ("store", include_str!("store.rs")),
+    ("users", include_str!("users.rs")),
+];
+
+/// Panics unless `listed` names every test `suite` defines: every `pub async fn` whose
+/// one parameter is the adapter (`Arc<dyn …>`, or the store's `Store`).
+pub fn assert_every_test_listed(suite: &str, listed: &[&str]) {
+    let (_, source) = SUITES
+        .iter()
+        .find(|(name, _)| *name == suite)
+        .unwrap_or_else(|| panic!("no contract suite named {suite}"));
+    let defined: std::collections::BTreeSet<&str> = source
+        .split("\npub async fn ")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, after) = rest.split_once('(')?;
+            let params = after.split_once(')')?.0;
+            let one_adapter = !params.contains(',') || params.trim_end().ends_with(',');
+            let adapter = params.contains("Arc<dyn") || params.contains("Store");
+            (one_adapter && adapter).then_some(name.trim())
+        })
+        .collect();
+    let listed: std::collections::BTreeSet<&str> = listed.iter().copied().collect();
+    let missing: Vec<&&str> = defined.difference(&listed).collect();
+    assert!(
+        missing.is_empty(),
+        "the {suite} contract defines tests its macro does not run: {missing:?}"
+    );
+    assert!(
+        !defined.is_empty(),
+        "found no tests in the {suite} contract's source"
+    );
+}

@@ -257,66 +257,24 @@ macro_rules! queue_contract {
         mod queue_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(queue, $factory;
             #[tokio::test]
-            async fn publish_receive_ack() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::publish_receive_ack(adapter).await
-            }
+            publish_receive_ack(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
-            async fn an_entry_the_queue_cannot_take_is_refused_alone() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::an_entry_the_queue_cannot_take_is_refused_alone(adapter)
-                    .await
-            }
+            an_entry_the_queue_cannot_take_is_refused_alone(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
-            async fn ack_is_idempotent() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::ack_is_idempotent(adapter).await
-            }
+            ack_is_idempotent(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
-            async fn ack_many_acks_every_receipt_and_is_idempotent() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::ack_many_acks_every_receipt_and_is_idempotent(adapter)
-                    .await
-            }
+            ack_many_acks_every_receipt_and_is_idempotent(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
-            async fn unacked_messages_return_after_visibility_timeout() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(2), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::unacked_messages_return_after_visibility_timeout(adapter)
-                    .await
-            }
+            unacked_messages_return_after_visibility_timeout(std::time::Duration::from_secs(2), 5),
             #[tokio::test]
-            async fn retry_after_zero_redelivers_at_once() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::retry_after_zero_redelivers_at_once(adapter).await
-            }
+            retry_after_zero_redelivers_at_once(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
-            async fn dead_letters_after_max_receives_and_redrives() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 2).await else {
-                    return;
-                };
-                $crate::contracts::queue::dead_letters_after_max_receives_and_redrives(adapter)
-                    .await
-            }
+            dead_letters_after_max_receives_and_redrives(std::time::Duration::from_secs(30), 2),
             #[tokio::test]
-            async fn receive_never_waits_past_its_wait() {
-                let Some(adapter) = $factory(std::time::Duration::from_secs(30), 5).await else {
-                    return;
-                };
-                $crate::contracts::queue::receive_never_waits_past_its_wait(adapter).await
-            }
+            receive_never_waits_past_its_wait(std::time::Duration::from_secs(30), 5),
+            );
         }
     };
 }

@@ -293,51 +293,22 @@ macro_rules! session_repo_contract {
         mod session_repo_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(sessions, $factory;
             #[tokio::test]
-            async fn rotation_replaces_the_current_token() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::rotation_replaces_the_current_token(adapter).await
-            }
+            rotation_replaces_the_current_token,
             #[tokio::test]
-            async fn reuse_revokes_the_whole_family() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::reuse_revokes_the_whole_family(adapter).await
-            }
+            reuse_revokes_the_whole_family,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_rotations_have_one_winner() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::concurrent_rotations_have_one_winner(adapter).await
-            }
+            concurrent_rotations_have_one_winner,
             #[tokio::test]
-            async fn expired_and_unknown_tokens_are_invalid() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::expired_and_unknown_tokens_are_invalid(adapter).await
-            }
+            expired_and_unknown_tokens_are_invalid,
             #[tokio::test]
-            async fn revoke_ends_the_family() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::revoke_ends_the_family(adapter).await
-            }
+            the_replaced_token_repeats_its_rotation_within_the_grace_only,
             #[tokio::test]
-            async fn revocations_are_stamped_once_and_listed_in_order() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::sessions::revocations_are_stamped_once_and_listed_in_order(
-                    adapter,
-                )
-                .await
-            }
+            revoke_ends_the_family,
+            #[tokio::test]
+            revocations_are_stamped_once_and_listed_in_order,
+            );
         }
     };
 }

@@ -714,108 +714,36 @@ macro_rules! store_contract {
         mod store_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(store, $factory;
             #[tokio::test]
-            async fn orders_round_trip_exactly() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::orders_round_trip_exactly(adapter).await
-            }
+            orders_round_trip_exactly,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn idempotency_keys_are_unique_per_user() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::idempotency_keys_are_unique_per_user(adapter).await
-            }
+            idempotency_keys_are_unique_per_user,
             #[tokio::test]
-            async fn listing_is_newest_first_paged_and_stable() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::listing_is_newest_first_paged_and_stable(adapter).await
-            }
+            listing_is_newest_first_paged_and_stable,
             #[tokio::test]
-            async fn cancel_only_moves_pending_orders() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::cancel_only_moves_pending_orders(adapter).await
-            }
+            cancel_only_moves_pending_orders,
             #[tokio::test]
-            async fn outbox_lists_unpublished_until_marked() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::outbox_lists_unpublished_until_marked(adapter).await
-            }
+            outbox_lists_unpublished_until_marked,
             #[tokio::test]
-            async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator(adapter).await
-            }
+            refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator,
             #[tokio::test]
-            async fn owed_emails_are_due_from_settlement_until_sent_or_given_up() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::owed_emails_are_due_from_settlement_until_sent_or_given_up(adapter).await
-            }
+            owed_emails_are_due_from_settlement_until_sent_or_given_up,
             #[tokio::test]
-            async fn the_sweep_finds_orders_pending_too_long_once_per_age() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::the_sweep_finds_orders_pending_too_long_once_per_age(
-                    adapter,
-                )
-                .await
-            }
+            the_sweep_finds_orders_pending_too_long_once_per_age,
             #[tokio::test]
-            async fn notification_claims_are_exclusive() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::notification_claims_are_exclusive(adapter).await
-            }
+            notification_claims_are_exclusive,
             #[tokio::test]
-            async fn products_are_unique_and_listed_in_sku_order() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::products_are_unique_and_listed_in_sku_order(adapter).await
-            }
+            products_are_unique_and_listed_in_sku_order,
             #[tokio::test]
-            async fn stock_updates_are_relative_and_never_negative() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::stock_updates_are_relative_and_never_negative(adapter)
-                    .await
-            }
+            stock_updates_are_relative_and_never_negative,
             #[tokio::test]
-            async fn fulfil_is_all_or_nothing_and_happens_once() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::fulfil_is_all_or_nothing_and_happens_once(adapter).await
-            }
+            fulfil_is_all_or_nothing_and_happens_once,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_fulfilment_never_oversells() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::concurrent_fulfilment_never_oversells(adapter).await
-            }
+            concurrent_fulfilment_never_oversells,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn cancel_racing_fulfil_has_one_winner() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::store::cancel_racing_fulfil_has_one_winner(adapter).await
-            }
+            cancel_racing_fulfil_has_one_winner,
+            );
         }
     };
 }

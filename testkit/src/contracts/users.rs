@@ -81,34 +81,16 @@ macro_rules! user_repo_contract {
         mod user_repo_contract {
             #[allow(unused_imports)]
             use super::*;
+            $crate::contract_tests!(users, $factory;
             #[tokio::test]
-            async fn insert_then_find_by_email_and_id() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::users::insert_then_find_by_email_and_id(adapter).await
-            }
+            insert_then_find_by_email_and_id,
             #[tokio::test]
-            async fn missing_users_are_none() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::users::missing_users_are_none(adapter).await
-            }
+            missing_users_are_none,
             #[tokio::test]
-            async fn password_and_role_change_one_field() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::users::password_and_role_change_one_field(adapter).await
-            }
+            password_and_role_change_one_field,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn duplicate_email_is_refused_even_under_races() {
-                let Some(adapter) = $factory.await else {
-                    return;
-                };
-                $crate::contracts::users::duplicate_email_is_refused_even_under_races(adapter).await
-            }
+            duplicate_email_is_refused_even_under_races,
+            );
         }
     };
 }

@@ -68,8 +68,8 @@ pub async fn scan_once(relay: &Relay, metrics: &Metrics) -> Result<Relayed, BoxE
 
 /// Spaces out the scan's attempts while publishing fails. A publish that timed out may
 /// still have been queued, so each retry can add a copy of the same orders: retrying on
-/// every tick against a slow queue makes it slower still (moto went from ~50 calls/s to
-/// ~2/s under the soak that way). Doubling from the tick up to `MAX` bounds the copies.
+/// every tick against a slow queue makes it slower still (the soak's numbers are in
+/// BENCHMARKS.md). Doubling from the tick up to `MAX` bounds the copies.
 struct Backoff {
     every: Duration,
     failures: u32,

@@ -134,8 +134,8 @@ impl Worker {
                     Processed::AlreadyFinal => {}
                 }
                 // Acked as soon as it is settled, never held for its batch's slower
-                // deliveries: those once kept finished ones unacked and unextended
-                // until their visibility ran out (see BENCHMARKS.md, row 6).
+                // deliveries: held, a finished one stays unacked and unextended and can
+                // run out of visibility and be delivered again.
                 self.metrics.queue_acked.inc();
                 match &self.acks {
                     Some(acks) => {

@@ -158,8 +158,8 @@ impl TokenIssuer for JwtIssuer {
             return Err(invalid("token too long"));
         }
         // Checked by hand rather than with `jsonwebtoken::decode`, which parses the
-        // header twice, keys a new HMAC and deserialises the claims twice per call: that
-        // was 12% of the CPU of a placement (BENCHMARKS.md). The checks are the same:
+        // header twice, keys a new HMAC and deserialises the claims twice per call, on
+        // every authenticated request (its cost is in BENCHMARKS.md). The checks are the same:
         // pinned algorithm, known key id, constant-time signature comparison, then the
         // claims (all required by `Claims`), issuer and audience.
         let (signed, signature) = token

@@ -63,9 +63,9 @@ impl Sessions {
 pub(crate) type ListKey = (chrono::DateTime<chrono::Utc>, OrderId);
 
 /// B-trees rather than hash maps for everything that grows with the number of orders:
-/// a hash map doubles its table in one go, and under the write lock that stalled every
-/// request for 20-190 ms once the store held a few hundred thousand orders (see
-/// BENCHMARKS.md). A B-tree grows a node at a time, and order ids (UUIDv7) arrive in
+/// a hash map doubles its table in one go, and under the write lock that stalls every
+/// request for tens to hundreds of milliseconds once the store holds a few hundred
+/// thousand orders (BENCHMARKS.md). A B-tree grows a node at a time, and order ids (UUIDv7) arrive in
 /// ascending order, so inserts append.
 #[derive(Default)]
 pub(crate) struct Orders {

@@ -17,7 +17,7 @@ use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
-    Cache, Clock, Handoff, InventoryRepo, Leases, Mailer, OrderRepo, PasswordHasher, Queue,
+    Cache, Clock, Handoff, Health, InventoryRepo, Leases, Mailer, OrderRepo, PasswordHasher, Queue,
     RateLimiter, SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
@@ -58,12 +58,13 @@ impl Adapters {
                     MongoStore::connect(&settings)
                 })
                 .await;
-                let probe = m.clone();
+                let store = StorePorts::of(m);
+                let probe = store.orders.clone();
                 probes.push(Probe::new("store", true, move || {
-                    let m = probe.clone();
-                    async move { m.ping().await }
+                    let store = probe.clone();
+                    async move { store.health().await }
                 }));
-                StorePorts::of(m)
+                store
             }
         };
         let redis = match c.adapters.cache {
@@ -77,18 +78,18 @@ impl Adapters {
             ),
             _ => None,
         };
-        if let Some(conn) = &redis {
-            let conn = conn.clone();
-            probes.push(Probe::new("cache", false, move || {
-                let conn = conn.clone();
-                async move { conn.ping().await }
-            }));
-        }
         let cache: Arc<dyn Cache> = match (c.adapters.cache, &redis) {
             (CacheKind::Redis, Some(conn)) => Arc::new(RedisCache::new(conn.clone())),
             (CacheKind::Memory, _) => Arc::new(MemoryCache::new(c.cache.max_entries)),
             _ => Arc::new(NoCache),
         };
+        if redis.is_some() {
+            let probe = cache.clone();
+            probes.push(Probe::new("cache", false, move || {
+                let cache = probe.clone();
+                async move { cache.health().await }
+            }));
+        }
         // Throttling counts must be shared by every process when they can be.
         let limiter: Arc<dyn RateLimiter> = match &redis {
             Some(conn) => Arc::new(RedisLimiter::new(conn.clone())),
@@ -114,7 +115,7 @@ impl Adapters {
                 // degraded, not unready.
                 probes.push(Probe::new("queue", false, move || {
                     let q = probe.clone();
-                    async move { q.ping().await }
+                    async move { q.health().await }
                 }));
                 q
             }

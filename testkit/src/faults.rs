@@ -54,6 +54,14 @@ impl SwitchableQueue {
 }
 
 #[async_trait::async_trait]
+impl orderflow_core::ports::Health for SwitchableQueue {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        self.check()?;
+        self.inner.health().await
+    }
+}
+
+#[async_trait::async_trait]
 impl Queue for SwitchableQueue {
     async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError> {
         self.check()?;
@@ -167,6 +175,16 @@ macro_rules! guard {
             return Err($err("store switched off by the test".into()));
         }
     };
+}
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for SwitchableStore {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        if !self.up() {
+            return Err("store switched off by the test".into());
+        }
+        self.orders.health().await
+    }
 }
 
 #[async_trait::async_trait]

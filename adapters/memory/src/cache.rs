@@ -77,3 +77,18 @@ impl Cache for NoCache {
         Ok(())
     }
 }
+
+/// Nothing outside the process to ask.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for MemoryCache {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for NoCache {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}

@@ -142,6 +142,14 @@ impl MemoryLimiter {
     }
 }
 
+/// Nothing outside the process to ask.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for MemoryLimiter {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

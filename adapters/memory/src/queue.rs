@@ -276,3 +276,11 @@ impl Queue for MemoryQueue {
         Ok(n)
     }
 }
+
+/// Nothing outside the process to ask.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for MemoryQueue {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}

@@ -115,3 +115,11 @@ impl MemoryStore {
         self.inner.orders.read().by_id.values().cloned().collect()
     }
 }
+
+/// Nothing outside the process to ask.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for MemoryStore {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}

@@ -181,3 +181,11 @@ impl MongoStore {
             .map(|_| ())
     }
 }
+
+/// A `ping` round trip, bounded by the operation timeout.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for MongoStore {
+    async fn health(&self) -> Result<(), BoxError> {
+        self.ping().await
+    }
+}

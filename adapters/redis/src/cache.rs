@@ -41,3 +41,11 @@ impl Cache for RedisCache {
             .map_err(CacheError::Unavailable)
     }
 }
+
+/// A `PING`, bounded by the adapter's timeout.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for RedisCache {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        self.conn.ping().await
+    }
+}

@@ -85,3 +85,11 @@ impl RateLimiter for RedisLimiter {
         }
     }
 }
+
+/// A `PING`, bounded by the adapter's timeout.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for RedisLimiter {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        self.conn.ping().await
+    }
+}

@@ -420,3 +420,11 @@ impl Queue for SqsQueue {
         self.redrive_dead(limit).await
     }
 }
+
+/// `GetQueueAttributes` on the main queue, bounded by the call timeout.
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for SqsQueue {
+    async fn health(&self) -> Result<(), BoxError> {
+        self.ping().await
+    }
+}

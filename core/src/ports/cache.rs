@@ -15,7 +15,7 @@ pub enum CacheError {
 /// - return `Unavailable` on any failure. Callers treat every error as a miss: the cache
 ///   never decides whether a request succeeds.
 #[async_trait::async_trait]
-pub trait Cache: Send + Sync {
+pub trait Cache: super::Health {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
     async fn delete(&self, key: &str) -> Result<(), CacheError>;

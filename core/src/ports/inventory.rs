@@ -51,7 +51,7 @@ pub struct Fulfilment {
 /// - list products in SKU order, strictly after the cursor;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
-pub trait InventoryRepo: Send + Sync {
+pub trait InventoryRepo: super::Health {
     async fn insert(&self, product: &Product) -> Result<(), InventoryError>;
     async fn get(&self, sku: &Sku) -> Result<Option<Product>, InventoryError>;
     /// The products that exist among `skus`, in any order.

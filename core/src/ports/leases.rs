@@ -26,7 +26,7 @@ pub enum LeaseError {
 ///
 /// Times are the callers' clocks: holders' clocks should agree to well within `ttl`.
 #[async_trait::async_trait]
-pub trait Leases: Send + Sync {
+pub trait Leases: super::Health {
     async fn acquire(
         &self,
         name: &str,

@@ -27,7 +27,7 @@ pub struct Allowance {
 ///   never wait longer. The use case decides what that means: logins are refused (429,
 ///   a short `Retry-After`), refreshes allowed.
 #[async_trait::async_trait]
-pub trait RateLimiter: Send + Sync {
+pub trait RateLimiter: super::Health {
     async fn hit(&self, key: &str, limit: u32, window: Duration)
         -> Result<Allowance, LimiterError>;
     /// Whether one more hit would be allowed, without counting one.

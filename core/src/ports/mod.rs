@@ -9,6 +9,7 @@
 mod cache;
 mod clock;
 mod handoff;
+mod health;
 mod inventory;
 mod leases;
 mod limiter;
@@ -23,6 +24,7 @@ mod users;
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, SystemClock};
 pub use handoff::{Handoff, NoHandoff};
+pub use health::Health;
 pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
 pub use leases::{LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};

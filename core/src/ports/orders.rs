@@ -43,7 +43,7 @@ pub enum OrderRepoError {
 ///   counts orders with a `notify_due_at`;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
-pub trait OrderRepo: Send + Sync {
+pub trait OrderRepo: super::Health {
     async fn insert(&self, order: &Order) -> Result<(), OrderRepoError>;
     async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError>;
     async fn by_idempotency_key(

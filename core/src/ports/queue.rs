@@ -152,7 +152,7 @@ pub struct DeadLetter {
 ///   reading only: some queues count a listing as a receive, and nothing acts on it (a
 ///   redriven message starts again at one).
 #[async_trait::async_trait]
-pub trait Queue: Send + Sync {
+pub trait Queue: super::Health {
     async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError>;
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError>;
     async fn ack(&self, receipt: &Receipt) -> Result<(), QueueError>;

@@ -47,7 +47,7 @@ pub enum Rotation {
 ///   access tokens of ended logins);
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
-pub trait SessionRepo: Send + Sync {
+pub trait SessionRepo: super::Health {
     async fn create(&self, session: &Session) -> Result<(), SessionRepoError>;
     async fn rotate(
         &self,

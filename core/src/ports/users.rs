@@ -19,7 +19,7 @@ pub enum UserRepoError {
 ///   user that does not exist;
 /// - return `Unavailable` when the store cannot answer (timeouts included).
 #[async_trait::async_trait]
-pub trait UserRepo: Send + Sync {
+pub trait UserRepo: super::Health {
     async fn insert(&self, user: &User) -> Result<(), UserRepoError>;
     async fn by_email(&self, email: &Email) -> Result<Option<User>, UserRepoError>;
     async fn by_id(&self, id: UserId) -> Result<Option<User>, UserRepoError>;

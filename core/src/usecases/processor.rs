@@ -267,10 +267,7 @@ impl OrderProcessor {
     /// Whether the store answers at all: the worker checks before taking more messages
     /// after a `StoreUnavailable`.
     pub async fn store_available(&self) -> bool {
-        self.orders
-            .get(crate::domain::OrderId(uuid::Uuid::nil()))
-            .await
-            .is_ok()
+        self.orders.health().await.is_ok()
     }
 
     async fn release(&self, order: &Order) {

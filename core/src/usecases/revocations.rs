@@ -117,6 +117,13 @@ mod tests {
     }
 
     #[async_trait::async_trait]
+    impl crate::ports::Health for Listed {
+        async fn health(&self) -> Result<(), crate::BoxError> {
+            Ok(())
+        }
+    }
+
+    #[async_trait::async_trait]
     impl SessionRepo for Listed {
         async fn create(&self, _: &Session) -> Result<(), SessionRepoError> {
             unreachable!()

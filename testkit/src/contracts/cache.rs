@@ -42,6 +42,11 @@ pub async fn entries_expire_after_their_ttl(cache: Arc<dyn Cache>) {
     assert!(cache.get(&long).await.unwrap().is_some(), "not expired");
 }
 
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(cache: Arc<dyn Cache>) {
+    cache.health().await.expect("a working adapter is healthy");
+}
+
 #[macro_export]
 macro_rules! cache_contract {
     ($factory:expr) => {
@@ -49,6 +54,8 @@ macro_rules! cache_contract {
             #[allow(unused_imports)]
             use super::*;
             $crate::contract_tests!(cache, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers,
             #[tokio::test]
             set_get_overwrite_delete,
             #[tokio::test]

@@ -68,6 +68,14 @@ pub async fn peek_answers_as_the_next_hit_would_without_counting(l: Arc<dyn Rate
     );
 }
 
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(limiter: Arc<dyn RateLimiter>) {
+    limiter
+        .health()
+        .await
+        .expect("a working adapter is healthy");
+}
+
 #[macro_export]
 macro_rules! limiter_contract {
     ($factory:expr) => {
@@ -75,6 +83,8 @@ macro_rules! limiter_contract {
             #[allow(unused_imports)]
             use super::*;
             $crate::contract_tests!(limiter, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers,
             #[tokio::test]
             peek_answers_as_the_next_hit_would_without_counting,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -251,6 +251,11 @@ pub async fn receive_never_waits_past_its_wait(q: Arc<dyn Queue>) {
     assert!(r.expect("receive returned").unwrap().is_empty());
 }
 
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(q: Arc<dyn Queue>) {
+    q.health().await.expect("a working adapter is healthy");
+}
+
 #[macro_export]
 macro_rules! queue_contract {
     ($factory:expr) => {
@@ -258,6 +263,8 @@ macro_rules! queue_contract {
             #[allow(unused_imports)]
             use super::*;
             $crate::contract_tests!(queue, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
             publish_receive_ack(std::time::Duration::from_secs(30), 5),
             #[tokio::test]

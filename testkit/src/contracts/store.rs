@@ -708,6 +708,15 @@ pub async fn cancel_racing_fulfil_has_one_winner(s: Store) {
     );
 }
 
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(s: Store) {
+    s.orders
+        .health()
+        .await
+        .and(s.inventory.health().await)
+        .expect("a working adapter is healthy");
+}
+
 #[macro_export]
 macro_rules! store_contract {
     ($factory:expr) => {
@@ -715,6 +724,8 @@ macro_rules! store_contract {
             #[allow(unused_imports)]
             use super::*;
             $crate::contract_tests!(store, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers,
             #[tokio::test]
             orders_round_trip_exactly,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

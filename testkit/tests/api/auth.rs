@@ -481,6 +481,17 @@ struct Outageable {
 }
 
 #[async_trait::async_trait]
+impl orderflow_core::ports::Health for Outageable {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.hung.health().await
+        } else {
+            self.healthy.health().await
+        }
+    }
+}
+
+#[async_trait::async_trait]
 impl orderflow_core::ports::RateLimiter for Outageable {
     async fn hit(
         &self,

@@ -159,6 +159,13 @@ impl orderflow_core::ports::PasswordHasher for BrokenHasher {
 struct DownUsers;
 
 #[async_trait::async_trait]
+impl orderflow_core::ports::Health for DownUsers {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Err("connection refused".into())
+    }
+}
+
+#[async_trait::async_trait]
 impl orderflow_core::ports::UserRepo for DownUsers {
     async fn insert(
         &self,

@@ -319,6 +319,13 @@ async fn sigterm_turns_readiness_to_draining_while_the_api_still_serves_then_sto
 struct PanickingQueue;
 
 #[async_trait::async_trait]
+impl orderflow_core::ports::Health for PanickingQueue {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
 impl Queue for PanickingQueue {
     async fn publish(&self, _: &[Outgoing]) -> Result<Published, QueueError> {
         Ok(Published::all())

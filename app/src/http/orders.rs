@@ -89,11 +89,11 @@ pub async fn get(
         rendered,
     )
         .into_response();
+    s.services.metrics.count_cache(cache);
     let v = match cache {
         CacheStatus::Hit => "hit",
         CacheStatus::Miss => "miss",
     };
-    s.services.metrics.count_cache(v);
     res.headers_mut()
         .insert("x-cache", HeaderValue::from_static(v));
     Ok(res)

@@ -1,10 +1,12 @@
-//! Prometheus metrics on `prometheus-client`: one typed field per series, so a call
-//! site cannot misspell a name, and every name gets the `orderflow_` prefix from the
-//! registry. Each app instance has its own registry (tests run many apps in one
+//! Prometheus metrics on `prometheus-client`: one typed field per series, declared
+//! once with its name and help in `metrics!` (so a call site cannot misspell a name,
+//! and no series is recorded without being registered), and every name gets the
+//! `orderflow_` prefix from the registry. Each app instance has its own registry (tests run many apps in one
 //! process). Rendered in the Prometheus text format (0.0.4) by the ops listener.
 
 mod process;
 
+use orderflow_core::usecases::CacheStatus;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -45,33 +47,107 @@ fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
 
-/// Every series the process exports.
-pub struct Metrics {
-    registry: Registry,
-    pub http_requests: Family<HttpLabels, Counter>,
-    pub http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
-    pub orders_placed: Counter,
-    pub orders_completed: Counter,
-    pub orders_failed: Counter,
-    pub orders_cancelled: Counter,
-    pub order_processing: Histogram,
-    pub queue_received: Counter,
-    pub queue_acked: Counter,
-    pub queue_retried: Counter,
-    pub queue_dead_lettered: Counter,
-    pub cache_requests: Family<CacheLabels, Counter>,
-    pub relay_published: Counter,
-    pub relay_publish_calls: Counter,
-    pub relay_backlog: Gauge,
-    pub relay_refused: Counter,
-    pub relay_set_aside: Gauge,
-    pub relay_sweep_lease_held: Gauge,
-    pub revoked_sessions: Gauge,
-    pub relay_swept: Counter,
-    pub notifications_due: Gauge,
-    pub notifications_sent: Counter,
-    pub notifications_deferred: Counter,
-    pub notifications_abandoned: Counter,
+/// Declares every series once: the field call sites record on, its type and
+/// constructor, and the name and help it is rendered under. A field cannot exist
+/// without being registered, so nothing is recorded that a scrape does not show.
+macro_rules! metrics {
+    ($( $field:ident: $ty:ty = $init:expr, $name:literal, $help:literal; )*) => {
+        /// Every series the process exports.
+        pub struct Metrics {
+            registry: Registry,
+            $(pub $field: $ty,)*
+        }
+
+        impl Metrics {
+            pub fn new() -> Self {
+                let mut registry = Registry::with_prefix("orderflow");
+                $(
+                    let $field: $ty = $init;
+                    registry.register($name, $help, $field.clone());
+                )*
+                registry.register_collector(Box::new(process::ProcessCollector::new()));
+                Metrics {
+                    registry,
+                    $($field,)*
+                }
+            }
+        }
+    };
+}
+
+metrics! {
+    http_requests: Family<HttpLabels, Counter> = Family::default(),
+        "http_requests",
+        "HTTP requests by method, route template and status (timeouts, oversized bodies and panics included)";
+    http_duration: Family<RouteLabels, Histogram, fn() -> Histogram> = Family::new_with_constructor(latency_histogram),
+        "http_request_duration_seconds",
+        "HTTP request latency by method and route template";
+    orders_placed: Counter = Counter::default(),
+        "orders_placed",
+        "Orders accepted (202), replays excluded";
+    orders_completed: Counter = Counter::default(),
+        "orders_completed",
+        "Orders the worker completed";
+    orders_failed: Counter = Counter::default(),
+        "orders_failed",
+        "Orders the worker failed for want of stock";
+    orders_cancelled: Counter = Counter::default(),
+        "orders_cancelled",
+        "Orders cancelled while pending";
+    order_processing: Histogram = latency_histogram(),
+        "order_processing_seconds",
+        "Time from placement to a terminal state set by the worker";
+    queue_received: Counter = Counter::default(),
+        "queue_received",
+        "Deliveries received by the worker";
+    queue_acked: Counter = Counter::default(),
+        "queue_acked",
+        "Deliveries acked after processing";
+    queue_retried: Counter = Counter::default(),
+        "queue_retried",
+        "Deliveries scheduled again with back-off";
+    queue_dead_lettered: Counter = Counter::default(),
+        "queue_dead_lettered",
+        "Deliveries that failed on their last allowed receive (the queue dead-letters them)";
+    cache_requests: Family<CacheLabels, Counter> = Family::default(),
+        "cache_requests",
+        "Order reads by cache result (hit, miss)";
+    relay_published: Counter = Counter::default(),
+        "relay_published",
+        "Orders the hand-off published (the timed scan's are not counted)";
+    relay_publish_calls: Counter = Counter::default(),
+        "relay_publish_calls",
+        "Queue publish calls made by the hand-off (up to ten orders each)";
+    relay_backlog: Gauge = Gauge::default(),
+        "relay_backlog",
+        "Orders not yet accepted by the queue, as of the relay's last run";
+    relay_refused: Counter = Counter::default(),
+        "relay_refused",
+        "Order messages the queue refused (each is retried on its own schedule)";
+    relay_set_aside: Gauge = Gauge::default(),
+        "relay_set_aside",
+        "Orders set aside after repeated refusals, waiting for `orderflow outbox retry`, as of the relay's last run";
+    relay_sweep_lease_held: Gauge = Gauge::default(),
+        "relay_sweep_lease_held",
+        "1 while this process holds the fleet's sweep lease (one process sweeps at a time)";
+    revoked_sessions: Gauge = Gauge::default(),
+        "auth_revoked_sessions",
+        "Logins ended within an access token's lifetime, whose access tokens this process refuses";
+    relay_swept: Counter = Counter::default(),
+        "relay_swept",
+        "Stale pending orders this process's sweep published again";
+    notifications_due: Gauge = Gauge::default(),
+        "notifications_due",
+        "Outcome emails owed (due now or after a back-off), as of this worker's last look";
+    notifications_sent: Counter = Counter::default(),
+        "notifications_sent",
+        "Owed outcome emails sent by the due-email scan (first sends are not counted)";
+    notifications_deferred: Counter = Counter::default(),
+        "notifications_deferred",
+        "Sends of owed outcome emails that failed and were scheduled again";
+    notifications_abandoned: Counter = Counter::default(),
+        "notifications_abandoned",
+        "Outcome emails given up after notify.give_up_after_secs";
 }
 
 impl Default for Metrics {
@@ -81,161 +157,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("orderflow");
-        let m = Metrics {
-            http_requests: Family::default(),
-            http_duration: Family::new_with_constructor(latency_histogram),
-            orders_placed: Counter::default(),
-            orders_completed: Counter::default(),
-            orders_failed: Counter::default(),
-            orders_cancelled: Counter::default(),
-            order_processing: latency_histogram(),
-            queue_received: Counter::default(),
-            queue_acked: Counter::default(),
-            queue_retried: Counter::default(),
-            queue_dead_lettered: Counter::default(),
-            cache_requests: Family::default(),
-            relay_published: Counter::default(),
-            relay_publish_calls: Counter::default(),
-            relay_backlog: Gauge::default(),
-            relay_refused: Counter::default(),
-            relay_set_aside: Gauge::default(),
-            relay_sweep_lease_held: Gauge::default(),
-            revoked_sessions: Gauge::default(),
-            relay_swept: Counter::default(),
-            notifications_due: Gauge::default(),
-            notifications_sent: Counter::default(),
-            notifications_deferred: Counter::default(),
-            notifications_abandoned: Counter::default(),
-            registry: Registry::default(),
-        };
-        let r = &mut registry;
-        r.register("http_requests", "HTTP requests by method, route template and status (timeouts, oversized bodies and panics included)", m.http_requests.clone());
-        r.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by method and route template",
-            m.http_duration.clone(),
-        );
-        r.register(
-            "orders_placed",
-            "Orders accepted (202), replays excluded",
-            m.orders_placed.clone(),
-        );
-        r.register(
-            "orders_completed",
-            "Orders the worker completed",
-            m.orders_completed.clone(),
-        );
-        r.register(
-            "orders_failed",
-            "Orders the worker failed for want of stock",
-            m.orders_failed.clone(),
-        );
-        r.register(
-            "orders_cancelled",
-            "Orders cancelled while pending",
-            m.orders_cancelled.clone(),
-        );
-        r.register(
-            "order_processing_seconds",
-            "Time from placement to a terminal state set by the worker",
-            m.order_processing.clone(),
-        );
-        r.register(
-            "queue_received",
-            "Deliveries received by the worker",
-            m.queue_received.clone(),
-        );
-        r.register(
-            "queue_acked",
-            "Deliveries acked after processing",
-            m.queue_acked.clone(),
-        );
-        r.register(
-            "queue_retried",
-            "Deliveries scheduled again with back-off",
-            m.queue_retried.clone(),
-        );
-        r.register(
-            "queue_dead_lettered",
-            "Deliveries that failed on their last allowed receive (the queue dead-letters them)",
-            m.queue_dead_lettered.clone(),
-        );
-        r.register(
-            "cache_requests",
-            "Order reads by cache result (hit, miss)",
-            m.cache_requests.clone(),
-        );
-        r.register(
-            "relay_published",
-            "Orders the hand-off published (the timed scan's are not counted)",
-            m.relay_published.clone(),
-        );
-        r.register(
-            "relay_publish_calls",
-            "Queue publish calls made by the hand-off (up to ten orders each)",
-            m.relay_publish_calls.clone(),
-        );
-        r.register(
-            "relay_backlog",
-            "Orders not yet accepted by the queue, as of the relay's last run",
-            m.relay_backlog.clone(),
-        );
-        r.register(
-            "relay_refused",
-            "Order messages the queue refused (each is retried on its own schedule)",
-            m.relay_refused.clone(),
-        );
-        r.register(
-            "relay_set_aside",
-            "Orders set aside after repeated refusals, waiting for `orderflow outbox retry`, as of the relay's last run",
-            m.relay_set_aside.clone(),
-        );
-        r.register(
-            "relay_sweep_lease_held",
-            "1 while this process holds the fleet's sweep lease (one process sweeps at a time)",
-            m.relay_sweep_lease_held.clone(),
-        );
-        r.register(
-            "auth_revoked_sessions",
-            "Logins ended within an access token's lifetime, whose access tokens this process refuses",
-            m.revoked_sessions.clone(),
-        );
-        r.register(
-            "relay_swept",
-            "Stale pending orders this process's sweep published again",
-            m.relay_swept.clone(),
-        );
-        r.register(
-            "notifications_due",
-            "Outcome emails owed (due now or after a back-off), as of this worker's last look",
-            m.notifications_due.clone(),
-        );
-        r.register(
-            "notifications_sent",
-            "Owed outcome emails sent by the due-email scan (first sends are not counted)",
-            m.notifications_sent.clone(),
-        );
-        r.register(
-            "notifications_deferred",
-            "Sends of owed outcome emails that failed and were scheduled again",
-            m.notifications_deferred.clone(),
-        );
-        r.register(
-            "notifications_abandoned",
-            "Outcome emails given up after notify.give_up_after_secs",
-            m.notifications_abandoned.clone(),
-        );
-        r.register_collector(Box::new(process::ProcessCollector::new()));
-        Metrics { registry, ..m }
-    }
-
     pub fn observe_processing(&self, took: Duration) {
         self.order_processing.observe(took.as_secs_f64());
     }
 
-    pub fn count_cache(&self, result: &'static str) {
+    /// Counts an order read by whether the cache had it.
+    pub fn count_cache(&self, status: CacheStatus) {
+        let result = match status {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+        };
         self.cache_requests
             .get_or_create(&CacheLabels { result })
             .inc();
@@ -277,7 +208,7 @@ mod tests {
                 route: "/healthz",
             })
             .observe(0.003);
-        m.count_cache("hit");
+        m.count_cache(CacheStatus::Hit);
         let text = m.render();
         for line in [
             "orderflow_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2",

@@ -1,6 +1,6 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
-use orderflow_core::ports::{LeaseError, Leases};
+use orderflow_core::ports::{lease_until, LeaseError, Leases};
 use std::time::Duration;
 
 /// Each lease's holder and until when.
@@ -15,10 +15,7 @@ impl Leases for MemoryStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, LeaseError> {
-        let until = chrono::Duration::from_std(ttl)
-            .ok()
-            .and_then(|d| now.checked_add_signed(d))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let until = lease_until(now, ttl);
         let mut leases = self.inner.leases.lock();
         match leases.get(name) {
             Some((other, other_until)) if other != holder && *other_until > now => Ok(false),

@@ -107,17 +107,11 @@ impl RateLimiter for MemoryLimiter {
             return Err(LimiterError::Unavailable("the window vanished".into()));
         };
         w.hits = w.hits.saturating_add(1);
-        if w.hits <= limit {
-            Ok(Allowance {
-                allowed: true,
-                retry_after: Duration::ZERO,
-            })
+        Ok(if w.hits <= limit {
+            Allowance::granted()
         } else {
-            Ok(Allowance {
-                allowed: false,
-                retry_after: window.saturating_sub(now.duration_since(w.start)),
-            })
-        }
+            Allowance::refused(window.saturating_sub(now.duration_since(w.start)))
+        })
     }
 
     async fn peek(&self, key: &str, limit: u32) -> Result<Allowance, LimiterError> {
@@ -130,14 +124,10 @@ impl MemoryLimiter {
         let now = Instant::now();
         let s = self.state.lock();
         match s.counts.get(key) {
-            Some(w) if now.duration_since(w.start) < w.length && w.hits >= limit => Allowance {
-                allowed: false,
-                retry_after: w.length.saturating_sub(now.duration_since(w.start)),
-            },
-            _ => Allowance {
-                allowed: true,
-                retry_after: Duration::ZERO,
-            },
+            Some(w) if now.duration_since(w.start) < w.length && w.hits >= limit => {
+                Allowance::refused(w.length.saturating_sub(now.duration_since(w.start)))
+            }
+            _ => Allowance::granted(),
         }
     }
 }

@@ -3,7 +3,7 @@ use crate::errors::is_duplicate;
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use mongodb::bson::doc;
-use orderflow_core::ports::{LeaseError, Leases};
+use orderflow_core::ports::{lease_until, LeaseError, Leases};
 use std::time::Duration;
 
 /// One document per lease in `leases`: `{_id: name, holder, until}`.
@@ -22,10 +22,7 @@ impl Leases for MongoStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, LeaseError> {
-        let until = chrono::Duration::from_std(ttl)
-            .ok()
-            .and_then(|d| now.checked_add_signed(d))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let until = lease_until(now, ttl);
         let write = self
             .leases
             .update_one(

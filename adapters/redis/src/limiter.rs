@@ -51,17 +51,11 @@ impl RateLimiter for RedisLimiter {
             .run(|mut c| async move { script.key(k).arg(ms).invoke_async(&mut c).await })
             .await
             .map_err(LimiterError::Unavailable)?;
-        if count <= i64::from(limit) {
-            Ok(Allowance {
-                allowed: true,
-                retry_after: Duration::ZERO,
-            })
+        Ok(if count <= i64::from(limit) {
+            Allowance::granted()
         } else {
-            Ok(Allowance {
-                allowed: false,
-                retry_after: Duration::from_millis(ttl_ms.max(0) as u64),
-            })
-        }
+            Allowance::refused(Duration::from_millis(ttl_ms.max(0) as u64))
+        })
     }
 
     async fn peek(&self, key: &str, limit: u32) -> Result<Allowance, LimiterError> {
@@ -72,17 +66,11 @@ impl RateLimiter for RedisLimiter {
             .run(|mut c| async move { script.key(k).invoke_async(&mut c).await })
             .await
             .map_err(LimiterError::Unavailable)?;
-        if count < i64::from(limit) {
-            Ok(Allowance {
-                allowed: true,
-                retry_after: Duration::ZERO,
-            })
+        Ok(if count < i64::from(limit) {
+            Allowance::granted()
         } else {
-            Ok(Allowance {
-                allowed: false,
-                retry_after: Duration::from_millis(ttl_ms.max(0) as u64),
-            })
-        }
+            Allowance::refused(Duration::from_millis(ttl_ms.max(0) as u64))
+        })
     }
 }
 

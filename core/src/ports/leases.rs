@@ -36,3 +36,11 @@ pub trait Leases: super::Health {
     ) -> Result<bool, LeaseError>;
     async fn release(&self, name: &str, holder: &str) -> Result<(), LeaseError>;
 }
+
+/// When a lease taken at `now` for `ttl` runs out (the far future if that overflows).
+pub fn lease_until(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}

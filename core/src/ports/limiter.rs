@@ -15,6 +15,24 @@ pub struct Allowance {
     pub retry_after: Duration,
 }
 
+impl Allowance {
+    /// The attempt may go ahead.
+    pub fn granted() -> Self {
+        Self {
+            allowed: true,
+            retry_after: Duration::ZERO,
+        }
+    }
+
+    /// The attempt is refused until the window resets, `retry_after` from now.
+    pub fn refused(retry_after: Duration) -> Self {
+        Self {
+            allowed: false,
+            retry_after,
+        }
+    }
+}
+
 /// Counts attempts per key in fixed windows (login and refresh throttling).
 ///
 /// MUST:

@@ -26,7 +26,7 @@ pub use clock::{Clock, SystemClock};
 pub use handoff::{Handoff, NoHandoff};
 pub use health::Health;
 pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
-pub use leases::{LeaseError, Leases};
+pub use leases::{lease_until, LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use orders::{OrderRepo, OrderRepoError};

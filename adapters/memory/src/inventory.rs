@@ -1,8 +1,6 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
-use orderflow_core::domain::{
-    OrderId, OrderStatus, Product, ProductCursor, ProductPage, ProductPatch, Sku,
-};
+use orderflow_core::domain::{OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
 use std::ops::Bound;
 
@@ -81,39 +79,32 @@ impl InventoryRepo for MemoryStore {
             .by_id
             .get_mut(&order_id)
             .ok_or(InventoryError::NotFound)?;
-        if order.status != OrderStatus::Pending {
-            return Ok(Fulfilment {
-                order: order.clone(),
-                outcome: FulfilmentOutcome::AlreadyFinal,
-            });
-        }
-        let short: Vec<Sku> = order
-            .lines
-            .iter()
-            .filter(|l| {
-                products
-                    .get(&l.sku)
-                    .is_none_or(|p| p.stock < l.quantity.get())
-            })
-            .map(|l| l.sku.clone())
-            .collect();
-        let outcome = if short.is_empty() {
-            // Checked above under the same lock: every subtraction stays >= 0.
-            for l in &order.lines {
-                if let Some(p) = products.get_mut(&l.sku) {
-                    p.stock -= l.quantity.get();
-                }
+        let settlement = match order.settlement(|sku| products.get(sku).map(|p| p.stock), at) {
+            Ok(s) => s,
+            Err(_) => {
+                return Ok(Fulfilment {
+                    order: order.clone(),
+                    outcome: FulfilmentOutcome::AlreadyFinal,
+                })
             }
-            let _ = order.settle(OrderStatus::Completed, at, None);
-            FulfilmentOutcome::Completed
-        } else {
-            let reason = format!(
-                "insufficient stock for {}",
-                short.iter().map(Sku::as_str).collect::<Vec<_>>().join(", ")
-            );
-            let _ = order.settle(OrderStatus::Failed, at, Some(reason));
-            FulfilmentOutcome::Failed { short }
         };
+        // Both locks are held from the read of the stock to here, so the order is still
+        // pending and every product still covers what the settlement takes.
+        if let Err(now) = order.apply(&settlement) {
+            return Err(InventoryError::Unavailable(
+                format!(
+                    "a pending order refused its settlement from {}",
+                    now.as_str()
+                )
+                .into(),
+            ));
+        }
+        for (sku, n) in settlement.takes() {
+            if let Some(p) = products.get_mut(sku) {
+                p.stock = p.stock.saturating_sub(*n);
+            }
+        }
+        let outcome = settlement.into_outcome();
         let order = order.clone();
         orders
             .owed

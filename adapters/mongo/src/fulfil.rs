@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::ClientSession;
-use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku, StatusChange};
+use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
 use orderflow_core::BoxError;
 use std::hash::{Hash, Hasher};
@@ -91,68 +91,57 @@ impl MongoStore {
             .stream(&mut *session)
             .try_collect()
             .await?;
-        let short: Vec<Sku> = order
-            .lines
-            .iter()
-            .filter(|l| {
-                products
-                    .iter()
-                    .find(|p| p.sku == l.sku.as_str())
-                    .is_none_or(|p| p.stock < i64::from(l.quantity.get()))
-            })
-            .map(|l| l.sku.clone())
-            .collect();
-
-        let (status, reason, outcome) = if short.is_empty() {
-            for l in &order.lines {
-                let qty = i64::from(l.quantity.get());
-                let r = self
-                    .products
-                    .update_one(
-                        doc! {"_id": l.sku.as_str(), "stock": {"$gte": qty}},
-                        doc! {"$inc": {"stock": -qty}},
-                    )
-                    .session(&mut *session)
-                    .await?;
-                if r.matched_count != 1 {
-                    // Read above inside this transaction; a concurrent change surfaces as
-                    // a write conflict, so this is only reachable if the store lies.
-                    return Err(Error::custom(format!(
-                        "stock for {} changed inside the transaction",
-                        l.sku
-                    )));
-                }
-            }
-            (OrderStatus::Completed, None, FulfilmentOutcome::Completed)
-        } else {
-            let reason = format!(
-                "insufficient stock for {}",
-                short.iter().map(Sku::as_str).collect::<Vec<_>>().join(", ")
-            );
-            (
-                OrderStatus::Failed,
-                Some(reason),
-                FulfilmentOutcome::Failed { short },
-            )
+        let on_hand = |sku: &Sku| {
+            products
+                .iter()
+                .find(|p| p.sku == sku.as_str())
+                .map(|p| u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX))
         };
-        let change = StatusChange { status, at, reason };
-        let entry = mongodb::bson::to_document(&HistoryDoc::from(&change))
+        let Ok(settlement) = order.settlement(on_hand, at) else {
+            return Ok(None);
+        };
+        for (sku, n) in settlement.takes() {
+            let qty = i64::from(*n);
+            let r = self
+                .products
+                .update_one(
+                    doc! {"_id": sku.as_str(), "stock": {"$gte": qty}},
+                    doc! {"$inc": {"stock": -qty}},
+                )
+                .session(&mut *session)
+                .await?;
+            if r.matched_count != 1 {
+                // Read above inside this transaction; a concurrent change surfaces as
+                // a write conflict, so this is only reachable if the store lies.
+                return Err(Error::custom(format!(
+                    "stock for {sku} changed inside the transaction"
+                )));
+            }
+        }
+        if order.apply(&settlement).is_err() {
+            return Ok(None);
+        }
+        let entry = mongodb::bson::to_document(&HistoryDoc::from(settlement.change()))
             .map_err(|e| Error::custom(e.to_string()))?;
         let r = self
             .orders
             .update_one(
-                doc! {"_id": id.to_string(), "status": "pending"},
-                doc! {"$set": {"status": status.as_str(), "updated_at": bdate(at), "notify_due_at": bdate(at)}, "$push": {"history": entry}},
+                doc! {"_id": id.to_string(), "status": OrderStatus::Pending.as_str()},
+                doc! {
+                    "$set": {
+                        "status": order.status.as_str(),
+                        "updated_at": bdate(order.updated_at),
+                        "notify_due_at": order.notify_due_at.map(bdate),
+                    },
+                    "$push": {"history": entry},
+                },
             )
             .session(&mut *session)
             .await?;
         if r.matched_count != 1 {
             return Ok(None);
         }
-        order.status = status;
-        order.updated_at = at;
-        order.notify_due_at = Some(at);
-        order.history.push(change);
+        let outcome = settlement.into_outcome();
         Ok(Some(Fulfilment { order, outcome }))
     }
 }

@@ -174,21 +174,6 @@ impl Order {
         parts.join("\u{1e}")
     }
 
-    /// Settles a pending order: the status change, and from `at` on its outcome
-    /// email is owed.
-    pub fn settle(
-        &mut self,
-        to: OrderStatus,
-        at: DateTime<Utc>,
-        reason: Option<String>,
-    ) -> Result<(), OrderStatus> {
-        self.transition(to, at, reason)?;
-        if matches!(to, OrderStatus::Completed | OrderStatus::Failed) {
-            self.notify_due_at = Some(at);
-        }
-        Ok(())
-    }
-
     /// Applies a status change if the transition table allows it.
     pub fn transition(
         &mut self,

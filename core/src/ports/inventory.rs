@@ -1,4 +1,6 @@
-use crate::domain::{Order, OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku};
+use crate::domain::{
+    FulfilmentOutcome, Order, OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku,
+};
 use crate::BoxError;
 use chrono::{DateTime, Utc};
 
@@ -16,16 +18,6 @@ pub enum InventoryError {
     Unavailable(#[source] BoxError),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FulfilmentOutcome {
-    /// Stock for every line was taken and the order is now completed.
-    Completed,
-    /// Some lines could not be covered; nothing was taken and the order is now failed.
-    Failed { short: Vec<Sku> },
-    /// The order had already left `pending` (processed, or cancelled); nothing changed.
-    AlreadyFinal,
-}
-
 #[derive(Debug, Clone)]
 pub struct Fulfilment {
     /// The order as it is after this call.
@@ -38,11 +30,11 @@ pub struct Fulfilment {
 /// MUST:
 /// - never let any product's stock go below zero, under any concurrency;
 /// - make `fulfil` ONE atomic unit over products and the order: if the order is pending,
-///   either take stock for all of its lines and move it to `completed`, or take nothing
-///   and move it to `failed` (reason naming the short SKUs); if it is not pending, change
-///   nothing and report `AlreadyFinal`. A repeated call never takes stock twice. The
-///   settlement sets `notify_due_at = at` in the same unit (`Order::settle`): from then
-///   on the outcome email is owed, even if the caller dies at once;
+///   apply what `Order::settlement` decides from the stock read in that unit (take
+///   `Settlement::takes`, record its status change through `Order::apply`, which also
+///   makes the outcome email owed from `at`, even if the caller dies at once); if it is
+///   not pending, change nothing and report `AlreadyFinal`. A repeated call never takes
+///   stock twice;
 /// - apply `update`'s `stock_delta` atomically and relative to the current stock,
 ///   returning `InsufficientStock` (and changing nothing) if it would go below zero and
 ///   `StockLimit` if it would pass `Product::MAX_STOCK`;

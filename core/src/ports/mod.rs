@@ -21,11 +21,12 @@ mod sessions;
 mod tokens;
 mod users;
 
+pub use crate::domain::FulfilmentOutcome;
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, SystemClock};
 pub use handoff::{Handoff, NoHandoff};
 pub use health::Health;
-pub use inventory::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
+pub use inventory::{Fulfilment, InventoryError, InventoryRepo};
 pub use leases::{lease_until, LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};

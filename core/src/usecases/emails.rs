@@ -127,7 +127,7 @@ mod tests {
         )
         .unwrap();
         order
-            .settle(
+            .transition(
                 OrderStatus::Failed,
                 chrono::Utc::now(),
                 Some(format!("insufficient stock for <{hostile}>")),

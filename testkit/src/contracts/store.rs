@@ -618,6 +618,13 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
         5,
         "nothing taken from the line that fit"
     );
+    let stored = s.orders.get(short.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, &stored.history, stored.notify_due_at),
+        (f.order.status, &f.order.history, f.order.notify_due_at),
+        "the store holds exactly the settlement the domain decided"
+    );
+    assert!(stored.notify_due_at.is_some(), "the outcome email is owed");
 
     let ok = order(UserId::new(), &[(&a, 2), (&b, 1)]);
     s.orders.insert(&ok).await.unwrap();

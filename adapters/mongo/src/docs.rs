@@ -5,9 +5,9 @@ use crate::errors::Corrupt;
 use chrono::{DateTime, Utc};
 use mongodb::bson::DateTime as BsonDate;
 use orderflow_core::domain::{
-    Currency, Email, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PasswordHash, Product,
-    ProductName, PublishRefusal, Quantity, RefreshTokenHash, Role, Session, SessionFamilyId, Sku,
-    StatusChange, User, UserId,
+    Currency, Email, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PasswordHash, Price,
+    Product, ProductName, PublishRefusal, Quantity, RefreshTokenHash, Role, Session,
+    SessionFamilyId, Sku, StatusChange, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +146,7 @@ impl From<&Product> for ProductDoc {
         Self {
             sku: p.sku.to_string(),
             name: p.name.as_str().into(),
-            price_cents: p.price_cents,
+            price_cents: p.price_cents.cents(),
             currency: p.currency.to_string(),
             stock: i64::from(p.stock),
         }
@@ -159,7 +159,7 @@ impl TryFrom<ProductDoc> for Product {
         Ok(Product {
             sku: Sku::parse(&d.sku).map_err(|e| corrupt("products", e))?,
             name: ProductName::parse(&d.name).map_err(|e| corrupt("products", e))?,
-            price_cents: d.price_cents,
+            price_cents: Price::parse(d.price_cents).map_err(|e| corrupt("products", e))?,
             currency: Currency::parse(&d.currency).map_err(|e| corrupt("products", e))?,
             stock: u32::try_from(d.stock).map_err(|_| corrupt("products", "negative stock"))?,
         })
@@ -274,7 +274,7 @@ impl From<&Order> for OrderDoc {
                     sku: l.sku.to_string(),
                     name: l.name.clone(),
                     quantity: i64::from(l.quantity.get()),
-                    unit_price_cents: l.unit_price_cents,
+                    unit_price_cents: l.unit_price_cents.cents(),
                 })
                 .collect(),
             total_cents: o.total_cents,
@@ -314,7 +314,8 @@ impl TryFrom<OrderDoc> for Order {
                         name: l.name,
                         quantity: Quantity::from_i64(l.quantity)
                             .map_err(|e| corrupt("orders", e))?,
-                        unit_price_cents: l.unit_price_cents,
+                        unit_price_cents: Price::parse(l.unit_price_cents)
+                            .map_err(|e| corrupt("orders", e))?,
                     })
                 })
                 .collect::<Result<_, Corrupt>>()?,

@@ -89,7 +89,7 @@ impl InventoryRepo for MongoStore {
             set.insert("name", n.as_str());
         }
         if let Some(p) = patch.price_cents {
-            set.insert("price_cents", p);
+            set.insert("price_cents", p.cents());
         }
         let mut update = Document::new();
         if let Some(d) = patch.stock_delta.filter(|d| *d != 0) {

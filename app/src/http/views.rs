@@ -90,7 +90,7 @@ impl From<&Product> for ProductView {
         Self {
             sku: p.sku.to_string(),
             name: p.name.as_str().into(),
-            price_cents: p.price_cents,
+            price_cents: p.price_cents.cents(),
             currency: p.currency.to_string(),
             stock: p.stock,
         }
@@ -192,7 +192,7 @@ impl From<&OrderLine> for OrderLineView {
             sku: l.sku.to_string(),
             name: l.name.clone(),
             quantity: l.quantity.get(),
-            unit_price_cents: l.unit_price_cents,
+            unit_price_cents: l.unit_price_cents.cents(),
             line_total_cents: l.line_total_cents(),
         }
     }

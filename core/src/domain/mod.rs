@@ -19,7 +19,7 @@ mod user;
 pub use email::Email;
 pub use idempotency::IdempotencyKey;
 pub use ids::{OrderId, UserId};
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, Price};
 pub use order::{
     NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, Origin, StatusChange, MAX_ORDER_LINES,
 };

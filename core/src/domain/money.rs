@@ -72,6 +72,10 @@ impl Money {
             .map(|cents| Money { cents, ..self })
     }
 
+    pub fn zero(currency: Currency) -> Self {
+        Self::new(0, currency)
+    }
+
     /// `self + other`, or `None` on overflow or mixed currencies.
     pub fn plus(self, other: Money) -> Option<Money> {
         if self.currency != other.currency {
@@ -80,6 +84,48 @@ impl Money {
         self.cents
             .checked_add(other.cents)
             .map(|cents| Money { cents, ..self })
+    }
+}
+
+/// A unit price in minor units, parsed once: from 0 to `Price::MAX` (a billion units
+/// of a two-decimal currency), so a line of up to `Product::MAX_STOCK` units and an
+/// order of `MAX_ORDER_LINES` lines stay far inside i64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Price(i64);
+
+impl Price {
+    pub const MAX: i64 = 100_000_000_000;
+
+    pub fn parse(cents: i64) -> Result<Self, ParseError> {
+        if !(0..=Self::MAX).contains(&cents) {
+            return Err(ParseError::new(
+                "price_cents",
+                format!("must be from 0 to {}", Self::MAX),
+            ));
+        }
+        Ok(Self(cents))
+    }
+
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+
+    pub fn of(self, currency: Currency) -> Money {
+        Money::new(self.0, currency)
+    }
+}
+
+impl TryFrom<i64> for Price {
+    type Error = ParseError;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Self::parse(v)
+    }
+}
+
+impl From<Price> for i64 {
+    fn from(p: Price) -> Self {
+        p.0
     }
 }
 
@@ -110,6 +156,19 @@ mod tests {
         for raw in ["eur", "EU", "EURO", "E1R", ""] {
             assert!(Currency::parse(raw).is_err(), "{raw}");
         }
+    }
+
+    #[test]
+    fn prices_are_bounded_when_parsed() {
+        assert_eq!(Price::parse(0).unwrap().cents(), 0);
+        assert_eq!(Price::parse(Price::MAX).unwrap().cents(), Price::MAX);
+        assert!(Price::parse(-1).is_err());
+        assert!(Price::parse(Price::MAX + 1).is_err());
+        assert!(serde_json::from_str::<Price>("-5").is_err());
+        assert_eq!(
+            Price::parse(250).unwrap().of(Currency::USD),
+            Money::new(250, Currency::USD)
+        );
     }
 
     #[test]

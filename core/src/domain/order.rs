@@ -1,6 +1,6 @@
 use super::{
-    Currency, IdempotencyKey, OrderId, OrderStatus, ParseError, Product, PublishRefusal, Quantity,
-    Sku, UserId,
+    Currency, IdempotencyKey, Money, OrderId, OrderStatus, ParseError, Price, Product,
+    PublishRefusal, Quantity, Sku, UserId,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
@@ -32,13 +32,14 @@ pub struct OrderLine {
     pub sku: Sku,
     pub name: String,
     pub quantity: Quantity,
-    pub unit_price_cents: i64,
+    pub unit_price_cents: Price,
 }
 
 impl OrderLine {
     pub fn line_total_cents(&self) -> i64 {
         // Bounded at placement: `Order::place` refuses totals that overflow.
         self.unit_price_cents
+            .cents()
             .saturating_mul(i64::from(self.quantity.get()))
     }
 }
@@ -111,7 +112,8 @@ impl Order {
             return Err(ParseError::new("items", "must contain at least one item"));
         };
         let currency = first.currency;
-        let mut total: i64 = 0;
+        let too_large = || ParseError::new("items", "order total is too large");
+        let mut total = Money::zero(currency);
         let mut out = Vec::with_capacity(lines.len());
         for (line, product) in lines {
             if product.currency != currency {
@@ -121,12 +123,10 @@ impl Order {
                 ));
             }
             let line_total = product
-                .price_cents
-                .checked_mul(i64::from(line.quantity.get()))
-                .ok_or_else(|| ParseError::new("items", "order total is too large"))?;
-            total = total
-                .checked_add(line_total)
-                .ok_or_else(|| ParseError::new("items", "order total is too large"))?;
+                .price()
+                .times(line.quantity.get())
+                .ok_or_else(too_large)?;
+            total = total.plus(line_total).ok_or_else(too_large)?;
             out.push(OrderLine {
                 sku: line.sku.clone(),
                 name: product.name.as_str().to_owned(),
@@ -140,7 +140,7 @@ impl Order {
             user_id,
             status: OrderStatus::Pending,
             lines: out,
-            total_cents: total,
+            total_cents: total.cents,
             currency,
             created_at: now,
             updated_at: now,
@@ -192,6 +192,10 @@ impl Order {
             reason,
         });
         Ok(())
+    }
+
+    pub fn total(&self) -> Money {
+        Money::new(self.total_cents, self.currency)
     }
 
     pub fn cursor(&self) -> OrderCursor {
@@ -265,7 +269,7 @@ mod tests {
         Product {
             sku: Sku::parse(sku).unwrap(),
             name: ProductName::parse("Thing").unwrap(),
-            price_cents: cents,
+            price_cents: Price::parse(cents).unwrap(),
             currency: Currency::parse(currency).unwrap(),
             stock: 10,
         }
@@ -291,7 +295,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.total_cents, 800);
-        assert_eq!(o.lines[0].unit_price_cents, 250);
+        assert_eq!(o.lines[0].unit_price_cents.cents(), 250);
+        assert_eq!(o.total(), Money::new(800, Currency::USD));
         assert_eq!(o.lines[1].line_total_cents(), 300);
         assert_eq!(o.status, OrderStatus::Pending);
         assert_eq!(o.history.len(), 1);
@@ -299,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn place_refuses_mixed_currency_and_overflow() {
+    fn place_refuses_mixed_currency_and_totals_the_largest_order_exactly() {
         let a = product("A", 250, "USD");
         let b = product("B", 100, "EUR");
         assert!(Order::place(
@@ -310,15 +315,19 @@ mod tests {
             Utc::now()
         )
         .is_err());
-        let huge = product("H", i64::MAX / 2, "USD");
-        assert!(Order::place(
-            UserId::new(),
-            &[(line("H", 3), &huge)],
-            None,
-            Origin::default(),
-            Utc::now()
-        )
-        .is_err());
+        // The largest order that can be asked for still has an exact total.
+        let dear: Vec<Product> = (0..MAX_ORDER_LINES)
+            .map(|i| product(&format!("D{i}"), Price::MAX, "USD"))
+            .collect();
+        let lines: Vec<(NewOrderLine, &Product)> = dear
+            .iter()
+            .map(|p| (line(p.sku.as_str(), Quantity::MAX), p))
+            .collect();
+        let o = Order::place(UserId::new(), &lines, None, Origin::default(), Utc::now()).unwrap();
+        assert_eq!(
+            o.total_cents,
+            Price::MAX * i64::from(Quantity::MAX) * MAX_ORDER_LINES as i64
+        );
     }
 
     #[test]

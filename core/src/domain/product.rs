@@ -1,4 +1,4 @@
-use super::{Currency, ParseError, Sku};
+use super::{Currency, Money, ParseError, Price, Sku};
 use serde::{Deserialize, Serialize};
 
 /// A product's display name: 1..=200 characters, not blank, no control characters.
@@ -45,21 +45,15 @@ impl From<ProductName> for String {
 pub struct Product {
     pub sku: Sku,
     pub name: ProductName,
-    /// Price of one unit in minor units; never negative.
-    pub price_cents: i64,
+    /// Price of one unit.
+    pub price_cents: Price,
     pub currency: Currency,
     pub stock: u32,
 }
 
 impl Product {
-    pub fn validate_price(cents: i64) -> Result<i64, ParseError> {
-        if !(0..=100_000_000_000).contains(&cents) {
-            return Err(ParseError::new(
-                "price_cents",
-                "must be from 0 to 100000000000",
-            ));
-        }
-        Ok(cents)
+    pub fn price(&self) -> Money {
+        self.price_cents.of(self.currency)
     }
 
     pub fn validate_stock(n: i64) -> Result<u32, ParseError> {
@@ -79,7 +73,7 @@ impl Product {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductPatch {
     pub name: Option<ProductName>,
-    pub price_cents: Option<i64>,
+    pub price_cents: Option<Price>,
     pub stock_delta: Option<i64>,
 }
 

@@ -119,7 +119,7 @@ mod tests {
             .map(|(sku, _)| Product {
                 sku: Sku::parse(sku).unwrap(),
                 name: ProductName::parse("Thing").unwrap(),
-                price_cents: 100,
+                price_cents: crate::domain::Price::parse(100).unwrap(),
                 currency: Currency::USD,
                 stock: 0,
             })

@@ -1,4 +1,5 @@
 use super::products::ProductSnapshots;
+use crate::domain::Price;
 use crate::domain::{
     Currency, ParseError, Product, ProductCursor, ProductName, ProductPage, ProductPatch, Sku,
 };
@@ -90,7 +91,7 @@ impl CatalogService {
         let product = Product {
             sku: Sku::parse(&new.sku)?,
             name: ProductName::parse(&new.name)?,
-            price_cents: Product::validate_price(new.price_cents)?,
+            price_cents: Price::parse(new.price_cents)?,
             currency: match new.currency {
                 Some(c) => Currency::parse(&c)?,
                 None => Currency::USD,
@@ -112,7 +113,7 @@ impl CatalogService {
         let sku = Sku::parse(raw_sku).map_err(|_| CatalogError::NotFound)?;
         let patch = ProductPatch {
             name: name.as_deref().map(ProductName::parse).transpose()?,
-            price_cents: price_cents.map(Product::validate_price).transpose()?,
+            price_cents: price_cents.map(Price::parse).transpose()?,
             stock_delta: stock_delta
                 .map(|d| {
                     if d.unsigned_abs() > u64::from(Product::MAX_STOCK) {

@@ -1,10 +1,6 @@
-use crate::domain::{Currency, Email, Money, Order, OrderStatus};
+use crate::domain::{Email, Money, Order, OrderStatus};
 use crate::ports::OutgoingEmail;
 use std::fmt::Write;
-
-fn money(cents: i64, currency: Currency) -> String {
-    Money::new(cents, currency).to_string()
-}
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -51,11 +47,11 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
             l.quantity.get(),
             l.name,
             l.sku,
-            money(l.unit_price_cents, currency),
-            money(l.line_total_cents(), currency)
+            l.unit_price_cents.of(currency),
+            Money::new(l.line_total_cents(), currency)
         );
     }
-    let _ = writeln!(text, "\nTotal: {}", money(order.total_cents, currency));
+    let _ = writeln!(text, "\nTotal: {}", order.total());
 
     let mut html = format!(
         "<p>{}</p><p>Order: <code>{}</code></p>",
@@ -75,14 +71,14 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
             escape(&l.name),
             escape(l.sku.as_str()),
             l.quantity.get(),
-            money(l.unit_price_cents, currency),
-            money(l.line_total_cents(), currency)
+            l.unit_price_cents.of(currency),
+            Money::new(l.line_total_cents(), currency)
         );
     }
     let _ = write!(
         html,
         "</table><p><strong>Total: {}</strong></p>",
-        money(order.total_cents, currency)
+        order.total()
     );
 
     OutgoingEmail {
@@ -110,8 +106,8 @@ mod tests {
         let product = Product {
             sku: Sku::parse("XSS-1").unwrap(),
             name: ProductName::parse(hostile).unwrap(),
-            price_cents: 100,
-            currency: Currency::parse("USD").unwrap(),
+            price_cents: crate::domain::Price::parse(100).unwrap(),
+            currency: crate::domain::Currency::USD,
             stock: 1,
         };
         let line = NewOrderLine {

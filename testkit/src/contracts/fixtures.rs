@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    Currency, Email, IdempotencyKey, NewOrderLine, Order, Origin, PasswordHash, Product,
+    Currency, Email, IdempotencyKey, NewOrderLine, Order, Origin, PasswordHash, Price, Product,
     ProductName, Quantity, Role, Sku, User, UserId,
 };
 
@@ -14,7 +14,7 @@ pub fn product(s: &str, price_cents: i64, stock: u32) -> Product {
     Product {
         sku: sku(s),
         name: ProductName::parse(&format!("Product {s}")).expect("name"),
-        price_cents,
+        price_cents: Price::parse(price_cents).expect("price"),
         currency: Currency::USD,
         stock,
     }

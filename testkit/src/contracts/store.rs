@@ -3,7 +3,7 @@
 
 use super::fixtures::{now, order, order_at, product, sku};
 use orderflow_core::domain::{
-    Order, OrderId, OrderStatus, ProductCursor, ProductPatch, PublishRefusal, UserId,
+    Order, OrderId, OrderStatus, Price, ProductCursor, ProductPatch, PublishRefusal, UserId,
 };
 use orderflow_core::ports::{
     FulfilmentOutcome, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
@@ -529,7 +529,8 @@ pub async fn products_are_unique_and_listed_in_sku_order(s: Store) {
             .await
             .unwrap()
             .unwrap()
-            .price_cents,
+            .price_cents
+            .cents(),
         2
     );
 }
@@ -574,14 +575,18 @@ pub async fn stock_updates_are_relative_and_never_negative(s: Store) {
             &sku("ST-1"),
             &ProductPatch {
                 name: Some(orderflow_core::domain::ProductName::parse("New").unwrap()),
-                price_cents: Some(7),
+                price_cents: Some(Price::parse(7).unwrap()),
                 stock_delta: None,
             },
         )
         .await
         .unwrap();
     assert_eq!(
-        (renamed.name.as_str(), renamed.price_cents, renamed.stock),
+        (
+            renamed.name.as_str(),
+            renamed.price_cents.cents(),
+            renamed.stock
+        ),
         ("New", 7, 65)
     );
     assert!(matches!(

@@ -24,7 +24,7 @@ async fn placements_use_the_copy_until_a_catalog_update_drops_it() {
     // Changed in the store behind the catalog's back: the copy is what placements read.
     let sku = Sku::parse("PC").unwrap();
     let patch = ProductPatch {
-        price_cents: Some(250),
+        price_cents: Some(orderflow_core::domain::Price::parse(250).unwrap()),
         ..Default::default()
     };
     InventoryRepo::update(&app.store, &sku, &patch)

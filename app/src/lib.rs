@@ -29,5 +29,6 @@ pub mod serve;
 pub mod startup;
 pub mod sweeper;
 pub mod telemetry;
+mod until_up;
 pub mod wiring;
 pub mod worker;

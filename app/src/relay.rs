@@ -69,9 +69,9 @@ pub async fn scan_once(relay: &Relay, metrics: &Metrics) -> Result<Relayed, BoxE
 /// Spaces out the scan's attempts while publishing fails. A publish that timed out may
 /// still have been queued, so each retry can add a copy of the same orders: retrying on
 /// every tick against a slow queue makes it slower still (the soak's numbers are in
-/// BENCHMARKS.md). Doubling from the tick up to `MAX` bounds the copies.
+/// BENCHMARKS.md). Pauses from one to two ticks, growing up to `MAX`, bound the copies.
 struct Backoff {
-    every: Duration,
+    pauses: orderflow_core::retry::Backoff,
     failures: u32,
     until: Option<tokio::time::Instant>,
 }
@@ -81,7 +81,10 @@ impl Backoff {
 
     fn new(every: Duration) -> Self {
         Self {
-            every,
+            pauses: orderflow_core::retry::Backoff::new(
+                every.saturating_mul(2),
+                Self::MAX.max(every),
+            ),
             failures: 0,
             until: None,
         }
@@ -98,11 +101,7 @@ impl Backoff {
 
     fn fail(&mut self) -> Duration {
         self.failures = self.failures.saturating_add(1);
-        let wait = self
-            .every
-            .saturating_mul(1 << self.failures.min(16))
-            .min(Self::MAX)
-            .max(self.every);
+        let wait = self.pauses.after(self.failures);
         self.until = Some(tokio::time::Instant::now() + wait);
         wait
     }
@@ -278,18 +277,21 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn the_scan_backs_off_doubling_up_to_the_cap_and_resets_on_success() {
+    fn the_scan_backs_off_up_to_the_cap_and_resets_on_success() {
         let mut b = Backoff::new(Duration::from_millis(200));
         assert!(!b.waiting());
         let waits: Vec<u128> = (0..8).map(|_| b.fail().as_millis()).collect();
-        assert_eq!(waits, [400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000]);
+        let bounds = [400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000];
+        for (w, d) in waits.iter().zip(bounds) {
+            assert!(*w >= d / 2 && *w < d, "{waits:?}");
+        }
         assert!(b.waiting(), "no attempt until the wait is over");
         b.reset();
         assert!(!b.waiting());
-        assert_eq!(
-            b.fail(),
-            Duration::from_millis(400),
-            "counts again from one"
+        let again = b.fail();
+        assert!(
+            again >= Duration::from_millis(200) && again < Duration::from_millis(400),
+            "counts again from one: {again:?}"
         );
     }
 }

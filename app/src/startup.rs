@@ -11,9 +11,13 @@ use crate::bootstrap::bootstrap;
 use crate::config::Config;
 use crate::health::{Phase, Readiness};
 use crate::metrics::Metrics;
-use crate::wiring::{until_up, Adapters, Services};
+use crate::until_up::until_up;
+use crate::wiring::{Adapters, Services};
 use crate::worker::Worker;
 use anyhow::Context;
+use orderflow_core::domain::ParseError;
+use orderflow_core::retry::Permanent;
+use orderflow_core::BoxError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -117,11 +121,19 @@ impl Application {
         if role.serves_api() {
             // The admin and demo data need the store; during an outage, wait for it.
             until_up("bootstrap (admin and demo catalog)", || async {
-                bootstrap(&services, &config.bootstrap)
-                    .await
-                    .map_err(|e| format!("{e:#}").into())
+                bootstrap(&services, &config.bootstrap).await.map_err(|e| {
+                    // A setting the domain refuses (the admin's email or password)
+                    // is as wrong on the next try.
+                    let refused = e.chain().any(|c| c.is::<ParseError>());
+                    let e: BoxError = format!("{e:#}").into();
+                    if refused {
+                        Permanent::boxed(e)
+                    } else {
+                        e
+                    }
+                })
             })
-            .await;
+            .await?;
         }
         let http = if role.serves_api() {
             let l = TcpListener::bind(config.http.bind)

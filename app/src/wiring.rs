@@ -5,6 +5,7 @@ use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind
 use crate::health::Probe;
 use crate::metrics::Metrics;
 use crate::relay::{handoff_channel, HandoffReceiver};
+use crate::until_up::until_up;
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
@@ -57,7 +58,7 @@ impl Adapters {
                 let m = until_up("mongo (connect and create indexes)", || {
                     MongoStore::connect(&settings)
                 })
-                .await;
+                .await?;
                 let store = StorePorts::of(m);
                 let probe = store.orders.clone();
                 probes.push(Probe::new("store", true, move || {
@@ -108,7 +109,7 @@ impl Adapters {
                     until_up("sqs (resolve or create the queues)", || {
                         SqsQueue::connect(sdk, settings.clone())
                     })
-                    .await,
+                    .await?,
                 );
                 let probe = q.clone();
                 // Orders are still accepted without the queue (the relay catches up):
@@ -163,36 +164,6 @@ impl Adapters {
             limiter,
             probes,
         })
-    }
-}
-
-/// Retries a start-up step against a dependency until it succeeds, with capped
-/// exponential back-off: a process started during an outage waits for the dependency
-/// instead of exiting, and starts serving once it is back. (SIGTERM still stops it:
-/// `run` races start-up against the shutdown signal.)
-pub(crate) async fn until_up<T, F, Fut>(what: &str, mut step: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, orderflow_core::BoxError>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        match step().await {
-            Ok(v) => {
-                if attempt > 0 {
-                    tracing::info!(what, "dependency is up");
-                }
-                return v;
-            }
-            Err(e) => {
-                attempt = attempt.saturating_add(1);
-                let pause = Duration::from_millis(250)
-                    .saturating_mul(1 << attempt.min(7))
-                    .min(Duration::from_secs(15));
-                tracing::warn!(what, error = %e, ?pause, "dependency not reachable at start-up; retrying");
-                tokio::time::sleep(pause).await;
-            }
-        }
     }
 }
 

@@ -6,12 +6,16 @@ use crate::config::WorkerConfig;
 use crate::metrics::Metrics;
 use futures::StreamExt;
 use orderflow_core::ports::{Delivery, Queue, QueueError, Receipt};
+use orderflow_core::retry::Backoff;
 use orderflow_core::usecases::{OrderProcessor, ProcessError, Processed};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
+
+/// Probes of a store that went down: a fifth of a second doubling to 30 s.
+const STORE_WAIT: Backoff = Backoff::new(Duration::from_millis(400), Duration::from_secs(30));
 
 #[derive(Clone)]
 pub struct Worker {
@@ -20,8 +24,8 @@ pub struct Worker {
     pub batch_size: usize,
     pub concurrency: usize,
     pub wait: Duration,
-    pub retry_base: Duration,
-    pub retry_max: Duration,
+    /// How long a failed delivery waits, by its receive count.
+    pub retry: Backoff,
     /// The queue's visibility timeout: deliveries still being worked on are extended
     /// by this much every half of it, so slow work is never handed to a second worker.
     pub visibility: Duration,
@@ -52,8 +56,10 @@ impl Worker {
             batch_size: c.batch_size,
             concurrency: c.concurrency,
             wait: Duration::from_secs(c.wait_time_seconds),
-            retry_base: Duration::from_millis(c.retry_base_ms),
-            retry_max: Duration::from_millis(c.retry_max_ms),
+            retry: Backoff::new(
+                Duration::from_millis(c.retry_base_ms),
+                Duration::from_millis(c.retry_max_ms),
+            ),
             visibility: Duration::from_secs(c.visibility_timeout_seconds),
             max_receives: c.max_receives,
             deadline: Duration::from_millis(c.delivery_deadline_ms),
@@ -200,22 +206,19 @@ impl Worker {
     /// Waits, probing with back-off, until the store answers again; false if told to
     /// stop meanwhile. Messages stay in the queue, their receive counts untouched.
     async fn wait_for_store(&self, stop: &mut watch::Receiver<bool>) -> bool {
-        let mut attempt = 0u32;
-        loop {
+        for pause in STORE_WAIT.pauses() {
             if self.processor.store_available().await {
                 self.store_down.send_replace(false);
                 tracing::info!("store is back; resuming intake");
                 return true;
             }
-            attempt = attempt.saturating_add(1);
-            let pause = Duration::from_millis(200)
-                .saturating_mul(1 << attempt.min(7))
-                .min(Duration::from_secs(30));
             tokio::select! {
                 _ = stop.changed() => return false,
                 _ = tokio::time::sleep(pause) => {}
             }
         }
+        // `pauses` has no end.
+        false
     }
 
     /// For a delivery that arrived while the store is down: keeps it invisible until
@@ -240,12 +243,9 @@ impl Worker {
         back
     }
 
-    /// Exponential back-off by receive count: base, 2×base, 4×base… capped.
+    /// The back-off by receive count (`retry` from `retry_base_ms` to `retry_max_ms`).
     pub fn backoff(&self, receive_count: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(receive_count.saturating_sub(1).min(16))
-            .unwrap_or(u32::MAX);
-        self.retry_base.saturating_mul(factor).min(self.retry_max)
+        self.retry.after(receive_count)
     }
 
     /// Runs until `stop` turns true. It receives whenever a batch fits under the

@@ -346,3 +346,93 @@ async fn outbox_lists_and_retries_set_aside_orders_through_the_running_process()
     );
     assert_eq!(app.run_relay().await, 1, "published once retried");
 }
+
+/// Runs `orderflow worker` with `env` until it exits or `limit` passes (then kills it).
+async fn start_worker_until_it_exits(
+    env: Vec<(String, String)>,
+    limit: Duration,
+) -> Option<Output> {
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+        cmd.arg("worker")
+            .env_remove("ORDERFLOW_PROFILE")
+            .env("ORDERFLOW_OPS__BIND", "127.0.0.1:0")
+            .env(
+                "ORDERFLOW_AUTH__JWT_SECRET",
+                "a-test-secret-of-32-bytes-or-more-xx",
+            )
+            .env(
+                "ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD",
+                "a-long-admin-password",
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn orderflow");
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if child.try_wait().expect("poll orderflow").is_some() {
+                return Some(child.wait_with_output().expect("collect output"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    })
+    .await
+    .expect("the worker ran")
+}
+
+#[tokio::test]
+async fn a_start_no_retry_can_fix_stops_at_once_saying_why() {
+    let (Some(aws), Some(mongo)) = (
+        aws_endpoint().await,
+        orderflow_testkit::services::mongo_url().await,
+    ) else {
+        return;
+    };
+    let missing_queue = owned(&[
+        ("ORDERFLOW_ADAPTERS__QUEUE", "sqs"),
+        ("ORDERFLOW_AWS__ENDPOINT_URL", aws.as_str()),
+        ("ORDERFLOW_AWS__ACCESS_KEY_ID", "test"),
+        ("ORDERFLOW_AWS__SECRET_ACCESS_KEY", "test"),
+        (
+            "ORDERFLOW_SQS__QUEUE_NAME",
+            unique("never-created").as_str(),
+        ),
+        ("ORDERFLOW_SQS__CREATE_QUEUES", "false"),
+    ]);
+    // Wrong credentials for the test server: it refuses the login (code 18).
+    let bad_login = mongo.replacen("mongodb://", "mongodb://nobody:wrong@", 1);
+    let refused_login = owned(&[
+        ("ORDERFLOW_ADAPTERS__STORE", "mongo"),
+        ("ORDERFLOW_MONGO__URI", bad_login.as_str()),
+    ]);
+    let malformed = owned(&[
+        ("ORDERFLOW_ADAPTERS__STORE", "mongo"),
+        (
+            "ORDERFLOW_MONGO__URI",
+            "mongodb://127.0.0.1:27017/?authMechanism=NOT-A-MECHANISM",
+        ),
+    ]);
+    for (env, says) in [
+        (missing_queue, "does not exist"),
+        (refused_login, "authentication failed"),
+        (malformed, "invalid mechanism"),
+    ] {
+        let shown = format!("{env:?}");
+        let out = start_worker_until_it_exits(env, Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|| panic!("still retrying after 20 s: {shown}"));
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.contains(says) && last.contains("retrying cannot fix this"),
+            "{shown}: {last}"
+        );
+    }
+}

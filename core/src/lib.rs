@@ -4,10 +4,12 @@
 //!
 //! - [`domain`]: values that cannot hold invalid data (`Email`, `Sku`, `Quantity`, `Order`…).
 //! - [`ports`]: the traits adapters implement, each stating the errors it MUST return.
+//! - [`retry`]: the one back-off shape, and the error that stops retrying.
 //! - [`usecases`]: `AuthService`, `CatalogService`, `OrderService`, `OrderProcessor`, `Relay`.
 
 pub mod domain;
 pub mod ports;
+pub mod retry;
 pub mod usecases;
 
 /// An error whose cause is outside the domain (a driver, the network). Carried as a

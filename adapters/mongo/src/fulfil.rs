@@ -12,9 +12,11 @@ use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COM
 use mongodb::ClientSession;
 use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
+use orderflow_core::retry::Backoff;
 use orderflow_core::BoxError;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 impl MongoStore {
@@ -182,13 +184,13 @@ impl Turns {
     }
 }
 
-/// Waits a random time that grows with the number of conflicts, so transactions racing
-/// for the same product (the last units of a popular SKU) spread out instead of
+/// Pauses after the n-th write conflict in a row: random and growing, so transactions
+/// racing for the same product (the last units of a popular SKU) spread out instead of
 /// colliding again in lock-step.
+const CONFLICT: Backoff = Backoff::new(Duration::from_millis(4), Duration::from_millis(250));
+
 async fn back_off(conflicts: u32) {
-    let cap_ms = (2u64 << conflicts.min(7)).min(250);
-    let jitter = (uuid::Uuid::new_v4().as_u128() % u128::from(cap_ms.max(1))) as u64;
-    tokio::time::sleep(std::time::Duration::from_millis(jitter + 1)).await;
+    tokio::time::sleep(CONFLICT.after(conflicts)).await;
 }
 
 /// Commits, retrying only the commit on `UnknownTransactionCommitResult` as the

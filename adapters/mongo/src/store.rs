@@ -1,7 +1,9 @@
 use crate::docs::{OrderDoc, ProductDoc, SessionDoc, UserDoc};
 use mongodb::bson::doc;
+use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
+use orderflow_core::retry::Permanent;
 use orderflow_core::BoxError;
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -39,11 +41,11 @@ impl MongoStore {
     /// Connects and makes sure every index exists (idempotent; safe from many
     /// processes at once).
     pub async fn connect(s: &MongoSettings) -> Result<Self, BoxError> {
-        let mut options = ClientOptions::parse(&s.uri).await?;
+        let mut options = ClientOptions::parse(&s.uri).await.map_err(start_error)?;
         options.server_selection_timeout = Some(s.server_selection_timeout);
         options.connect_timeout = Some(s.connect_timeout);
         options.app_name = Some("orderflow".into());
-        let client = Client::with_options(options)?;
+        let client = Client::with_options(options).map_err(start_error)?;
         let db = client.database(&s.database);
         let store = Self {
             users: db.collection("users"),
@@ -57,7 +59,9 @@ impl MongoStore {
             txn_timeout: s.transaction_timeout,
             turns: std::sync::Arc::new(crate::fulfil::Turns::new()),
         };
-        store.bounded(store.create_indexes()).await?;
+        store
+            .bounded(async { store.create_indexes().await.map_err(start_error) })
+            .await?;
         Ok(store)
     }
 
@@ -187,5 +191,21 @@ impl MongoStore {
 impl orderflow_core::ports::Health for MongoStore {
     async fn health(&self) -> Result<(), BoxError> {
         self.ping().await
+    }
+}
+
+/// A connection error, marked `Permanent` when waiting cannot help: a malformed URI or
+/// option, refused credentials (server codes 18, AuthenticationFailed, and 13,
+/// Unauthorized).
+pub(crate) fn start_error(e: mongodb::error::Error) -> BoxError {
+    let permanent = match e.kind.as_ref() {
+        ErrorKind::InvalidArgument { .. } | ErrorKind::Authentication { .. } => true,
+        ErrorKind::Command(c) => matches!(c.code, 13 | 18),
+        _ => false,
+    };
+    if permanent {
+        Permanent::boxed(e)
+    } else {
+        e.into()
     }
 }

@@ -14,6 +14,7 @@
 mod dead_letters;
 
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
@@ -23,6 +24,7 @@ use orderflow_core::ports::{
     DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
     MAX_BODY_BYTES,
 };
+use orderflow_core::retry::Permanent;
 use orderflow_core::BoxError;
 use std::time::Duration;
 
@@ -111,7 +113,8 @@ impl SqsQueue {
                 .queue_url(&dlq_url)
                 .attribute_names(QueueAttributeName::QueueArn)
                 .send()
-                .await?
+                .await
+                .map_err(|e| start_error("the dead-letter queue's ARN", e))?
                 .attributes()
                 .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
                 .ok_or("the dead-letter queue has no ARN")?;
@@ -350,10 +353,42 @@ async fn create(
     }
     Ok(req
         .send()
-        .await?
+        .await
+        .map_err(|e| start_error(&format!("creating queue {name:?}"), e))?
         .queue_url()
         .ok_or("create_queue returned no URL")?
         .to_owned())
+}
+
+/// AWS error codes no retry can fix: the credentials or their rights, or a queue that
+/// does not exist (the JSON and the query protocol name it differently).
+const PERMANENT_CODES: &[&str] = &[
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidSecurity",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
+/// A start-up call's error with its whole cause chain, marked `Permanent` when
+/// waiting cannot help.
+fn start_error<E>(what: &str, e: E) -> BoxError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let permanent = e.code().is_some_and(|c| PERMANENT_CODES.contains(&c));
+    let e: BoxError = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{what}: {code}: {message}").into(),
+        _ => format!("{what}: {}", DisplayErrorContext(&e)).into(),
+    };
+    if permanent {
+        Permanent::boxed(e)
+    } else {
+        e
+    }
 }
 
 async fn url_of(client: &Client, name: &str) -> Result<String, BoxError> {
@@ -362,7 +397,7 @@ async fn url_of(client: &Client, name: &str) -> Result<String, BoxError> {
         .queue_name(name)
         .send()
         .await
-        .map_err(|e| format!("queue {name:?}: {e}"))?;
+        .map_err(|e| start_error(&format!("queue {name:?}"), e))?;
     Ok(out
         .queue_url()
         .ok_or("get_queue_url returned no URL")?

@@ -1,3 +1,4 @@
+use crate::retry::Backoff;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,8 @@ pub struct Refusals {
 }
 
 impl Refusals {
-    /// The record after one more refusal: the wait doubles from `first_wait` up to
-    /// `max_wait`, and the `limit`-th refusal sets the order aside.
+    /// The record after one more refusal: the wait is `Backoff` from `first_wait` up
+    /// to `max_wait`, and the `limit`-th refusal sets the order aside.
     pub fn next(
         &self,
         prior: Option<&PublishRefusal>,
@@ -37,10 +38,7 @@ impl Refusals {
         now: DateTime<Utc>,
     ) -> PublishRefusal {
         let count = prior.map_or(0, |p| p.count).saturating_add(1);
-        let wait = self
-            .first_wait
-            .saturating_mul(1 << (count - 1).min(20))
-            .min(self.max_wait);
+        let wait = Backoff::new(self.first_wait, self.max_wait).after(count);
         PublishRefusal {
             count,
             reason: reason.into(),
@@ -57,7 +55,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn the_wait_doubles_up_to_the_cap_and_the_limit_sets_the_order_aside() {
+    fn the_wait_backs_off_up_to_the_cap_and_the_limit_sets_the_order_aside() {
         let r = Refusals {
             limit: 5,
             first_wait: Duration::from_secs(1),
@@ -69,11 +67,13 @@ mod tests {
         let mut aside = Vec::new();
         for _ in 0..5 {
             let next = r.next(prior.as_ref(), "too large", now);
-            waits.push((next.retry_at - now).num_seconds());
+            waits.push((next.retry_at - now).num_milliseconds());
             aside.push(next.set_aside);
             prior = Some(next);
         }
-        assert_eq!(waits, [1, 2, 4, 5, 5]);
+        for (wait, d) in waits.iter().zip([1000, 2000, 4000, 5000, 5000]) {
+            assert!(*wait >= d / 2 && *wait < d, "{waits:?}");
+        }
         assert_eq!(aside, [false, false, false, false, true]);
         assert_eq!(prior.map(|p| p.count), Some(5));
     }

@@ -7,6 +7,7 @@ use crate::ports::{
     Cache, Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderRepo,
     UserRepo,
 };
+use crate::retry::Backoff;
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,9 +64,9 @@ pub struct OrderProcessor {
     pub notify_retry: NotifyRetry,
 }
 
-/// The schedule of an outcome email that could not be sent: due again after
-/// `first_wait`, doubling up to `max_wait`, until `give_up_after` has passed since the
-/// order settled.
+/// The schedule of an outcome email that could not be sent: due again after a
+/// `Backoff` from `first_wait` up to `max_wait`, until `give_up_after` has passed since
+/// the order settled.
 #[derive(Debug, Clone, Copy)]
 pub struct NotifyRetry {
     pub first_wait: Duration,
@@ -76,9 +77,7 @@ pub struct NotifyRetry {
 impl NotifyRetry {
     /// The wait after the `failures`-th failed send.
     pub fn wait(&self, failures: u32) -> Duration {
-        self.first_wait
-            .saturating_mul(1 << failures.saturating_sub(1).min(20))
-            .min(self.max_wait)
+        Backoff::new(self.first_wait, self.max_wait).after(failures)
     }
 }
 

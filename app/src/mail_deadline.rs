@@ -3,7 +3,8 @@
 //! mailers have none. A send past the deadline is `Unavailable` (the email stays
 //! owed), and `worker.notify_lease_seconds` is checked to outlast it.
 
-use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
+use orderflow_core::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,20 @@ pub struct Deadlined {
 impl Deadlined {
     pub fn new(inner: Arc<dyn Mailer>, limit: Duration) -> Self {
         Self { inner, limit }
+    }
+}
+
+#[async_trait::async_trait]
+impl Health for Deadlined {
+    async fn health(&self) -> Result<(), BoxError> {
+        match tokio::time::timeout(self.limit, self.inner.health()).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!(
+                "the mailer did not answer within mail.send_timeout_ms ({} ms)",
+                self.limit.as_millis()
+            )
+            .into()),
+        }
     }
 }
 

@@ -116,6 +116,10 @@ impl Application {
                 p.critical = true;
             }
         }
+        if role == Role::Api {
+            // It sends no mail (and its production role may not reach the provider).
+            adapters.probes.retain(|p| p.name != "mailer");
+        }
         readiness.set_probes(adapters.probes.clone());
         let services = Services::new(&config, adapters, metrics);
         if role.serves_api() {

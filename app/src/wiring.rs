@@ -149,6 +149,15 @@ impl Adapters {
                 anyhow::bail!("adapters.mailer = \"ses\" needs the [aws] section")
             }
         };
+        if c.adapters.mailer != MailerKind::Log {
+            let probe = mailer.clone();
+            // Orders still settle while mail is down (their emails stay owed):
+            // degraded, not unready.
+            probes.push(Probe::new("mailer", false, move || {
+                let m = probe.clone();
+                async move { m.health().await }
+            }));
+        }
         Ok(Self {
             users: store.users,
             sessions: store.sessions,

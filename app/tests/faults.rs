@@ -353,3 +353,60 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     assert!(st.iter().all(|x| x == "completed"), "{st:?}");
     assert_eq!(api.terminate(), Some(0), "api exit code");
 }
+
+/// The mail server's outage shows on the worker's /readyz as a `mailer` check that is
+/// down, with the worker degraded but ready (orders still settle; their emails stay
+/// owed), and clears once the server is back. The API sends no mail and has no such
+/// check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_outage_shows_on_the_workers_readiness_as_degraded() {
+    let Some(mut s) = Stack::new().await else {
+        return;
+    };
+    let gate = MailGate::start(s.smtp.addr.clone()).await;
+    s.set("ORDERFLOW_SMTP__PORT", gate.port.to_string());
+    let c = Client::new();
+    let _api = s.spawn("api");
+    let ops = free_port();
+    let _worker = s.spawn_with(
+        "worker",
+        &[("ORDERFLOW_OPS__BIND", format!("127.0.0.1:{ops}"))],
+    );
+    c.wait_ready(&s).await;
+    let worker_ready = format!("http://127.0.0.1:{ops}/readyz");
+    let mailer = |want: &'static str| {
+        let (c, url) = (&c, worker_ready.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let (st, ready) = c.call("GET", url.clone(), None, None).await;
+                if ready["checks"]["mailer"]["status"] == want {
+                    return (st, ready);
+                }
+                assert!(Instant::now() < deadline, "mailer never {want}: {ready}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let (st, ready) = mailer("up").await;
+    assert_eq!(
+        (st, ready["status"].as_str()),
+        (200, Some("ready")),
+        "{ready}"
+    );
+    let (_, api) = c.call("GET", s.url("/readyz"), None, None).await;
+    assert!(
+        api["checks"]["store"].is_object() && api["checks"]["mailer"].is_null(),
+        "{api}"
+    );
+    gate.set_open(false);
+    let (st, ready) = mailer("down").await;
+    assert_eq!(
+        (st, ready["status"].as_str()),
+        (200, Some("degraded")),
+        "{ready}"
+    );
+    gate.set_open(true);
+    let (st, _) = mailer("up").await;
+    assert_eq!(st, 200);
+}

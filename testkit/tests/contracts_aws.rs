@@ -73,7 +73,13 @@ async fn ses_mail_reaches_the_provider() {
             timeout: Duration::from_secs(10),
         },
     );
+    orderflow_core::ports::Health::health(&mailer)
+        .await
+        .expect("SES answers, before the sender exists");
     mailer.create_identity().await.expect("identity");
+    orderflow_core::ports::Health::health(&mailer)
+        .await
+        .expect("SES answers");
     // moto keeps sent mail in its state dump; LocalStack serves it at /_aws/ses.
     let read = || {
         let endpoint = endpoint.clone();

@@ -72,3 +72,47 @@ async fn file_mail_reaches_the_folder() {
     .await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn mailer_health_is_a_round_trip_to_the_provider() {
+    use orderflow_core::ports::Health;
+    let dir = std::env::temp_dir().join(format!("orderflow-health-{}", uuid::Uuid::new_v4()));
+    let file = FileMailer::new(&dir, "o@orderflow.test").unwrap();
+    file.health().await.expect("a writable folder is healthy");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "the probe leaves nothing behind"
+    );
+    // A folder that cannot be made: its parent is a file.
+    let blocker = dir.join("a-file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let blocked = FileMailer::new(blocker.join("mail"), "o@orderflow.test").unwrap();
+    assert!(blocked.health().await.is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+
+    let closed = SmtpMailer::new(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: 1,
+        tls: Tls::None,
+        credentials: None,
+        from: "o@orderflow.test".into(),
+        timeout: Duration::from_secs(2),
+    })
+    .unwrap();
+    assert!(closed.health().await.is_err(), "nothing listens on port 1");
+    let Some(sink) = orderflow_testkit::services::smtp().await else {
+        return;
+    };
+    let (host, port) = sink.addr.rsplit_once(':').expect("host:port");
+    let open = SmtpMailer::new(SmtpSettings {
+        host: host.into(),
+        port: port.parse().expect("port"),
+        tls: Tls::None,
+        credentials: None,
+        from: "o@orderflow.test".into(),
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    open.health().await.expect("the sink answers");
+}

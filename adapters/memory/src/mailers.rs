@@ -1,4 +1,5 @@
-use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
+use orderflow_core::BoxError;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,6 +7,13 @@ use std::sync::Arc;
 /// `mailer = "log"`: the email goes to the log only.
 #[derive(Debug, Default)]
 pub struct LogMailer;
+
+#[async_trait::async_trait]
+impl Health for LogMailer {
+    async fn health(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
 
 #[async_trait::async_trait]
 impl Mailer for LogMailer {
@@ -30,6 +38,16 @@ impl RecordingMailer {
     /// While failing, every send returns `Unavailable` and records nothing.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Health for RecordingMailer {
+    async fn health(&self) -> Result<(), BoxError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err("recording mailer switched to failing".into());
+        }
+        Ok(())
     }
 }
 

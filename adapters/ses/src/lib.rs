@@ -7,7 +7,7 @@ use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
-use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
 use orderflow_core::BoxError;
 use std::time::Duration;
 
@@ -71,6 +71,30 @@ impl SesMailer {
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_already_exists_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `GetEmailIdentity` of the sender: any answer from SES, "not found" included, is a
+/// round trip; the deploy's IAM policy grants `ses:GetEmailIdentity` for it.
+#[async_trait::async_trait]
+impl Health for SesMailer {
+    async fn health(&self) -> Result<(), BoxError> {
+        match self
+            .client
+            .get_email_identity()
+            .email_identity(address(&self.settings.from))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
             {
                 Ok(())
             }

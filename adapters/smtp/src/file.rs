@@ -1,6 +1,7 @@
 use crate::message::rfc5322;
 use lettre::message::Mailbox;
-use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
+use orderflow_core::BoxError;
 use std::path::PathBuf;
 
 /// Writes each email as an RFC 5322 `.eml` file (open it with any mail client) and
@@ -16,6 +17,22 @@ impl FileMailer {
             dir: dir.into(),
             from: from.parse().map_err(|e| format!("mail.from: {e}"))?,
         })
+    }
+}
+
+/// The folder can take a file: one is written and removed (a read-only or full disk
+/// fails here, as a send would).
+#[async_trait::async_trait]
+impl Health for FileMailer {
+    async fn health(&self) -> Result<(), BoxError> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let stamp = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let probe = self
+            .dir
+            .join(format!(".health-{}-{stamp}.tmp", std::process::id()));
+        tokio::fs::write(&probe, b"ok").await?;
+        tokio::fs::remove_file(&probe).await?;
+        Ok(())
     }
 }
 

@@ -13,7 +13,8 @@ pub use file::FileMailer;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use orderflow_core::ports::{MailError, Mailer, OutgoingEmail};
+use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
+use orderflow_core::BoxError;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,19 @@ impl SmtpMailer {
             transport: builder.build(),
             from,
         })
+    }
+}
+
+/// A connection, the server's greeting and `EHLO` (with TLS and login when
+/// configured), then `QUIT`: what a send does before the message.
+#[async_trait::async_trait]
+impl Health for SmtpMailer {
+    async fn health(&self) -> Result<(), BoxError> {
+        if self.transport.test_connection().await? {
+            Ok(())
+        } else {
+            Err("the SMTP server did not accept a connection".into())
+        }
     }
 }
 

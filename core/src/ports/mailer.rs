@@ -26,8 +26,10 @@ pub enum MailError {
 ///
 /// MUST:
 /// - return `Ok` only once the provider has accepted the message;
-/// - return `Rejected` for a permanent refusal and `Unavailable` for anything worth a retry.
+/// - return `Rejected` for a permanent refusal and `Unavailable` for anything worth a retry;
+/// - answer `health` from a round trip to the provider (an SMTP greeting, an API call,
+///   a write to the mail folder), so readiness shows a mail outage before an email fails.
 #[async_trait::async_trait]
-pub trait Mailer: Send + Sync {
+pub trait Mailer: super::Health {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError>;
 }

@@ -372,6 +372,13 @@ struct SlowInbox {
 }
 
 #[async_trait::async_trait]
+impl orderflow_core::ports::Health for SlowInbox {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
 impl orderflow_core::ports::Mailer for SlowInbox {
     async fn send(
         &self,
@@ -616,6 +623,13 @@ async fn app_with_switchable_store(
 
 /// A mail server that accepts and never answers.
 struct HungMailer;
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for HungMailer {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
 
 #[async_trait::async_trait]
 impl orderflow_core::ports::Mailer for HungMailer {

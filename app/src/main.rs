@@ -45,11 +45,27 @@ async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let command = cli.command.unwrap_or(Command::Run);
-    let role = match command {
+    let role = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => Role::Run,
+        Command::Api => Role::Api,
+        Command::Worker => Role::Worker,
+        other => return one_off(other, &config).await,
+    };
+    serve(role, config).await
+}
+
+/// A command that does its job and exits. None of these serves anything, so the
+/// refusals that protect a listening process (development secrets outside the
+/// embedded configuration) do not apply.
+async fn one_off(command: Command, config: &Config) -> ExitCode {
+    let failed = |what: &str, e: anyhow::Error| {
+        eprintln!("orderflow {what}: {e:#}");
+        ExitCode::FAILURE
+    };
+    match command {
         Command::Config { check } => {
             print!("{}", config.redacted_toml());
-            return match config.check() {
+            match config.check() {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("orderflow: this configuration would be refused at start: {e}");
@@ -59,35 +75,25 @@ async fn run() -> ExitCode {
                         ExitCode::SUCCESS
                     }
                 }
-            };
+            }
         }
-        Command::Healthcheck { ready } => {
-            return orderflow::healthcheck::probe(&config, ready).await;
-        }
-        // None of these serves anything, so the refusals that protect a listening process
-        // (development secrets outside the embedded configuration) do not apply.
-        Command::Dlq { action } => {
-            return match orderflow::dlq::run(&config, action).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("orderflow dlq: {e:#}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
-        Command::Outbox { action } => {
-            return match orderflow::outbox::run(&config, action).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("orderflow outbox: {e:#}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
-        Command::Run => Role::Run,
-        Command::Api => Role::Api,
-        Command::Worker => Role::Worker,
-    };
+        Command::Healthcheck { ready } => orderflow::healthcheck::probe(config, ready).await,
+        Command::Dlq { action } => match orderflow::dlq::run(config, action).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed("dlq", e),
+        },
+        Command::Outbox { action } => match orderflow::outbox::run(config, action).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed("outbox", e),
+        },
+        // `run` serves these itself and never passes them here.
+        Command::Run | Command::Api | Command::Worker => ExitCode::FAILURE,
+    }
+}
+
+/// Runs a serving role until it is stopped: 0 on a clean stop, 1 on an error, 2 for
+/// a configuration it refuses.
+async fn serve(role: Role, config: Config) -> ExitCode {
     if let Err(e) = config.check() {
         eprintln!("orderflow: {e}");
         return ExitCode::from(2);

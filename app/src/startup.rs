@@ -15,9 +15,6 @@ use crate::until_up::until_up;
 use crate::wiring::{Adapters, Services};
 use crate::worker::Worker;
 use anyhow::Context;
-use orderflow_core::domain::ParseError;
-use orderflow_core::retry::Permanent;
-use orderflow_core::BoxError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,32 +107,16 @@ impl Application {
             Some(a) => a,
             None => Adapters::from_config(&config).await?,
         };
-        if role == Role::Worker {
-            // A worker cannot do anything without its queue.
-            for p in adapters.probes.iter_mut().filter(|p| p.name == "queue") {
-                p.critical = true;
-            }
-        }
-        if role == Role::Api {
-            // It sends no mail (and its production role may not reach the provider).
-            adapters.probes.retain(|p| p.name != "mailer");
-        }
+        fit_probes_to(role, &mut adapters.probes);
         readiness.set_probes(adapters.probes.clone());
         let services = Services::new(&config, adapters, metrics);
         if role.serves_api() {
             // The admin and demo data need the store; during an outage, wait for it.
+            // (`config.check` has refused admin settings no retry could fix.)
             until_up("bootstrap (admin and demo catalog)", || async {
-                bootstrap(&services, &config.bootstrap).await.map_err(|e| {
-                    // A setting the domain refuses (the admin's email or password)
-                    // is as wrong on the next try.
-                    let refused = e.chain().any(|c| c.is::<ParseError>());
-                    let e: BoxError = format!("{e:#}").into();
-                    if refused {
-                        Permanent::boxed(e)
-                    } else {
-                        e
-                    }
-                })
+                bootstrap(&services, &config.bootstrap)
+                    .await
+                    .map_err(|e| format!("{e:#}").into())
             })
             .await?;
         }
@@ -193,113 +174,133 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop) = watch::channel(false);
         let mut tasks: JoinSet<&'static str> = JoinSet::new();
-        let mut sweeping: Option<tokio::task::JoinHandle<()>> = None;
-        let c = &self.config;
         if let Some(listener) = self.http.take() {
-            let app = crate::http::router(self.services.clone(), &c.http, self.readiness.clone());
-            let header_timeout = Duration::from_millis(c.http.header_read_timeout_ms);
+            let c = &self.config.http;
+            let app = crate::http::router(self.services.clone(), c, self.readiness.clone());
+            let header_timeout = Duration::from_millis(c.header_read_timeout_ms);
             let serve = crate::serve::serve(listener, app, header_timeout, stop.clone());
-            tasks.spawn(async move {
-                serve.await;
-                "the HTTP server"
-            });
+            spawn_named(&mut tasks, "the HTTP server", serve);
         }
+        let mut sweeping = None;
         if background == Background::Run && self.role.serves_api() {
-            let reads = crate::revocations::run_revocation_reads(
-                self.services.auth.clone(),
-                self.services.metrics.clone(),
-                Duration::from_secs(c.auth.revocation_check_secs),
-                stop.clone(),
-            );
-            tasks.spawn(async move {
-                reads.await;
-                "the ended-login reads"
-            });
-            let relay = crate::relay::run_relay(
-                self.services.relay.clone(),
-                self.services.metrics.clone(),
-                Duration::from_millis(c.relay.interval_ms),
-                stop.clone(),
-            );
-            tasks.spawn(async move {
-                relay.await;
-                "the relay"
-            });
-            // Not one of `tasks`: shutdown never waits for a sweep (see `sweeper`).
-            let sweeper = crate::sweeper::Sweeper {
-                relay: self.services.relay.clone(),
-                leases: self.services.adapters.leases.clone(),
-                clock: self.services.adapters.clock.clone(),
-                metrics: self.services.metrics.clone(),
-                holder: crate::sweeper::holder_name(),
-                sweep: crate::sweeper::Sweep {
-                    every: Duration::from_millis(c.relay.sweep_interval_ms),
-                    age: Duration::from_secs(c.relay.sweep_age_secs),
-                    lease: Duration::from_secs(c.relay.sweep_lease_secs),
-                },
-            };
-            sweeping = Some(tokio::spawn(sweeper.run(stop.clone())));
-            let handoff = self
-                .services
-                .handoff
-                .lock()
-                .map_err(|_| anyhow::anyhow!("hand-off lock poisoned"))?
-                .take();
-            if let Some(rx) = handoff {
-                let run = crate::relay::run_handoff(
-                    self.services.relay.clone(),
-                    self.services.metrics.clone(),
-                    rx,
-                    c.relay.batch_size,
-                    c.relay.concurrency,
-                    stop.clone(),
-                );
-                tasks.spawn(async move {
-                    run.await;
-                    "the relay's hand-off"
-                });
-            }
+            sweeping = Some(self.spawn_relay(&mut tasks, &stop)?);
         }
         if background == Background::Run && self.role.runs_worker() {
-            let run = self.worker().run(stop.clone());
-            tasks.spawn(async move {
-                run.await;
-                "the worker"
-            });
-            let notifier = crate::notifier::run_notifier(
-                self.services.processor.clone(),
-                self.services.metrics.clone(),
-                Duration::from_millis(c.notify.scan_interval_ms),
-                c.notify.scan_batch,
-                stop.clone(),
-            );
-            tasks.spawn(async move {
-                notifier.await;
-                "the due-email scan"
-            });
+            self.spawn_worker(&mut tasks, &stop);
         }
         self.readiness.set_phase(Phase::Ready);
         tracing::info!(role = self.role.name(), "ready");
 
         tokio::pin!(shutdown);
-        let mut outcome = tokio::select! {
+        let outcome = tokio::select! {
             () = &mut shutdown => Ok(()),
             Some(ended) = tasks.join_next() => Err(unexpected(ended)),
         };
         self.readiness.set_phase(Phase::Draining);
-        let drain = Duration::from_millis(c.http.drain_delay_ms);
-        if outcome.is_ok() && self.role.serves_api() && !drain.is_zero() {
-            tracing::info!(?drain, "draining: readiness is 503, still serving");
-            tokio::select! {
-                () = tokio::time::sleep(drain) => {}
-                Some(ended) = tasks.join_next() => outcome = Err(unexpected(ended)),
-            }
-        }
+        let outcome = self.drain(outcome, &mut tasks).await;
         tracing::info!("shutting down: finishing in-flight work");
         let _ = stop_tx.send(true);
-        let grace = Duration::from_millis(c.http.shutdown_grace_ms);
-        let finished =
-            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        self.finish(outcome, tasks, sweeping).await
+    }
+
+    /// The API's background work: ended-login reads, the relay's scan and hand-off,
+    /// and the sweeper, which is returned apart because shutdown never waits for a
+    /// sweep (see `sweeper`).
+    fn spawn_relay(
+        &self,
+        tasks: &mut JoinSet<&'static str>,
+        stop: &watch::Receiver<bool>,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let (c, s) = (&self.config, &self.services);
+        let reads = crate::revocations::run_revocation_reads(
+            s.auth.clone(),
+            s.metrics.clone(),
+            Duration::from_secs(c.auth.revocation_check_secs),
+            stop.clone(),
+        );
+        spawn_named(tasks, "the ended-login reads", reads);
+        let relay = crate::relay::run_relay(
+            s.relay.clone(),
+            s.metrics.clone(),
+            Duration::from_millis(c.relay.interval_ms),
+            stop.clone(),
+        );
+        spawn_named(tasks, "the relay", relay);
+        let handoff = s
+            .handoff
+            .lock()
+            .map_err(|_| anyhow::anyhow!("hand-off lock poisoned"))?
+            .take();
+        if let Some(rx) = handoff {
+            let run = crate::relay::run_handoff(
+                s.relay.clone(),
+                s.metrics.clone(),
+                rx,
+                c.relay.batch_size,
+                c.relay.concurrency,
+                stop.clone(),
+            );
+            spawn_named(tasks, "the relay's hand-off", run);
+        }
+        let sweeper = crate::sweeper::Sweeper {
+            relay: s.relay.clone(),
+            leases: s.adapters.leases.clone(),
+            clock: s.adapters.clock.clone(),
+            metrics: s.metrics.clone(),
+            holder: crate::sweeper::holder_name(),
+            sweep: crate::sweeper::Sweep {
+                every: Duration::from_millis(c.relay.sweep_interval_ms),
+                age: Duration::from_secs(c.relay.sweep_age_secs),
+                lease: Duration::from_secs(c.relay.sweep_lease_secs),
+            },
+        };
+        Ok(tokio::spawn(sweeper.run(stop.clone())))
+    }
+
+    /// The worker and its due-email scan.
+    fn spawn_worker(&self, tasks: &mut JoinSet<&'static str>, stop: &watch::Receiver<bool>) {
+        spawn_named(tasks, "the worker", self.worker().run(stop.clone()));
+        let notifier = crate::notifier::run_notifier(
+            self.services.processor.clone(),
+            self.services.metrics.clone(),
+            Duration::from_millis(self.config.notify.scan_interval_ms),
+            self.config.notify.scan_batch,
+            stop.clone(),
+        );
+        spawn_named(tasks, "the due-email scan", notifier);
+    }
+
+    /// After a clean stop signal, an API keeps serving for `http.drain_delay_ms` with
+    /// readiness at 503, so load balancers stop sending before the listener closes.
+    async fn drain(
+        &self,
+        outcome: anyhow::Result<()>,
+        tasks: &mut JoinSet<&'static str>,
+    ) -> anyhow::Result<()> {
+        let drain = Duration::from_millis(self.config.http.drain_delay_ms);
+        if outcome.is_err() || !self.role.serves_api() || drain.is_zero() {
+            return outcome;
+        }
+        tracing::info!(?drain, "draining: readiness is 503, still serving");
+        tokio::select! {
+            () = tokio::time::sleep(drain) => outcome,
+            Some(ended) = tasks.join_next() => Err(unexpected(ended)),
+        }
+    }
+
+    /// Waits for the in-flight work within `http.shutdown_grace_ms`, gives the sweeper
+    /// time to release its lease, and closes the ops listener.
+    async fn finish(
+        mut self,
+        mut outcome: anyhow::Result<()>,
+        mut tasks: JoinSet<&'static str>,
+        sweeping: Option<tokio::task::JoinHandle<()>>,
+    ) -> anyhow::Result<()> {
+        let grace_ms = self.config.http.shutdown_grace_ms;
+        let finished = tokio::time::timeout(Duration::from_millis(grace_ms), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         if let Some(mut sweeping) = sweeping {
             // It drops its sweep at once on stop; this only gives its lease release time.
             if tokio::time::timeout(Duration::from_secs(3), &mut sweeping)
@@ -314,8 +315,7 @@ impl Application {
         if finished.is_err() {
             tasks.abort_all();
             outcome = outcome.and(Err(anyhow::anyhow!(
-                "in-flight work did not finish within http.shutdown_grace_ms = {}",
-                c.http.shutdown_grace_ms
+                "in-flight work did not finish within http.shutdown_grace_ms = {grace_ms}"
             )));
         }
         if outcome.is_ok() {
@@ -333,4 +333,31 @@ fn unexpected(ended: Result<&'static str, tokio::task::JoinError>) -> anyhow::Er
     };
     tracing::error!(error = %e, "stopping the process so that it is restarted");
     e
+}
+
+/// What readiness checks for a role: a worker cannot do anything without its queue;
+/// an API sends no mail (and its production role may not reach the provider).
+fn fit_probes_to(role: Role, probes: &mut Vec<crate::health::Probe>) {
+    match role {
+        Role::Worker => {
+            for p in probes.iter_mut().filter(|p| p.name == "queue") {
+                p.critical = true;
+            }
+        }
+        Role::Api => probes.retain(|p| p.name != "mailer"),
+        Role::Run => {}
+    }
+}
+
+/// Runs `work` as one of the tasks shutdown waits for; if it ends by itself, `name`
+/// says which one did.
+fn spawn_named(
+    tasks: &mut JoinSet<&'static str>,
+    name: &'static str,
+    work: impl Future<Output = ()> + Send + 'static,
+) {
+    tasks.spawn(async move {
+        work.await;
+        name
+    });
 }

@@ -51,113 +51,17 @@ pub struct Adapters {
 impl Adapters {
     pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
         let mut probes = Vec::new();
-        let store = match c.adapters.store {
-            StoreKind::Memory => StorePorts::of(MemoryStore::new()),
-            StoreKind::Mongo => {
-                let settings = mongo_settings(c);
-                let m = until_up("mongo (connect and create indexes)", || {
-                    MongoStore::connect(&settings)
-                })
-                .await?;
-                let store = StorePorts::of(m);
-                let probe = store.orders.clone();
-                probes.push(Probe::new("store", true, move || {
-                    let store = probe.clone();
-                    async move { store.health().await }
-                }));
-                store
-            }
-        };
-        let redis = match c.adapters.cache {
-            CacheKind::Redis => Some(
-                RedisConn::new(RedisSettings {
-                    url: c.redis.url.expose().to_owned(),
-                    key_prefix: c.redis.key_prefix.clone(),
-                    timeout: Duration::from_millis(c.redis.timeout_ms),
-                })
-                .context("redis.url")?,
-            ),
-            _ => None,
-        };
-        let cache: Arc<dyn Cache> = match (c.adapters.cache, &redis) {
-            (CacheKind::Redis, Some(conn)) => Arc::new(RedisCache::new(conn.clone())),
-            (CacheKind::Memory, _) => Arc::new(MemoryCache::new(c.cache.max_entries)),
-            _ => Arc::new(NoCache),
-        };
-        if redis.is_some() {
-            let probe = cache.clone();
-            probes.push(Probe::new("cache", false, move || {
-                let cache = probe.clone();
-                async move { cache.health().await }
-            }));
-        }
-        // Throttling counts must be shared by every process when they can be.
-        let limiter: Arc<dyn RateLimiter> = match &redis {
-            Some(conn) => Arc::new(RedisLimiter::new(conn.clone())),
-            None => Arc::new(MemoryLimiter::default()),
-        };
+        let store = store_ports(c, &mut probes).await?;
+        let redis = redis_conn(c)?;
+        let (cache, limiter) = cache_and_limiter(c, redis, &mut probes);
         let needs_aws = c.adapters.queue == QueueKind::Sqs || c.adapters.mailer == MailerKind::Ses;
         let sdk = if needs_aws {
             Some(crate::aws::sdk_config(&c.aws).await)
         } else {
             None
         };
-        let queue: Arc<dyn Queue> = match (c.adapters.queue, &sdk) {
-            (QueueKind::Sqs, Some(sdk)) => {
-                let settings = sqs_settings(c);
-                let q = Arc::new(
-                    until_up("sqs (resolve or create the queues)", || {
-                        SqsQueue::connect(sdk, settings.clone())
-                    })
-                    .await?,
-                );
-                let probe = q.clone();
-                // Orders are still accepted without the queue (the relay catches up):
-                // degraded, not unready.
-                probes.push(Probe::new("queue", false, move || {
-                    let q = probe.clone();
-                    async move { q.health().await }
-                }));
-                q
-            }
-            _ => Arc::new(memory_queue(c)),
-        };
-        let mailer: Arc<dyn Mailer> = match (c.adapters.mailer, &sdk) {
-            (MailerKind::File, _) => {
-                Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from).map_err(anyhow::Error::msg)?)
-            }
-            (MailerKind::Log, _) => Arc::new(LogMailer),
-            (MailerKind::Smtp, _) => Arc::new(smtp_mailer(c)?),
-            (MailerKind::Ses, Some(sdk)) => {
-                let m = SesMailer::new(
-                    sdk,
-                    SesSettings {
-                        from: c.ses.from.clone(),
-                        configuration_set: c.ses.configuration_set.clone(),
-                        timeout: Duration::from_millis(c.mail.send_timeout_ms),
-                    },
-                );
-                if c.ses.create_identity {
-                    m.create_identity()
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                        .context("ses.create_identity")?;
-                }
-                Arc::new(m)
-            }
-            (MailerKind::Ses, None) => {
-                anyhow::bail!("adapters.mailer = \"ses\" needs the [aws] section")
-            }
-        };
-        if c.adapters.mailer != MailerKind::Log {
-            let probe = mailer.clone();
-            // Orders still settle while mail is down (their emails stay owed):
-            // degraded, not unready.
-            probes.push(Probe::new("mailer", false, move || {
-                let m = probe.clone();
-                async move { m.health().await }
-            }));
-        }
+        let queue = queue(c, sdk.as_ref(), &mut probes).await?;
+        let mailer = mailer(c, sdk.as_ref(), &mut probes).await?;
         Ok(Self {
             users: store.users,
             sessions: store.sessions,
@@ -174,6 +78,127 @@ impl Adapters {
             probes,
         })
     }
+}
+
+/// A readiness check that asks the port itself.
+fn probe<P: Health + ?Sized + 'static>(name: &'static str, critical: bool, port: Arc<P>) -> Probe {
+    Probe::new(name, critical, move || {
+        let port = port.clone();
+        async move { port.health().await }
+    })
+}
+
+async fn store_ports(c: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<StorePorts> {
+    Ok(match c.adapters.store {
+        StoreKind::Memory => StorePorts::of(MemoryStore::new()),
+        StoreKind::Mongo => {
+            let settings = mongo_settings(c);
+            let m = until_up("mongo (connect and create indexes)", || {
+                MongoStore::connect(&settings)
+            })
+            .await?;
+            let store = StorePorts::of(m);
+            probes.push(probe("store", true, store.orders.clone()));
+            store
+        }
+    })
+}
+
+fn redis_conn(c: &Config) -> anyhow::Result<Option<RedisConn>> {
+    if c.adapters.cache != CacheKind::Redis {
+        return Ok(None);
+    }
+    let conn = RedisConn::new(RedisSettings {
+        url: c.redis.url.expose().to_owned(),
+        key_prefix: c.redis.key_prefix.clone(),
+        timeout: Duration::from_millis(c.redis.timeout_ms),
+    })
+    .context("redis.url")?;
+    Ok(Some(conn))
+}
+
+/// The cache, and the limiter: throttling counts must be shared by every process when
+/// they can be, so Redis holds them whenever it is configured.
+fn cache_and_limiter(
+    c: &Config,
+    redis: Option<RedisConn>,
+    probes: &mut Vec<Probe>,
+) -> (Arc<dyn Cache>, Arc<dyn RateLimiter>) {
+    match redis {
+        Some(conn) => {
+            let cache: Arc<dyn Cache> = Arc::new(RedisCache::new(conn.clone()));
+            probes.push(probe("cache", false, cache.clone()));
+            (cache, Arc::new(RedisLimiter::new(conn)))
+        }
+        None => {
+            let cache: Arc<dyn Cache> = match c.adapters.cache {
+                CacheKind::Memory => Arc::new(MemoryCache::new(c.cache.max_entries)),
+                _ => Arc::new(NoCache),
+            };
+            (cache, Arc::new(MemoryLimiter::default()))
+        }
+    }
+}
+
+async fn queue(
+    c: &Config,
+    sdk: Option<&aws_config::SdkConfig>,
+    probes: &mut Vec<Probe>,
+) -> anyhow::Result<Arc<dyn Queue>> {
+    let (QueueKind::Sqs, Some(sdk)) = (c.adapters.queue, sdk) else {
+        return Ok(Arc::new(memory_queue(c)));
+    };
+    let settings = sqs_settings(c);
+    let q: Arc<dyn Queue> = Arc::new(
+        until_up("sqs (resolve or create the queues)", || {
+            SqsQueue::connect(sdk, settings.clone())
+        })
+        .await?,
+    );
+    // Orders are still accepted without the queue (the relay catches up): degraded,
+    // not unready.
+    probes.push(probe("queue", false, q.clone()));
+    Ok(q)
+}
+
+async fn mailer(
+    c: &Config,
+    sdk: Option<&aws_config::SdkConfig>,
+    probes: &mut Vec<Probe>,
+) -> anyhow::Result<Arc<dyn Mailer>> {
+    let mailer: Arc<dyn Mailer> = match (c.adapters.mailer, sdk) {
+        (MailerKind::File, _) => {
+            Arc::new(FileMailer::new(&c.mail.dir, &c.mail.from).map_err(anyhow::Error::msg)?)
+        }
+        (MailerKind::Log, _) => return Ok(Arc::new(LogMailer)),
+        (MailerKind::Smtp, _) => Arc::new(smtp_mailer(c)?),
+        (MailerKind::Ses, Some(sdk)) => Arc::new(ses_mailer(c, sdk).await?),
+        (MailerKind::Ses, None) => {
+            anyhow::bail!("adapters.mailer = \"ses\" needs the [aws] section")
+        }
+    };
+    // Orders still settle while mail is down (their emails stay owed): degraded, not
+    // unready.
+    probes.push(probe("mailer", false, mailer.clone()));
+    Ok(mailer)
+}
+
+async fn ses_mailer(c: &Config, sdk: &aws_config::SdkConfig) -> anyhow::Result<SesMailer> {
+    let m = SesMailer::new(
+        sdk,
+        SesSettings {
+            from: c.ses.from.clone(),
+            configuration_set: c.ses.configuration_set.clone(),
+            timeout: Duration::from_millis(c.mail.send_timeout_ms),
+        },
+    );
+    if c.ses.create_identity {
+        m.create_identity()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("ses.create_identity")?;
+    }
+    Ok(m)
 }
 
 /// The store ports, backed by one store.
@@ -303,31 +328,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(c: &Config, a: Adapters, metrics: Arc<Metrics>) -> Self {
-        let auth = AuthService {
-            users: a.users.clone(),
-            sessions: a.sessions.clone(),
-            hasher: a.hasher.clone(),
-            tokens: a.tokens.clone(),
-            clock: a.clock.clone(),
-            refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
-            refresh_reuse_grace: Duration::from_secs(c.auth.refresh_reuse_grace_secs),
-            throttle: Throttle {
-                limiter: a.limiter.clone(),
-                window: Duration::from_secs(c.auth.throttle_window_secs),
-                login_per_email: c.auth.login_per_email,
-                login_failures_per_email: c.auth.login_failures_per_email,
-                register_per_client: c.auth.register_per_client,
-                login_per_client: c.auth.login_per_client,
-                refresh_per_client: c.auth.refresh_per_client,
-            },
-            // An ended login matters while one of its access tokens may be alive: the
-            // tokens' lifetime plus the skew leeway. Each read goes back a check
-            // interval and the skew further, for revocations stamped by slower clocks.
-            revoked: Arc::new(RevokedSessions::new(
-                Duration::from_secs(c.auth.access_ttl_secs + c.auth.clock_skew_secs),
-                Duration::from_secs(c.auth.revocation_check_secs + c.auth.clock_skew_secs),
-            )),
-        };
+        let auth = auth_service(c, &a);
         let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let handoff: Arc<dyn Handoff> = Arc::new(handoff);
         let products = Arc::new(ProductSnapshots {
@@ -347,37 +348,8 @@ impl Services {
                 pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
             },
         };
-        let processor = OrderProcessor {
-            orders: a.orders.clone(),
-            inventory: a.inventory.clone(),
-            users: a.users.clone(),
-            mailer: Arc::new(crate::mail_deadline::Deadlined::new(
-                a.mailer.clone(),
-                Duration::from_millis(c.mail.send_timeout_ms),
-            )),
-            cache: a.cache.clone(),
-            products: products.clone(),
-            clock: a.clock.clone(),
-            notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
-            notify_retry: NotifyRetry {
-                first_wait: Duration::from_millis(c.notify.retry_first_ms),
-                max_wait: Duration::from_millis(c.notify.retry_max_ms),
-                give_up_after: Duration::from_secs(c.notify.give_up_after_secs),
-            },
-        };
-        let relay = Relay {
-            orders: a.orders.clone(),
-            queue: a.queue.clone(),
-            clock: a.clock.clone(),
-            handoff,
-            min_age: Duration::from_millis(c.relay.min_age_ms),
-            batch: c.relay.batch_size,
-            refusals: Refusals {
-                limit: c.relay.refusal_limit,
-                first_wait: Duration::from_millis(c.relay.refusal_first_wait_ms),
-                max_wait: Duration::from_millis(c.relay.refusal_max_wait_ms),
-            },
-        };
+        let processor = order_processor(c, &a, products.clone());
+        let relay = relay(c, &a, handoff);
         Self {
             auth: Arc::new(auth),
             catalog: Arc::new(CatalogService {
@@ -394,5 +366,70 @@ impl Services {
             metrics,
             handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
         }
+    }
+}
+
+fn auth_service(c: &Config, a: &Adapters) -> AuthService {
+    AuthService {
+        users: a.users.clone(),
+        sessions: a.sessions.clone(),
+        hasher: a.hasher.clone(),
+        tokens: a.tokens.clone(),
+        clock: a.clock.clone(),
+        refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
+        refresh_reuse_grace: Duration::from_secs(c.auth.refresh_reuse_grace_secs),
+        throttle: Throttle {
+            limiter: a.limiter.clone(),
+            window: Duration::from_secs(c.auth.throttle_window_secs),
+            login_per_email: c.auth.login_per_email,
+            login_failures_per_email: c.auth.login_failures_per_email,
+            register_per_client: c.auth.register_per_client,
+            login_per_client: c.auth.login_per_client,
+            refresh_per_client: c.auth.refresh_per_client,
+        },
+        // An ended login matters while one of its access tokens may be alive: the
+        // tokens' lifetime plus the skew leeway. Each read goes back a check
+        // interval and the skew further, for revocations stamped by slower clocks.
+        revoked: Arc::new(RevokedSessions::new(
+            Duration::from_secs(c.auth.access_ttl_secs + c.auth.clock_skew_secs),
+            Duration::from_secs(c.auth.revocation_check_secs + c.auth.clock_skew_secs),
+        )),
+    }
+}
+
+fn order_processor(c: &Config, a: &Adapters, products: Arc<ProductSnapshots>) -> OrderProcessor {
+    OrderProcessor {
+        orders: a.orders.clone(),
+        inventory: a.inventory.clone(),
+        users: a.users.clone(),
+        mailer: Arc::new(crate::mail_deadline::Deadlined::new(
+            a.mailer.clone(),
+            Duration::from_millis(c.mail.send_timeout_ms),
+        )),
+        cache: a.cache.clone(),
+        products: products.clone(),
+        clock: a.clock.clone(),
+        notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
+        notify_retry: NotifyRetry {
+            first_wait: Duration::from_millis(c.notify.retry_first_ms),
+            max_wait: Duration::from_millis(c.notify.retry_max_ms),
+            give_up_after: Duration::from_secs(c.notify.give_up_after_secs),
+        },
+    }
+}
+
+fn relay(c: &Config, a: &Adapters, handoff: Arc<dyn Handoff>) -> Relay {
+    Relay {
+        orders: a.orders.clone(),
+        queue: a.queue.clone(),
+        clock: a.clock.clone(),
+        handoff,
+        min_age: Duration::from_millis(c.relay.min_age_ms),
+        batch: c.relay.batch_size,
+        refusals: Refusals {
+            limit: c.relay.refusal_limit,
+            first_wait: Duration::from_millis(c.relay.refusal_first_wait_ms),
+            max_wait: Duration::from_millis(c.relay.refusal_max_wait_ms),
+        },
     }
 }

@@ -99,9 +99,9 @@ impl InventoryRepo for MemoryStore {
                 .into(),
             ));
         }
-        for (sku, n) in settlement.takes() {
+        for (sku, n) in settlement.takes(order) {
             if let Some(p) = products.get_mut(sku) {
-                p.stock = p.stock.saturating_sub(*n);
+                p.stock = p.stock.saturating_sub(n);
             }
         }
         let outcome = settlement.into_outcome();

@@ -102,8 +102,8 @@ impl MongoStore {
         let Ok(settlement) = order.settlement(on_hand, at) else {
             return Ok(None);
         };
-        for (sku, n) in settlement.takes() {
-            let qty = i64::from(*n);
+        for (sku, n) in settlement.takes(&order) {
+            let qty = i64::from(n);
             let r = self
                 .products
                 .update_one(

@@ -45,6 +45,16 @@ impl Config {
     /// Rules no single key can express. The first broken one is reported, naming the
     /// key (and, for secrets, the environment variable that sets it).
     pub fn check(&self) -> Result<(), ConfigError> {
+        self.check_no_public_secrets()?;
+        self.check_auth_keys()?;
+        self.check_bootstrap()?;
+        self.check_bounds()?;
+        self.check_timings()?;
+        Ok(())
+    }
+
+    /// Outside the embedded setup, the development secrets are refused by name.
+    fn check_no_public_secrets(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if let Some(why) = self.not_embedded_because() {
             let refuse = |key: &str, env: &str| {
@@ -79,6 +89,12 @@ impl Config {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Signing keys: long enough, each kid once.
+    fn check_auth_keys(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.auth.jwt_secret.expose().len() < 32 {
             return bad("auth.jwt_secret: must be at least 32 bytes".into());
         }
@@ -92,6 +108,12 @@ impl Config {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The bootstrap admin.
+    fn check_bootstrap(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.bootstrap.admin_email.is_some() != self.bootstrap.admin_password.is_some() {
             return bad(
                 "bootstrap.admin_email and bootstrap.admin_password: set both or neither".into(),
@@ -109,6 +131,12 @@ impl Config {
                 return bad(format!("bootstrap.admin_password: {e}"));
             }
         }
+        Ok(())
+    }
+
+    /// Listeners, batch sizes and counts within what the services accept.
+    fn check_bounds(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.http.bind.port() != 0 && self.http.bind == self.ops.bind {
             return bad(format!(
                 "http.bind and ops.bind: both are {}; the operations listener needs its own port",
@@ -145,6 +173,12 @@ impl Config {
         if self.smtp.username.is_some() != self.smtp.password.is_some() {
             return bad("smtp.username and smtp.password: set both or neither".into());
         }
+        Ok(())
+    }
+
+    /// Timeouts, leases and intervals that must fit inside one another.
+    fn check_timings(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
         // A claim that lapses while its holder is still sending would let a second
         // worker send the same email.
         if self.worker.notify_lease_seconds.saturating_mul(1000)

@@ -16,12 +16,11 @@ pub enum FulfilmentOutcome {
     AlreadyFinal,
 }
 
-/// How a pending order settles: the status change to record and the stock to take.
+/// How a pending order settles: the status change to record and whether stock is taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     outcome: FulfilmentOutcome,
     change: StatusChange,
-    takes: Vec<(Sku, u32)>,
 }
 
 impl Settlement {
@@ -35,10 +34,17 @@ impl Settlement {
         &self.change
     }
 
-    /// Units to take from each product, each SKU once: every line when the order
-    /// completes, nothing when it fails (all or nothing).
-    pub fn takes(&self) -> &[(Sku, u32)] {
-        &self.takes
+    /// Units to take, line by line, from the order this settlement was decided for:
+    /// every line when it completes, nothing when it fails (all or nothing). Lines
+    /// naming one SKU twice were checked against their sum, so taking them one after
+    /// the other never goes below zero.
+    pub fn takes<'o>(&self, order: &'o Order) -> impl Iterator<Item = (&'o Sku, u32)> {
+        let completes = self.outcome == FulfilmentOutcome::Completed;
+        order
+            .lines
+            .iter()
+            .filter(move |_| completes)
+            .map(|l| (&l.sku, l.quantity.get()))
     }
 
     pub fn into_outcome(self) -> FulfilmentOutcome {
@@ -50,7 +56,8 @@ impl Order {
     /// Decides how this order settles given each product's stock on hand (`None` for a
     /// product that no longer exists): completed when every SKU covers what the order
     /// asks of it, otherwise failed with a reason naming the short SKUs. `Err` holds
-    /// the status of an order that is no longer pending.
+    /// the status of an order that is no longer pending. Allocates nothing on the
+    /// completed path: it runs once per order, inside the store's atomic unit.
     pub fn settlement(
         &self,
         stock: impl Fn(&Sku) -> Option<u32>,
@@ -59,17 +66,20 @@ impl Order {
         if self.status != OrderStatus::Pending {
             return Err(self.status);
         }
-        let mut wanted: Vec<(Sku, u32)> = Vec::with_capacity(self.lines.len());
-        for line in &self.lines {
-            match wanted.iter_mut().find(|(s, _)| *s == line.sku) {
-                Some((_, n)) => *n = n.saturating_add(line.quantity.get()),
-                None => wanted.push((line.sku.clone(), line.quantity.get())),
-            }
-        }
-        let short: Vec<Sku> = wanted
+        let lines = &self.lines;
+        let wanted = |sku: &Sku| {
+            lines
+                .iter()
+                .filter(|l| l.sku == *sku)
+                .fold(0u32, |n, l| n.saturating_add(l.quantity.get()))
+        };
+        let short: Vec<Sku> = lines
             .iter()
-            .filter(|(sku, n)| stock(sku).is_none_or(|on_hand| on_hand < *n))
-            .map(|(sku, _)| sku.clone())
+            .enumerate()
+            // Each SKU once, at its first line.
+            .filter(|(i, l)| !lines[..*i].iter().any(|p| p.sku == l.sku))
+            .filter(|(_, l)| stock(&l.sku).is_none_or(|on_hand| on_hand < wanted(&l.sku)))
+            .map(|(_, l)| l.sku.clone())
             .collect();
         if short.is_empty() {
             return Ok(Settlement {
@@ -79,7 +89,6 @@ impl Order {
                     at,
                     reason: None,
                 },
-                takes: wanted,
             });
         }
         let reason = format!(
@@ -93,7 +102,6 @@ impl Order {
                 at,
                 reason: Some(reason),
             },
-            takes: Vec::new(),
         })
     }
 
@@ -153,7 +161,7 @@ mod tests {
         assert_eq!(s.outcome(), &FulfilmentOutcome::Completed);
         assert_eq!(s.change().status, OrderStatus::Completed);
         assert_eq!(s.change().reason, None);
-        let takes: Vec<(&str, u32)> = s.takes().iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let takes: Vec<(&str, u32)> = s.takes(&o).map(|(k, n)| (k.as_str(), n)).collect();
         assert_eq!(takes, [("A", 2), ("B", 3)]);
     }
 
@@ -174,7 +182,7 @@ mod tests {
             s.change().reason.as_deref(),
             Some("insufficient stock for A, B")
         );
-        assert!(s.takes().is_empty());
+        assert_eq!(s.takes(&o).count(), 0);
     }
 
     #[test]
@@ -184,8 +192,7 @@ mod tests {
         let s = o.settlement(stock(&[("A", 3)]), Utc::now()).unwrap();
         assert!(matches!(s.outcome(), FulfilmentOutcome::Failed { .. }));
         let s = o.settlement(stock(&[("A", 4)]), Utc::now()).unwrap();
-        assert_eq!(s.takes().len(), 1);
-        assert_eq!(s.takes()[0].1, 4);
+        assert_eq!(s.takes(&o).map(|(_, n)| n).sum::<u32>(), 4);
     }
 
     #[test]

@@ -1,12 +1,11 @@
+use aws_lc_rs::{digest, hmac};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use orderflow_core::domain::{RefreshSecret, RefreshTokenHash, Role, SessionFamilyId, UserId};
 use orderflow_core::ports::{AccessClaims, AccessToken, TokenError, TokenIssuer};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// The only algorithm accepted. Pinned, so a token that names another (`none`, RS256
@@ -14,7 +13,6 @@ use std::collections::HashMap;
 const ALGORITHM: Algorithm = Algorithm::HS256;
 const ALGORITHM_NAME: &str = "HS256";
 
-type HmacSha256 = Hmac<Sha256>;
 /// Marks a token as an access token; nothing else this service mints is a JWT, but the
 /// claim keeps it that way if that ever changes.
 const ACCESS_TYPE: &str = "access";
@@ -73,11 +71,11 @@ struct TokenHeader {
 pub struct JwtIssuer {
     settings: JwtSettings,
     encoding: EncodingKey,
-    /// One keyed HMAC per accepted key id, cloned for each check: the key schedule is
-    /// computed once, not per request.
-    verifiers: HashMap<String, HmacSha256>,
+    /// One HMAC key per accepted key id: the key schedule is computed once, not per
+    /// request.
+    verifiers: HashMap<String, hmac::Key>,
     /// Keyed with the signing secret: derives a refresh token's successor.
-    successors: HmacSha256,
+    successors: hmac::Key,
 }
 
 impl JwtIssuer {
@@ -96,12 +94,10 @@ impl JwtIssuer {
             if key.kid.is_empty() {
                 return Err("jwt key id must not be empty".into());
             }
-            let mac = HmacSha256::new_from_slice(key.secret.as_bytes())
-                .map_err(|e| format!("jwt key {:?}: {e}", key.kid))?;
+            let mac = hmac::Key::new(hmac::HMAC_SHA256, key.secret.as_bytes());
             verifiers.insert(key.kid.clone(), mac);
         }
-        let successors = HmacSha256::new_from_slice(settings.signing.secret.as_bytes())
-            .map_err(|e| format!("jwt signing key: {e}"))?;
+        let successors = hmac::Key::new(hmac::HMAC_SHA256, settings.signing.secret.as_bytes());
         Ok(Self {
             successors,
             encoding: EncodingKey::from_secret(settings.signing.secret.as_bytes()),
@@ -174,17 +170,15 @@ impl TokenIssuer for JwtIssuer {
             return Err(invalid("algorithm not allowed"));
         }
         let kid = header.kid.ok_or_else(|| invalid("missing key id"))?;
-        let mut mac = self
+        let key = self
             .verifiers
             .get(&kid)
-            .ok_or_else(|| invalid("unknown key id"))?
-            .clone();
+            .ok_or_else(|| invalid("unknown key id"))?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| invalid("malformed signature"))?;
-        mac.update(signed.as_bytes());
-        mac.verify_slice(&signature)
-            .map_err(|_| invalid("bad signature"))?;
+        // Constant-time comparison.
+        hmac::verify(key, signed.as_bytes(), &signature).map_err(|_| invalid("bad signature"))?;
         let c: Claims = decode_part(claims)?;
         if c.iss != self.settings.issuer {
             return Err(invalid("wrong issuer"));
@@ -225,17 +219,19 @@ impl TokenIssuer for JwtIssuer {
 
     fn successor_refresh(&self, secret: &RefreshSecret) -> (RefreshSecret, RefreshTokenHash) {
         // Keyed with the signing secret, under a label of its own.
-        let mut mac = self.successors.clone();
+        let mut mac = hmac::Context::with_key(&self.successors);
         mac.update(b"orderflow refresh successor\0");
         mac.update(secret.0.as_bytes());
-        let next = RefreshSecret(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        let next = RefreshSecret(URL_SAFE_NO_PAD.encode(mac.sign()));
         let hash = self.hash_refresh(&next);
         (next, hash)
     }
 
     fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash {
         // A plain hash is enough: the input is 256 random bits, not a guessable password.
-        RefreshTokenHash(hex_encode(&Sha256::digest(secret.0.as_bytes())))
+        RefreshTokenHash(hex_encode(
+            digest::digest(&digest::SHA256, secret.0.as_bytes()).as_ref(),
+        ))
     }
 }
 
@@ -297,6 +293,35 @@ mod tests {
             b.successor_refresh(&secret).0,
             s1,
             "without the key it cannot be computed"
+        );
+    }
+
+    /// Vectors computed with Python's `hmac` and `hashlib`, not with this crate's backend:
+    /// stored refresh hashes, successors derived by processes of an older build during a
+    /// rolling deploy, and tokens minted by one build and checked by another all depend
+    /// on these exact bytes.
+    #[test]
+    fn tokens_successors_and_hashes_match_an_independent_implementation() {
+        let j = issuer(key("k1", 'a'), vec![]);
+        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJzdWIiOiIwMTkwZDRhMS03YzAwLTcwMDAtODAwMC0wMDAwMDAwMDAwMDEiLCJyb2xlIjoiY3VzdG9tZXIiLCJzaWQiOiIwMTkwZDRhMS03YzAwLTcwMDAtODAwMC0wMDAwMDAwMDAwYWEiLCJ0eXAiOiJhY2Nlc3MiLCJpc3MiOiJvcmRlcmZsb3ciLCJhdWQiOiJvcmRlcmZsb3ctYXBpIiwiaWF0IjoxODkzNDU2MDAwLCJuYmYiOjE4OTM0NTYwMDAsImV4cCI6MTg5MzQ1NjkwMH0.wJSbNH2IMcb0W7Rm6fiu1TTd9MqI3HxO6a-IpOd1dbM";
+        let at = DateTime::from_timestamp(1_893_456_100, 0).unwrap();
+        let claims = j.verify_access(token, at).unwrap();
+        assert_eq!(
+            claims.user_id.to_string(),
+            "0190d4a1-7c00-7000-8000-000000000001"
+        );
+        assert_eq!(claims.role, Role::Customer);
+        let mut flipped = token.to_owned();
+        flipped.pop();
+        flipped.push('c');
+        assert!(j.verify_access(&flipped, at).is_err());
+
+        let secret = RefreshSecret("the-refresh-secret-of-a-fixed-test".into());
+        let (next, hash) = j.successor_refresh(&secret);
+        assert_eq!(next.0, "oU3TNq5i7TYYIrcC4BimEgWqLJDD2aFYZXInMBHqHYE");
+        assert_eq!(
+            hash.0,
+            "e04c8a2881edc520b62936630c158484b7fd56d6a039b667834410846073d95c"
         );
     }
 

@@ -13,6 +13,7 @@ pub mod layers;
 pub mod openapi;
 pub mod orders;
 pub mod products;
+pub mod routes;
 pub mod views;
 
 use crate::config::{Cidr, HttpConfig};
@@ -24,7 +25,6 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::{get, patch, post};
 use axum::Router;
 use error::ApiError;
 use std::sync::Arc;
@@ -34,7 +34,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// What every handler gets: the use cases and what the API needs beside them. One
@@ -64,33 +63,37 @@ impl FromRef<AppState> for Arc<Readiness> {
     }
 }
 
+/// Every operation of the API, each served and documented from its `#[utoipa::path]`.
+pub fn operations() -> routes::Api {
+    routes::api![
+        auth::register,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
+        auth::change_password,
+        admin::change_role,
+        products::list,
+        products::create,
+        products::get,
+        products::update,
+        orders::list,
+        orders::place,
+        orders::get,
+        orders::cancel,
+        admin::dead_letters,
+        admin::redrive,
+        admin::set_aside,
+        admin::retry_set_aside,
+        health::healthz,
+        health::readyz,
+    ]
+}
+
 pub fn router(services: Services, c: &HttpConfig, readiness: Arc<Readiness>) -> Router {
     let metrics: Arc<Metrics> = services.metrics.clone();
-    let api = Router::new()
-        .route("/api/auth/register", post(auth::register))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/refresh", post(auth::refresh))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/auth/me", get(auth::me))
-        .route("/api/auth/password", post(auth::change_password))
-        .route("/api/admin/users/{id}", patch(admin::change_role))
-        .route("/api/products", get(products::list).post(products::create))
-        .route(
-            "/api/products/{sku}",
-            get(products::get).patch(products::update),
-        )
-        .route("/api/orders", get(orders::list).post(orders::place))
-        .route("/api/orders/{id}", get(orders::get))
-        .route("/api/orders/{id}/cancel", post(orders::cancel))
-        .route("/api/admin/dead-letters", get(admin::dead_letters))
-        .route("/api/admin/dead-letters/redrive", post(admin::redrive))
-        .route("/api/admin/outbox/set-aside", get(admin::set_aside))
-        .route(
-            "/api/admin/outbox/set-aside/{id}/retry",
-            post(admin::retry_set_aside),
-        )
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let api = operations()
+        .router
         // Inside the route, so their bare statuses (413, 408, a panic's 500) still
         // pass `note_route` and are counted under the route they hit. Below wraps above.
         .layer(DefaultBodyLimit::max(c.body_limit_bytes))
@@ -114,7 +117,7 @@ pub fn router(services: Services, c: &HttpConfig, readiness: Arc<Readiness>) -> 
 
     Router::new()
         .merge(api)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi::document()))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         // Below wraps above: the request id is checked, set, traced, then errors are
         // rendered as problems; the metrics layer is outermost, so it counts every

@@ -1,7 +1,7 @@
 //! One deadline for every send, whatever the mailer: SMTP's timeout bounds each read
 //! and write, not a server that answers a byte at a time, and the file and log
 //! mailers have none. A send past the deadline is `Unavailable` (the email stays
-//! owed), and `worker.notify_lease_seconds` is checked to outlast it.
+//! owed), and `worker.notify_lease_ms` is checked to outlast it.
 
 use orderflow_core::ports::{Health, MailError, Mailer, OutgoingEmail};
 use orderflow_core::BoxError;

@@ -1,5 +1,5 @@
 //! Keeps this process's list of ended logins current: every
-//! `auth.revocation_check_secs` it reads the logins other processes ended, so their
+//! `auth.revocation_check_ms` it reads the logins other processes ended, so their
 //! access tokens are refused here too (checks themselves read only memory).
 
 use crate::metrics::Metrics;

@@ -215,7 +215,7 @@ impl Application {
         let reads = crate::revocations::run_revocation_reads(
             s.auth.clone(),
             s.metrics.clone(),
-            Duration::from_secs(c.auth.revocation_check_secs),
+            Duration::from_millis(c.auth.revocation_check_ms),
             stop.clone(),
         );
         spawn_named(tasks, "the ended-login reads", reads);
@@ -250,8 +250,8 @@ impl Application {
             holder: crate::sweeper::holder_name(),
             sweep: crate::sweeper::Sweep {
                 every: Duration::from_millis(c.relay.sweep_interval_ms),
-                age: Duration::from_secs(c.relay.sweep_age_secs),
-                lease: Duration::from_secs(c.relay.sweep_lease_secs),
+                age: Duration::from_millis(c.relay.sweep_age_ms),
+                lease: Duration::from_millis(c.relay.sweep_lease_ms),
             },
         };
         Ok(tokio::spawn(sweeper.run(stop.clone())))

@@ -241,7 +241,7 @@ pub fn sqs_settings(c: &Config) -> SqsSettings {
         queue_name: c.sqs.queue_name.clone(),
         dlq_name: c.sqs.dlq_name.clone(),
         create_queues: c.sqs.create_queues,
-        visibility_timeout: Duration::from_secs(c.sqs.visibility_timeout_seconds),
+        visibility_timeout: Duration::from_millis(c.sqs.visibility_timeout_ms),
         max_receives: c.sqs.max_receives,
         call_timeout: Duration::from_millis(c.sqs.call_timeout_ms),
     }
@@ -270,7 +270,7 @@ pub fn smtp_mailer(c: &Config) -> anyhow::Result<SmtpMailer> {
 
 pub fn memory_queue(c: &Config) -> MemoryQueue {
     MemoryQueue::new(
-        Duration::from_secs(c.worker.visibility_timeout_seconds),
+        Duration::from_millis(c.worker.visibility_timeout_ms),
         c.worker.max_receives,
     )
 }
@@ -279,8 +279,9 @@ pub fn jwt_issuer(c: &Config) -> anyhow::Result<JwtIssuer> {
     JwtIssuer::new(JwtSettings {
         issuer: c.auth.issuer.clone(),
         audience: c.auth.audience.clone(),
-        access_ttl_secs: c.auth.access_ttl_secs,
-        clock_skew_secs: c.auth.clock_skew_secs,
+        // Whole seconds (Config::check): JWT times are counted in seconds.
+        access_ttl_secs: c.auth.access_ttl_ms / 1000,
+        clock_skew_secs: c.auth.clock_skew_ms / 1000,
         signing: JwtKey {
             kid: c.auth.jwt_kid.clone(),
             secret: c.auth.jwt_secret.expose().to_owned(),
@@ -344,7 +345,7 @@ impl Services {
             clock: a.clock.clone(),
             renderer: Arc::new(crate::http::views::JsonOrders),
             settings: OrderSettings {
-                terminal_ttl: Duration::from_secs(c.cache.order_ttl_secs),
+                terminal_ttl: Duration::from_millis(c.cache.order_ttl_ms),
                 pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
             },
         };
@@ -376,11 +377,11 @@ fn auth_service(c: &Config, a: &Adapters) -> AuthService {
         hasher: a.hasher.clone(),
         tokens: a.tokens.clone(),
         clock: a.clock.clone(),
-        refresh_ttl: Duration::from_secs(c.auth.refresh_ttl_secs),
-        refresh_reuse_grace: Duration::from_secs(c.auth.refresh_reuse_grace_secs),
+        refresh_ttl: Duration::from_millis(c.auth.refresh_ttl_ms),
+        refresh_reuse_grace: Duration::from_millis(c.auth.refresh_reuse_grace_ms),
         throttle: Throttle {
             limiter: a.limiter.clone(),
-            window: Duration::from_secs(c.auth.throttle_window_secs),
+            window: Duration::from_millis(c.auth.throttle_window_ms),
             login_per_email: c.auth.login_per_email,
             login_failures_per_email: c.auth.login_failures_per_email,
             register_per_client: c.auth.register_per_client,
@@ -391,8 +392,8 @@ fn auth_service(c: &Config, a: &Adapters) -> AuthService {
         // tokens' lifetime plus the skew leeway. Each read goes back a check
         // interval and the skew further, for revocations stamped by slower clocks.
         revoked: Arc::new(RevokedSessions::new(
-            Duration::from_secs(c.auth.access_ttl_secs + c.auth.clock_skew_secs),
-            Duration::from_secs(c.auth.revocation_check_secs + c.auth.clock_skew_secs),
+            Duration::from_millis(c.auth.access_ttl_ms + c.auth.clock_skew_ms),
+            Duration::from_millis(c.auth.revocation_check_ms + c.auth.clock_skew_ms),
         )),
     }
 }
@@ -409,11 +410,11 @@ fn order_processor(c: &Config, a: &Adapters, products: Arc<ProductSnapshots>) ->
         cache: a.cache.clone(),
         products: products.clone(),
         clock: a.clock.clone(),
-        notify_lease: Duration::from_secs(c.worker.notify_lease_seconds),
+        notify_lease: Duration::from_millis(c.worker.notify_lease_ms),
         notify_retry: NotifyRetry {
             first_wait: Duration::from_millis(c.notify.retry_first_ms),
             max_wait: Duration::from_millis(c.notify.retry_max_ms),
-            give_up_after: Duration::from_secs(c.notify.give_up_after_secs),
+            give_up_after: Duration::from_millis(c.notify.give_up_after_ms),
         },
     }
 }

@@ -121,7 +121,7 @@ async fn orders_placed_while_the_queue_is_down_complete_when_it_returns() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    s.set("ORDERFLOW_RELAY__SWEEP_AGE_SECS", "3600");
+    s.set("ORDERFLOW_RELAY__SWEEP_AGE_MS", "3600000");
     let c = Client::new();
     let _api = s.spawn("api");
     let _worker = s.spawn("worker");

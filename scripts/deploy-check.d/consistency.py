@@ -75,8 +75,8 @@ expect(params["QueueName"]["Default"] == conf["sqs"]["queue_name"] == config_map
        "the queue's name agrees: template, sqs.queue_name, ConfigMap")
 expect(params["DeadLetterQueueName"]["Default"] == conf["sqs"]["dlq_name"] == config_map["ORDERFLOW_SQS__DLQ_NAME"],
        "the dead-letter queue's name agrees: template, sqs.dlq_name, ConfigMap")
-expect(params["VisibilityTimeoutSeconds"]["Default"] == conf["sqs"]["visibility_timeout_seconds"],
-       "the queue's visibility timeout is sqs.visibility_timeout_seconds")
+expect(params["VisibilityTimeoutSeconds"]["Default"] * 1000 == conf["sqs"]["visibility_timeout_ms"],
+       "the queue's visibility timeout (seconds) is sqs.visibility_timeout_ms")
 expect(params["MaxReceiveCount"]["Default"] == conf["sqs"]["max_receives"], "the redrive's maxReceiveCount is sqs.max_receives")
 expect(params["ConfigurationSetName"]["Default"] == config_map["ORDERFLOW_SES__CONFIGURATION_SET"], "the SES configuration set agrees")
 expect(params["SenderAddress"]["Default"] == config_map["ORDERFLOW_SES__FROM"], "the SES sender agrees with ses.from")

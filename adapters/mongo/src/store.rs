@@ -85,7 +85,7 @@ impl MongoStore {
         self.sessions
             .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).build())
             .await?;
-        // Every process reads the recent revocations every auth.revocation_check_secs;
+        // Every process reads the recent revocations every auth.revocation_check_ms;
         // only revoked families carry the field.
         self.sessions
             .create_index(

@@ -149,8 +149,8 @@ impl Config {
         if self.worker.concurrency == 0 {
             return bad("worker.concurrency: must be at least 1".into());
         }
-        if self.worker.wait_time_seconds > 20 {
-            return bad("worker.wait_time_seconds: must be at most 20".into());
+        if self.worker.wait_time_ms > 20_000 {
+            return bad("worker.wait_time_ms: must be at most 20000".into());
         }
         if self.worker.max_receives == 0 {
             return bad("worker.max_receives: must be at least 1".into());
@@ -161,8 +161,8 @@ impl Config {
         if self.relay.concurrency == 0 || self.relay.handoff_buffer == 0 {
             return bad("relay.concurrency and relay.handoff_buffer: must be at least 1".into());
         }
-        if self.sqs.wait_time_seconds > 20 {
-            return bad("sqs.wait_time_seconds: must be at most 20".into());
+        if self.sqs.wait_time_ms > 20_000 {
+            return bad("sqs.wait_time_ms: must be at most 20000".into());
         }
         if self.sqs.max_receives == 0 {
             return bad("sqs.max_receives: must be at least 1".into());
@@ -181,12 +181,10 @@ impl Config {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         // A claim that lapses while its holder is still sending would let a second
         // worker send the same email.
-        if self.worker.notify_lease_seconds.saturating_mul(1000)
-            < self.mail.send_timeout_ms.saturating_add(2000)
-        {
+        if self.worker.notify_lease_ms < self.mail.send_timeout_ms.saturating_add(2000) {
             return bad(format!(
-                "worker.notify_lease_seconds: {} s does not outlast mail.send_timeout_ms ({} ms) by 2 s; a second worker could send an email the first is still sending",
-                self.worker.notify_lease_seconds, self.mail.send_timeout_ms
+                "worker.notify_lease_ms: {} ms does not outlast mail.send_timeout_ms ({} ms) by 2 s; a second worker could send an email the first is still sending",
+                self.worker.notify_lease_ms, self.mail.send_timeout_ms
             ));
         }
         if self.mail.send_timeout_ms == 0 {
@@ -200,16 +198,30 @@ impl Config {
         }
         // The holder renews once per interval: a lease shorter than two intervals would
         // lapse between renewals and let a second process sweep alongside it.
-        if self.relay.sweep_lease_secs.saturating_mul(1000)
-            < self.relay.sweep_interval_ms.saturating_mul(2)
-        {
+        if self.relay.sweep_lease_ms < self.relay.sweep_interval_ms.saturating_mul(2) {
             return bad(format!(
-                "relay.sweep_lease_secs: {} s must be at least twice relay.sweep_interval_ms ({} ms), or the lease lapses between renewals",
-                self.relay.sweep_lease_secs, self.relay.sweep_interval_ms
+                "relay.sweep_lease_ms: {} ms must be at least twice relay.sweep_interval_ms ({} ms), or the lease lapses between renewals",
+                self.relay.sweep_lease_ms, self.relay.sweep_interval_ms
             ));
         }
-        if self.auth.revocation_check_secs == 0 {
-            return bad("auth.revocation_check_secs: must be at least 1".into());
+        if self.auth.revocation_check_ms < 1000 {
+            return bad("auth.revocation_check_ms: must be at least 1000".into());
+        }
+        // These end up in JWT claims and SQS calls, which count whole seconds.
+        for (key, ms) in [
+            ("auth.access_ttl_ms", self.auth.access_ttl_ms),
+            ("auth.clock_skew_ms", self.auth.clock_skew_ms),
+            ("sqs.wait_time_ms", self.sqs.wait_time_ms),
+            ("sqs.visibility_timeout_ms", self.sqs.visibility_timeout_ms),
+        ] {
+            if ms % 1000 != 0 {
+                return bad(format!(
+                    "{key}: {ms} is not a whole number of seconds (it is counted in seconds downstream)"
+                ));
+            }
+        }
+        if self.auth.access_ttl_ms == 0 {
+            return bad("auth.access_ttl_ms: must be at least 1000".into());
         }
         if self.http.body_limit_bytes < 1024 {
             return bad("http.body_limit_bytes: must be at least 1024".into());

@@ -3,12 +3,15 @@
 //! start with the key's name.
 //!
 //! - [`sections`]: one struct per TOML section.
+//! - [`renamed`]: keys renamed when durations moved to milliseconds, refused by
+//!   name.
 //! - [`checks`]: rules no single key can express, the refusal of development secrets
 //!   outside an embedded configuration among them.
 //! - Profiles are compiled in (`config/<name>.toml`), so `--profile production` works
 //!   from any directory; `ORDERFLOW_CONFIG_DIR` adds (or replaces) profiles from files.
 
 mod checks;
+mod renamed;
 mod sections;
 #[cfg(test)]
 mod tests;
@@ -96,6 +99,7 @@ impl Config {
             .filter(|k| is_setting(k.as_str()))
             .split("__");
         fig = fig.merge(env).merge(("profile", profile));
+        renamed::refuse_renamed(&fig)?;
         let mut config: Config = fig
             .extract()
             .map_err(|e| ConfigError::Figment(Box::new(e)))?;
@@ -116,8 +120,8 @@ impl Config {
     pub fn worker_settings(&self) -> WorkerConfig {
         let mut w = self.worker.clone();
         if self.adapters.queue == QueueKind::Sqs {
-            w.wait_time_seconds = self.sqs.wait_time_seconds;
-            w.visibility_timeout_seconds = self.sqs.visibility_timeout_seconds;
+            w.wait_time_ms = self.sqs.wait_time_ms;
+            w.visibility_timeout_ms = self.sqs.visibility_timeout_ms;
             w.max_receives = self.sqs.max_receives;
         }
         w

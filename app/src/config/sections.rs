@@ -207,8 +207,8 @@ pub struct SqsConfig {
     pub queue_name: String,
     pub dlq_name: String,
     pub create_queues: bool,
-    pub wait_time_seconds: u64,
-    pub visibility_timeout_seconds: u64,
+    pub wait_time_ms: u64,
+    pub visibility_timeout_ms: u64,
     pub max_receives: u32,
     pub call_timeout_ms: u64,
 }
@@ -256,23 +256,23 @@ pub struct VerifyKey {
 pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
-    pub access_ttl_secs: u64,
+    pub access_ttl_ms: u64,
     /// How long before its `nbf` a token is accepted (instances' clocks differ).
-    pub clock_skew_secs: u64,
-    pub refresh_ttl_secs: u64,
-    /// Presenting a just-rotated refresh token again within this many seconds gets
+    pub clock_skew_ms: u64,
+    pub refresh_ttl_ms: u64,
+    /// Presenting a just-rotated refresh token again within this long gets
     /// the same successor (a lost answer, two tabs) instead of revoking the login.
-    pub refresh_reuse_grace_secs: u64,
+    pub refresh_reuse_grace_ms: u64,
     /// How often each process reads the logins other processes ended; an ended login's
     /// access tokens stop working everywhere within this.
-    pub revocation_check_secs: u64,
+    pub revocation_check_ms: u64,
     pub jwt_kid: String,
     pub jwt_secret: Secret,
     pub verify_keys: Vec<VerifyKey>,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
-    pub throttle_window_secs: u64,
+    pub throttle_window_ms: u64,
     /// Failed logins per email and client address per window.
     pub login_per_email: u32,
     /// Failed logins per email from every client together per window.
@@ -288,7 +288,7 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
-    pub order_ttl_secs: u64,
+    pub order_ttl_ms: u64,
     pub pending_order_ttl_ms: u64,
     /// How long placements may use a cached copy of a product (0: always read the store).
     pub product_ttl_ms: u64,
@@ -300,12 +300,12 @@ pub struct CacheConfig {
 pub struct WorkerConfig {
     pub batch_size: usize,
     pub concurrency: usize,
-    pub wait_time_seconds: u64,
-    pub visibility_timeout_seconds: u64,
+    pub wait_time_ms: u64,
+    pub visibility_timeout_ms: u64,
     pub max_receives: u32,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
-    pub notify_lease_seconds: u64,
+    pub notify_lease_ms: u64,
     /// The longest the worker works on one delivery; past it the delivery is retried.
     pub delivery_deadline_ms: u64,
 }
@@ -316,7 +316,7 @@ pub struct WorkerConfig {
 pub struct NotifyConfig {
     pub retry_first_ms: u64,
     pub retry_max_ms: u64,
-    pub give_up_after_secs: u64,
+    pub give_up_after_ms: u64,
     /// How often each worker looks for due emails.
     pub scan_interval_ms: u64,
     /// Emails sent per look, at most.
@@ -333,11 +333,11 @@ pub struct RelayConfig {
     pub concurrency: usize,
     /// Orders waiting for the hand-off; beyond it they wait for the timed scan.
     pub handoff_buffer: usize,
-    pub sweep_age_secs: u64,
+    pub sweep_age_ms: u64,
     pub sweep_interval_ms: u64,
     /// One process in the fleet sweeps at a time, under a lease in the store held this
     /// long and renewed every `sweep_interval_ms`; a dead holder's lease lapses after it.
-    pub sweep_lease_secs: u64,
+    pub sweep_lease_ms: u64,
     pub refusal_limit: u32,
     pub refusal_first_wait_ms: u64,
     pub refusal_max_wait_ms: u64,

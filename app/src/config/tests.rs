@@ -325,10 +325,10 @@ fn the_ops_listener_needs_its_own_port() {
 #[test]
 fn a_claim_that_could_lapse_mid_send_refuses_the_start() {
     figment::Jail::expect_with(|jail| {
-        jail.set_env("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "5");
+        jail.set_env("ORDERFLOW_WORKER__NOTIFY_LEASE_MS", "5000");
         let err = Config::load(&Sources::default()).unwrap_err().to_string();
         assert!(
-            err.contains("worker.notify_lease_seconds") && err.contains("mail.send_timeout_ms"),
+            err.contains("worker.notify_lease_ms") && err.contains("mail.send_timeout_ms"),
             "{err}"
         );
         jail.set_env("ORDERFLOW_MAIL__SEND_TIMEOUT_MS", "3000");
@@ -343,14 +343,74 @@ fn a_claim_that_could_lapse_mid_send_refuses_the_start() {
 #[test]
 fn a_sweep_lease_that_lapses_between_renewals_refuses_the_start() {
     figment::Jail::expect_with(|jail| {
-        jail.set_env("ORDERFLOW_RELAY__SWEEP_LEASE_SECS", "100");
+        jail.set_env("ORDERFLOW_RELAY__SWEEP_LEASE_MS", "100000");
         let err = Config::load(&Sources::default()).unwrap_err().to_string();
         assert!(
-            err.contains("relay.sweep_lease_secs") && err.contains("relay.sweep_interval_ms"),
+            err.contains("relay.sweep_lease_ms") && err.contains("relay.sweep_interval_ms"),
             "{err}"
         );
         jail.set_env("ORDERFLOW_RELAY__SWEEP_INTERVAL_MS", "50000");
         Config::load(&Sources::default()).map_err(|e| e.to_string())?;
         Ok(())
     });
+}
+
+#[test]
+fn keys_renamed_to_milliseconds_are_refused_by_name_with_the_new_value() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "30");
+        let err = Config::load(&Sources::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("worker.notify_lease_seconds")
+                && err.contains("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS")
+                && err.contains("worker.notify_lease_ms = 30000"),
+            "{err}"
+        );
+        Ok(())
+    });
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("old.toml", "[auth]\naccess_ttl_secs = 600\n")?;
+        let err = Config::load(&Sources {
+            file: Some("old.toml".into()),
+            ..Sources::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("auth.access_ttl_secs") && err.contains("auth.access_ttl_ms = 600000"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn every_duration_key_is_in_milliseconds() {
+    let defaults: toml::Table = toml::from_str(DEFAULT_TOML).unwrap();
+    for (section, keys) in &defaults {
+        let Some(keys) = keys.as_table() else {
+            continue;
+        };
+        for key in keys.keys() {
+            assert!(
+                !(key.ends_with("_secs") || key.ends_with("_seconds") || key.ends_with("_s")),
+                "{section}.{key}: durations are in milliseconds, named *_ms"
+            );
+        }
+    }
+    let mut config = Config::defaults();
+    for (old, new) in renamed::RENAMED_TO_MS {
+        let (section, key) = new.split_once('.').unwrap();
+        assert!(
+            defaults[section].get(key).is_some(),
+            "{old} was renamed {new}, which config/default.toml sets"
+        );
+    }
+    // Counted in whole seconds downstream (JWT claims, SQS calls).
+    config.auth.access_ttl_ms = 1500;
+    let err = config.check().unwrap_err().to_string();
+    assert!(
+        err.contains("auth.access_ttl_ms") && err.contains("whole number of seconds"),
+        "{err}"
+    );
 }

@@ -56,7 +56,7 @@ pub async fn login(
 }
 
 /// Trade a refresh token for a new pair; the old one stops working. Presenting it
-/// again within `auth.refresh_reuse_grace_secs` (before the new one was used) returns
+/// again within `auth.refresh_reuse_grace_ms` (before the new one was used) returns
 /// the same new refresh token; later, presenting an already-rotated token revokes the
 /// whole login.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -76,7 +76,7 @@ pub async fn refresh(
 }
 
 /// Change the caller's password. Every login of the account ends (its refresh tokens
-/// at once, its access tokens within `auth.revocation_check_secs`), and the answer is
+/// at once, its access tokens within `auth.revocation_check_ms`), and the answer is
 /// a fresh login for the caller.
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
     responses((status = 200, description = "a new pair for a new login", body = TokenView),
@@ -104,7 +104,7 @@ pub async fn change_password(
 }
 
 /// End the login the refresh token belongs to: its refresh token at once, its access
-/// tokens within `auth.revocation_check_secs`.
+/// tokens within `auth.revocation_check_ms`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 pub async fn logout(

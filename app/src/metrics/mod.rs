@@ -147,7 +147,7 @@ metrics! {
         "Sends of owed outcome emails that failed and were scheduled again";
     notifications_abandoned: Counter = Counter::default(),
         "notifications_abandoned",
-        "Outcome emails given up after notify.give_up_after_secs";
+        "Outcome emails given up after notify.give_up_after_ms";
 }
 
 impl Default for Metrics {

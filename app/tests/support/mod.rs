@@ -135,15 +135,15 @@ impl Stack {
             ("ORDERFLOW_SQS__QUEUE_NAME", self.id.clone()),
             ("ORDERFLOW_SQS__DLQ_NAME", format!("{}_dlq", self.id)),
             ("ORDERFLOW_SQS__CREATE_QUEUES", "true".into()),
-            ("ORDERFLOW_SQS__VISIBILITY_TIMEOUT_SECONDS", "3".into()),
-            ("ORDERFLOW_SQS__WAIT_TIME_SECONDS", "1".into()),
+            ("ORDERFLOW_SQS__VISIBILITY_TIMEOUT_MS", "3000".into()),
+            ("ORDERFLOW_SQS__WAIT_TIME_MS", "1000".into()),
             ("ORDERFLOW_SQS__CALL_TIMEOUT_MS", "1000".into()),
             ("ORDERFLOW_SMTP__HOST", host.to_owned()),
             ("ORDERFLOW_SMTP__PORT", port.to_owned()),
             ("ORDERFLOW_WORKER__RETRY_BASE_MS", "200".into()),
             ("ORDERFLOW_WORKER__RETRY_MAX_MS", "1000".into()),
             // A claim held by a killed worker lapses after this; then another mails.
-            ("ORDERFLOW_WORKER__NOTIFY_LEASE_SECONDS", "4".into()),
+            ("ORDERFLOW_WORKER__NOTIFY_LEASE_MS", "4000".into()),
             // Which a send must not outlast (by 2 s).
             ("ORDERFLOW_MAIL__SEND_TIMEOUT_MS", "2000".into()),
             ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),

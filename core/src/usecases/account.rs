@@ -1,6 +1,6 @@
 //! Changes to an account that end its logins: a new password, a new role. Ending a
 //! login revokes its refresh tokens at once and its access tokens within
-//! `auth.revocation_check_secs` on every process (see `RevokedSessions`).
+//! `auth.revocation_check_ms` on every process (see `RevokedSessions`).
 
 use super::auth::SessionStart;
 use super::{AuthService, TokenPair};

@@ -243,7 +243,7 @@ impl OrderProcessor {
                     >= chrono::Duration::from_std(self.notify_retry.give_up_after)
                         .unwrap_or(chrono::Duration::MAX)
                 {
-                    tracing::error!(error = %e, failures, "outcome email given up: the mailer failed for longer than notify.give_up_after_secs");
+                    tracing::error!(error = %e, failures, "outcome email given up: the mailer failed for longer than notify.give_up_after_ms");
                     self.orders.abandon_notification(order.id).await?;
                     return Ok(SendOutcome::Abandoned);
                 }

@@ -1,7 +1,7 @@
 //! The logins that were ended recently, as this process knows them: access tokens are
 //! checked without I/O, so each process keeps this set in memory. A revocation made
 //! here counts at once; one made by another process counts from this process's next
-//! `refresh` (every `auth.revocation_check_secs`).
+//! `refresh` (every `auth.revocation_check_ms`).
 
 use crate::domain::{Revocation, SessionFamilyId};
 use crate::ports::{SessionRepo, SessionRepoError};

@@ -520,7 +520,7 @@ impl orderflow_core::ports::RateLimiter for Outageable {
 
 #[tokio::test]
 async fn a_refresh_whose_answer_was_lost_can_be_retried_and_two_tabs_both_stay_logged_in() {
-    let app = orderflow_testkit::spawn_app_with(|c| c.auth.refresh_reuse_grace_secs = 1).await;
+    let app = orderflow_testkit::spawn_app_with(|c| c.auth.refresh_reuse_grace_ms = 1000).await;
     let user = app.customer().await;
 
     // Two tabs refresh with the same token at once: both get the same new token.

@@ -33,8 +33,8 @@ impl Process {
     ) -> Self {
         let config = test_config(|c| {
             c.relay.sweep_interval_ms = 100;
-            c.relay.sweep_lease_secs = 2;
-            c.relay.sweep_age_secs = 0;
+            c.relay.sweep_lease_ms = 2000;
+            c.relay.sweep_age_ms = 0;
             c.http.drain_delay_ms = 0;
             c.http.shutdown_grace_ms = 2000;
             tweak(c);
@@ -182,7 +182,7 @@ async fn shutdown_does_not_wait_for_a_stuck_sweep() {
 }
 
 /// A login ended through one process (logout) ends its access token on another
-/// within `auth.revocation_check_secs`, with no store read per request there.
+/// within `auth.revocation_check_ms`, with no store read per request there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_ended_on_one_process_ends_its_access_token_on_the_others() {
     let store = MemoryStore::new();
@@ -190,7 +190,7 @@ async fn a_login_ended_on_one_process_ends_its_access_token_on_the_others() {
         Duration::from_secs(30),
         5,
     ));
-    let fast_reads = |c: &mut orderflow::config::Config| c.auth.revocation_check_secs = 1;
+    let fast_reads = |c: &mut orderflow::config::Config| c.auth.revocation_check_ms = 1000;
     let a = Process::start_with(&store, queue.clone(), fast_reads).await;
     let b = Process::start_with(&store, queue, fast_reads).await;
     let http = reqwest::Client::new();

@@ -414,7 +414,7 @@ async fn app_with_slow_inbox(
 /// worker gets it meanwhile.
 #[tokio::test]
 async fn slow_work_extends_its_visibility() {
-    let (app, inbox) = app_with_slow_inbox(|c| c.worker.visibility_timeout_seconds = 1).await;
+    let (app, inbox) = app_with_slow_inbox(|c| c.worker.visibility_timeout_ms = 1000).await;
     app.product("SLOW", 100, 5).await;
     let user = app.customer().await;
     inbox.slow_for(&user.email);
@@ -443,7 +443,7 @@ async fn slow_work_extends_its_visibility() {
 /// worked on, and acks everything it settled before it stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_delivery_does_not_hold_up_the_next() {
-    let (app, inbox) = app_with_slow_inbox(|c| c.worker.wait_time_seconds = 1).await;
+    let (app, inbox) = app_with_slow_inbox(|c| c.worker.wait_time_ms = 1000).await;
     let sent = &inbox.sent;
     let sloth = app.customer().await;
     let quick = app.customer().await;
@@ -537,7 +537,7 @@ async fn the_sweep_rescues_an_order_whose_message_was_lost() {
 async fn a_store_outage_pauses_the_worker_without_dead_lettering() {
     let (app, store) = app_with_switchable_store(|c| {
         c.worker.max_receives = 2;
-        c.worker.wait_time_seconds = 1;
+        c.worker.wait_time_ms = 1000;
     })
     .await;
     app.product("OUT", 100, 5).await;
@@ -646,7 +646,7 @@ async fn a_hung_mail_server_cannot_hold_a_worker_slot() {
     let app = orderflow_testkit::spawn_app_custom(
         |c| {
             c.mail.send_timeout_ms = 100;
-            c.worker.notify_lease_seconds = 3;
+            c.worker.notify_lease_ms = 3000;
         },
         |a| a.mailer = std::sync::Arc::new(HungMailer),
     )
@@ -673,7 +673,7 @@ async fn one_delivery_is_worked_on_for_at_most_the_deadline() {
     let app = orderflow_testkit::spawn_app_custom(
         |c| {
             c.mail.send_timeout_ms = 10_000;
-            c.worker.notify_lease_seconds = 12;
+            c.worker.notify_lease_ms = 12000;
         },
         |a| a.mailer = std::sync::Arc::new(HungMailer),
     )

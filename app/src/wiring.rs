@@ -3,6 +3,7 @@
 
 use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind};
 use crate::health::Probe;
+use crate::http::order_cache::{CachedOrders, DropCachedOrder};
 use crate::metrics::Metrics;
 use crate::relay::{handoff_channel, HandoffReceiver};
 use crate::until_up::until_up;
@@ -18,12 +19,12 @@ use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
-    Cache, Clock, Handoff, Health, InventoryRepo, Leases, Mailer, OrderRepo, PasswordHasher, Queue,
-    RateLimiter, SessionRepo, SystemClock, TokenIssuer, UserRepo,
+    Cache, Clock, Handoff, Health, InventoryRepo, Leases, Mailer, OrderChanges, OrderRepo,
+    PasswordHasher, Queue, RateLimiter, SessionRepo, SystemClock, TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
-    OrderSettings, ProductSnapshots, Relay, RevokedSessions, Throttle,
+    ProductSnapshots, Relay, RevokedSessions, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,6 +318,8 @@ pub struct Services {
     pub auth: Arc<AuthService>,
     pub catalog: Arc<CatalogService>,
     pub orders: Arc<OrderService>,
+    /// `orders.get` behind the cache of rendered orders.
+    pub cached_orders: Arc<CachedOrders>,
     pub processor: Arc<OrderProcessor>,
     pub relay: Arc<Relay>,
     pub dead_letters: Arc<DeadLetters>,
@@ -337,19 +340,21 @@ impl Services {
             cache: a.cache.clone(),
             ttl: Duration::from_millis(c.cache.product_ttl_ms),
         });
-        let orders = OrderService {
+        let changes: Arc<dyn OrderChanges> = Arc::new(DropCachedOrder(a.cache.clone()));
+        let orders = Arc::new(OrderService {
             orders: a.orders.clone(),
             products: products.clone(),
             handoff: handoff.clone(),
-            cache: a.cache.clone(),
             clock: a.clock.clone(),
-            renderer: Arc::new(crate::http::views::JsonOrders),
-            settings: OrderSettings {
-                terminal_ttl: Duration::from_millis(c.cache.order_ttl_ms),
-                pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
-            },
+            changes: changes.clone(),
+        });
+        let cached_orders = CachedOrders {
+            orders: orders.clone(),
+            cache: a.cache.clone(),
+            terminal_ttl: Duration::from_millis(c.cache.order_ttl_ms),
+            pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
         };
-        let processor = order_processor(c, &a, products.clone());
+        let processor = order_processor(c, &a, products.clone(), changes);
         let relay = relay(c, &a, handoff);
         Self {
             auth: Arc::new(auth),
@@ -357,7 +362,8 @@ impl Services {
                 inventory: a.inventory.clone(),
                 products,
             }),
-            orders: Arc::new(orders),
+            orders,
+            cached_orders: Arc::new(cached_orders),
             processor: Arc::new(processor),
             relay: Arc::new(relay),
             dead_letters: Arc::new(DeadLetters {
@@ -398,7 +404,12 @@ fn auth_service(c: &Config, a: &Adapters) -> AuthService {
     }
 }
 
-fn order_processor(c: &Config, a: &Adapters, products: Arc<ProductSnapshots>) -> OrderProcessor {
+fn order_processor(
+    c: &Config,
+    a: &Adapters,
+    products: Arc<ProductSnapshots>,
+    changes: Arc<dyn OrderChanges>,
+) -> OrderProcessor {
     OrderProcessor {
         orders: a.orders.clone(),
         inventory: a.inventory.clone(),
@@ -407,7 +418,7 @@ fn order_processor(c: &Config, a: &Adapters, products: Arc<ProductSnapshots>) ->
             a.mailer.clone(),
             Duration::from_millis(c.mail.send_timeout_ms),
         )),
-        cache: a.cache.clone(),
+        changes,
         products: products.clone(),
         clock: a.clock.clone(),
         notify_lease: Duration::from_millis(c.worker.notify_lease_ms),

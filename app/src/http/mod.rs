@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod layers;
 pub mod openapi;
+pub mod order_cache;
 pub mod orders;
 pub mod products;
 pub mod routes;

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, Problem};
 use super::extract::{request_id, Authenticated, JsonBody, PathParam, QueryParams};
+use super::order_cache::CacheStatus;
 use super::views::{page_limit, OrderPageView, OrderView, PageQuery, PlaceOrderRequest};
 use super::AppState;
 use axum::extract::State;
@@ -9,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orderflow_core::domain::{OrderId, Origin};
-use orderflow_core::usecases::{CacheStatus, PlaceOrder};
+use orderflow_core::usecases::PlaceOrder;
 
 pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).ok_or(ApiError::NotFound("no such order"))
@@ -80,7 +81,7 @@ pub async fn get(
     Authenticated(actor): Authenticated,
     PathParam(id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    let (rendered, cache) = s.services.orders.get(actor, order_id(&id)?).await?;
+    let (rendered, cache) = s.services.cached_orders.get(actor, order_id(&id)?).await?;
     let mut res = (
         [(
             header::CONTENT_TYPE,

@@ -217,15 +217,6 @@ impl From<&StatusChange> for StatusChangeView {
     }
 }
 
-/// Orders as `GET /api/orders/{id}` answers them; the order cache keeps this form.
-pub struct JsonOrders;
-
-impl orderflow_core::usecases::OrderRenderer for JsonOrders {
-    fn render(&self, order: &Order) -> Result<Vec<u8>, orderflow_core::BoxError> {
-        Ok(serde_json::to_vec(&OrderView::from(order))?)
-    }
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct OrderView {
     pub id: Uuid,

@@ -6,7 +6,7 @@
 
 mod process;
 
-use orderflow_core::usecases::CacheStatus;
+use crate::http::order_cache::CacheStatus;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

@@ -14,6 +14,7 @@ mod inventory;
 mod leases;
 mod limiter;
 mod mailer;
+mod order_changes;
 mod orders;
 mod passwords;
 mod queue;
@@ -30,6 +31,7 @@ pub use inventory::{Fulfilment, InventoryError, InventoryRepo};
 pub use leases::{lease_until, LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use order_changes::{NoCopies, OrderChanges};
 pub use orders::{OrderRepo, OrderRepoError};
 pub use passwords::{HashError, PasswordHasher};
 pub use queue::{

@@ -22,8 +22,8 @@ pub use dead_letters::{DeadLetterError, DeadLetters};
 pub use emails::outcome_email;
 pub use message::OrderMessage;
 pub use orders::{
-    order_cache_key, Actor, CacheStatus, CancelOrderError, GetOrderError, ListOrdersError,
-    OrderRenderer, OrderService, OrderSettings, PlaceOrder, PlaceOrderError, Placed,
+    Actor, CancelOrderError, GetOrderError, ListOrdersError, OrderService, PlaceOrder,
+    PlaceOrderError, Placed,
 };
 pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};

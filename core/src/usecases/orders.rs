@@ -3,11 +3,10 @@ use crate::domain::{
     IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, Origin,
     ParseError, Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
-use crate::ports::{Cache, Clock, Handoff, InventoryError, OrderRepo, OrderRepoError};
+use crate::ports::{Clock, Handoff, InventoryError, OrderChanges, OrderRepo, OrderRepoError};
 use crate::BoxError;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::instrument;
 
 /// Who is asking: taken from a verified access token.
@@ -24,7 +23,8 @@ impl Actor {
         self.may_see_owned_by(order.user_id)
     }
 
-    fn may_see_owned_by(&self, owner: UserId) -> bool {
+    /// The same rule for a copy of an order that carries only its owner's id.
+    pub fn may_see_owned_by(&self, owner: UserId) -> bool {
         self.role == Role::Admin || owner == self.user_id
     }
 }
@@ -132,74 +132,14 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> BoxError {
     Box::new(e)
 }
 
-/// Whether a read was answered from the cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheStatus {
-    Hit,
-    Miss,
-}
-
-#[derive(Debug, Clone)]
-pub struct OrderSettings {
-    /// How long a finished order stays cached. Finished orders never change, so this is
-    /// only a memory bound.
-    pub terminal_ttl: Duration,
-    /// How long a pending order stays cached: short, because the worker may finish it
-    /// at any moment and a reader must not see a stale status for long.
-    pub pending_ttl: Duration,
-}
-
-impl Default for OrderSettings {
-    fn default() -> Self {
-        Self {
-            terminal_ttl: Duration::from_secs(600),
-            pending_ttl: Duration::from_secs(1),
-        }
-    }
-}
-
-/// The cache holds orders as rendered for readers; the name changed with the form, so
-/// entries of the earlier form (the order itself) are never read as this one.
-pub fn order_cache_key(id: OrderId) -> String {
-    format!("order-view:{id}")
-}
-
-/// Renders an order as readers get it (the API's JSON body). The cache keeps this
-/// form, so a hit is answered without decoding the order and encoding it again.
-pub trait OrderRenderer: Send + Sync {
-    fn render(&self, order: &Order) -> Result<Vec<u8>, BoxError>;
-}
-
-/// A cache entry: the rendered order followed by its owner's id, which decides who
-/// may read it.
-struct CachedOrder;
-
-impl CachedOrder {
-    const OWNER_LEN: usize = 16;
-
-    fn entry(owner: UserId, mut rendered: Vec<u8>) -> Vec<u8> {
-        rendered.extend_from_slice(owner.0.as_bytes());
-        rendered
-    }
-
-    /// The owner and the rendered order; None for an entry too short to hold them.
-    fn split(mut entry: Vec<u8>) -> Option<(UserId, Vec<u8>)> {
-        let at = entry.len().checked_sub(Self::OWNER_LEN)?;
-        let owner = uuid::Uuid::from_slice(&entry[at..]).ok()?;
-        entry.truncate(at);
-        Some((UserId(owner), entry))
-    }
-}
-
 /// Placing, reading, listing and cancelling orders.
 pub struct OrderService {
     pub orders: Arc<dyn OrderRepo>,
     pub handoff: Arc<dyn Handoff>,
-    pub cache: Arc<dyn Cache>,
     pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,
-    pub renderer: Arc<dyn OrderRenderer>,
-    pub settings: OrderSettings,
+    /// Told when `cancel` may have changed an order.
+    pub changes: Arc<dyn OrderChanges>,
 }
 
 impl OrderService {
@@ -287,61 +227,15 @@ impl OrderService {
             .map_err(unavailable)
     }
 
-    /// One order, rendered by the `renderer`.
+    /// One order, if the actor may see it (else `NotFound`, as for an unknown id).
     #[instrument(skip_all, fields(user_id = %actor.user_id, order_id = %id))]
-    pub async fn get(
-        &self,
-        actor: Actor,
-        id: OrderId,
-    ) -> Result<(Vec<u8>, CacheStatus), GetOrderError> {
-        let key = order_cache_key(id);
-        match self.cache.get(&key).await {
-            Ok(Some(entry)) => match CachedOrder::split(entry) {
-                Some((owner, rendered)) if actor.may_see_owned_by(owner) => {
-                    return Ok((rendered, CacheStatus::Hit))
-                }
-                Some(_) => return Err(GetOrderError::NotFound),
-                None => tracing::warn!("unreadable cache entry; reading the store"),
-            },
-            Ok(None) => {}
-            Err(e) =>
-            // The cache adapter logs outages itself, rate-limited.
-            {
-                tracing::debug!(error = %e, "cache read failed; reading the store")
-            }
-        }
-        let order = self
-            .orders
+    pub async fn get(&self, actor: Actor, id: OrderId) -> Result<Order, GetOrderError> {
+        self.orders
             .get(id)
             .await
             .map_err(|e| GetOrderError::Unavailable(boxed(e)))?
             .filter(|o| actor.may_see(o))
-            .ok_or(GetOrderError::NotFound)?;
-        let rendered = self
-            .renderer
-            .render(&order)
-            .map_err(GetOrderError::Unavailable)?;
-        self.cache_order(&order, &rendered).await;
-        Ok((rendered, CacheStatus::Miss))
-    }
-
-    async fn cache_order(&self, order: &Order, rendered: &[u8]) {
-        let ttl = if order.status.is_terminal() {
-            self.settings.terminal_ttl
-        } else {
-            self.settings.pending_ttl
-        };
-        if ttl.is_zero() {
-            return;
-        }
-        let entry = CachedOrder::entry(order.user_id, rendered.to_vec());
-        if let Err(e) = self
-            .cache
-            .set(&order_cache_key(order.id), &entry, ttl)
-            .await
-        {
-            tracing::debug!(error = %e, "cache write failed");
-        }
+            .ok_or(GetOrderError::NotFound)
     }
 
     #[instrument(skip_all, fields(user_id = %actor.user_id))]
@@ -386,9 +280,9 @@ impl OrderService {
             .orders
             .cancel(id, self.clock.now(), Some(reason.to_owned()))
             .await;
-        if let Err(e) = self.cache.delete(&order_cache_key(id)).await {
-            tracing::debug!(error = %e, "cache invalidation failed");
-        }
+        // Whatever the answer: a refused cancel may have met an order the worker had
+        // just settled, whose copies are stale too.
+        self.changes.changed(id).await;
         match result {
             Ok(order) => Ok(order),
             Err(OrderRepoError::InvalidState(s)) => Err(CancelOrderError::InvalidState(s)),

@@ -1,11 +1,10 @@
 use super::emails::outcome_email;
 use super::message::OrderMessage;
-use super::orders::order_cache_key;
 use super::products::ProductSnapshots;
 use crate::domain::{Order, OrderStatus, Sku};
 use crate::ports::{
-    Cache, Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderRepo,
-    UserRepo,
+    Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderChanges,
+    OrderRepo, UserRepo,
 };
 use crate::retry::Backoff;
 use crate::BoxError;
@@ -49,7 +48,8 @@ pub struct OrderProcessor {
     pub inventory: Arc<dyn InventoryRepo>,
     pub users: Arc<dyn UserRepo>,
     pub mailer: Arc<dyn Mailer>,
-    pub cache: Arc<dyn Cache>,
+    /// Told when an order settled.
+    pub changes: Arc<dyn OrderChanges>,
     /// Placements' copies of products. Settling an order drops the copies of its
     /// products: their stock changed (or fell short), and a copy overstating it would
     /// let a placement for a sold-out product be accepted and then fail, instead of
@@ -138,9 +138,7 @@ impl OrderProcessor {
                 .map(|l| l.sku.clone())
                 .collect();
             self.products.forget(&skus).await;
-            if let Err(e) = self.cache.delete(&order_cache_key(message.order_id)).await {
-                tracing::debug!(error = %e, "cache invalidation failed");
-            }
+            self.changes.changed(message.order_id).await;
         }
         self.notify(&fulfilment.order).await?;
         Ok(processed)

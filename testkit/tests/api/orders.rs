@@ -279,7 +279,7 @@ async fn reading_an_order_reports_cache_misses_and_hits() {
 #[tokio::test]
 async fn an_unreadable_cache_entry_is_read_past() {
     let (app, user, id) = spawn_app_completed().await;
-    let key = orderflow_core::usecases::order_cache_key(orderflow_core::domain::OrderId(
+    let key = orderflow::http::order_cache::order_cache_key(orderflow_core::domain::OrderId(
         id.parse().unwrap(),
     ));
     app.services
@@ -503,4 +503,52 @@ async fn cancel_works_only_while_pending() {
         (StatusCode::CONFLICT, "invalid_state")
     );
     assert!(late.body["detail"].as_str().unwrap().contains("completed"));
+}
+
+/// A pending order is cached too (briefly in production; here for a minute, so only
+/// the drop can explain a fresh answer): settling it and cancelling it drop the copy
+/// through `OrderChanges`, so the next read shows the new status.
+#[tokio::test]
+async fn a_cached_pending_order_is_dropped_when_it_settles_or_is_cancelled() {
+    let app = orderflow_testkit::spawn_app_with(|c| c.cache.pending_order_ttl_ms = 60_000).await;
+    app.product("P", 100, 10).await;
+    let user = app.customer().await;
+    let settles = app
+        .place(&user.access_token, json!([{"sku": "P", "quantity": 1}]))
+        .await;
+    let cancels = app
+        .place(&user.access_token, json!([{"sku": "P", "quantity": 1}]))
+        .await;
+    let read = |id: &str| {
+        let path = format!("/api/orders/{id}");
+        let token = user.access_token.clone();
+        let app = &app;
+        async move { app.get(&path, Some(&token)).await }
+    };
+    let a: String = settles.body["id"].as_str().unwrap().to_owned();
+    let b: String = cancels.body["id"].as_str().unwrap().to_owned();
+    for id in [&a, &b] {
+        read(id).await;
+        let cached = read(id).await;
+        assert_eq!(
+            (cached.header("x-cache"), cached.body["status"].as_str()),
+            (Some("hit"), Some("pending"))
+        );
+    }
+    let cancelled = app
+        .post(
+            &format!("/api/orders/{}/cancel", b.as_str()),
+            Some(&user.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    app.drain().await;
+    for (id, status) in [(&a, "completed"), (&b, "cancelled")] {
+        let fresh = read(id).await;
+        assert_eq!(
+            (fresh.header("x-cache"), fresh.body["status"].as_str()),
+            (Some("miss"), Some(status))
+        );
+    }
 }

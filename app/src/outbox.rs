@@ -11,7 +11,7 @@ use crate::http::views::OrderView;
 use anyhow::{bail, Context};
 use orderflow_adapter_mongo::MongoStore;
 use orderflow_core::domain::OrderId;
-use orderflow_core::ports::OrderRepo;
+use orderflow_core::ports::Outbox;
 use reqwest::Method;
 
 pub async fn run(c: &Config, action: OutboxAction) -> anyhow::Result<()> {

@@ -19,8 +19,9 @@ use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{
-    Cache, Clock, Handoff, Health, InventoryRepo, Leases, Mailer, OrderChanges, OrderRepo,
-    PasswordHasher, Queue, RateLimiter, SessionRepo, SystemClock, TokenIssuer, UserRepo,
+    Cache, Clock, Handoff, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderChanges,
+    OrderSettlement, Orders, Outbox, PasswordHasher, Queue, RateLimiter, SessionRepo, SystemClock,
+    TokenIssuer, UserRepo,
 };
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
@@ -34,8 +35,11 @@ use std::time::Duration;
 pub struct Adapters {
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
-    pub orders: Arc<dyn OrderRepo>,
+    pub orders: Arc<dyn Orders>,
+    pub outbox: Arc<dyn Outbox>,
+    pub ledger: Arc<dyn NotificationLedger>,
     pub inventory: Arc<dyn InventoryRepo>,
+    pub settlement: Arc<dyn OrderSettlement>,
     /// Work one process of the fleet does at a time (the sweep) is held here.
     pub leases: Arc<dyn Leases>,
     pub cache: Arc<dyn Cache>,
@@ -67,7 +71,10 @@ impl Adapters {
             users: store.users,
             sessions: store.sessions,
             orders: store.orders,
+            outbox: store.outbox,
+            ledger: store.ledger,
             inventory: store.inventory,
+            settlement: store.settlement,
             leases: store.leases,
             cache,
             queue,
@@ -206,21 +213,36 @@ async fn ses_mailer(c: &Config, sdk: &aws_config::SdkConfig) -> anyhow::Result<S
 struct StorePorts {
     users: Arc<dyn UserRepo>,
     sessions: Arc<dyn SessionRepo>,
-    orders: Arc<dyn OrderRepo>,
+    orders: Arc<dyn Orders>,
+    outbox: Arc<dyn Outbox>,
+    ledger: Arc<dyn NotificationLedger>,
     inventory: Arc<dyn InventoryRepo>,
+    settlement: Arc<dyn OrderSettlement>,
     leases: Arc<dyn Leases>,
 }
 
 impl StorePorts {
     fn of<S>(s: S) -> Self
     where
-        S: UserRepo + SessionRepo + OrderRepo + InventoryRepo + Leases + Clone + 'static,
+        S: UserRepo
+            + SessionRepo
+            + Orders
+            + Outbox
+            + NotificationLedger
+            + InventoryRepo
+            + OrderSettlement
+            + Leases
+            + Clone
+            + 'static,
     {
         Self {
             users: Arc::new(s.clone()),
             sessions: Arc::new(s.clone()),
             orders: Arc::new(s.clone()),
+            outbox: Arc::new(s.clone()),
+            ledger: Arc::new(s.clone()),
             inventory: Arc::new(s.clone()),
+            settlement: Arc::new(s.clone()),
             leases: Arc::new(s),
         }
     }
@@ -411,8 +433,8 @@ fn order_processor(
     changes: Arc<dyn OrderChanges>,
 ) -> OrderProcessor {
     OrderProcessor {
-        orders: a.orders.clone(),
-        inventory: a.inventory.clone(),
+        ledger: a.ledger.clone(),
+        settlement: a.settlement.clone(),
         users: a.users.clone(),
         mailer: Arc::new(crate::mail_deadline::Deadlined::new(
             a.mailer.clone(),
@@ -432,7 +454,7 @@ fn order_processor(
 
 fn relay(c: &Config, a: &Adapters, handoff: Arc<dyn Handoff>) -> Relay {
     Relay {
-        orders: a.orders.clone(),
+        outbox: a.outbox.clone(),
         queue: a.queue.clone(),
         clock: a.clock.clone(),
         handoff,

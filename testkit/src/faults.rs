@@ -6,8 +6,9 @@ use orderflow_core::domain::{
     ProductPatch, PublishRefusal, Sku, UserId,
 };
 use orderflow_core::ports::{
-    DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, OrderRepo, OrderRepoError,
-    Outgoing, Published, Queue, QueueError, Receipt, Refused,
+    DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, NotificationLedger,
+    OrderRepoError, OrderSettlement, Orders, Outbox, Outgoing, Published, Queue, QueueError,
+    Receipt, Refused,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -127,27 +128,41 @@ impl Queue for SwitchableQueue {
     }
 }
 
-/// The order and inventory ports of a store, answering `Unavailable` while switched
+/// The order-side and inventory ports of a store, answering `Unavailable` while switched
 /// off: a database outage as the worker sees it. It also counts the sweep's reads, and
 /// can make them hang (a store that stopped answering mid-sweep).
 #[derive(Clone)]
 pub struct SwitchableStore {
-    orders: Arc<dyn OrderRepo>,
+    orders: Arc<dyn Orders>,
+    outbox: Arc<dyn Outbox>,
+    ledger: Arc<dyn NotificationLedger>,
     inventory: Arc<dyn InventoryRepo>,
+    settlement: Arc<dyn OrderSettlement>,
     down: Arc<AtomicBool>,
     sweep_reads: Arc<std::sync::atomic::AtomicUsize>,
     hang_sweeps: Arc<AtomicBool>,
 }
 
 impl SwitchableStore {
-    pub fn new(orders: Arc<dyn OrderRepo>, inventory: Arc<dyn InventoryRepo>) -> Self {
-        Self {
-            orders,
-            inventory,
+    /// Wraps the order, outbox, ledger, inventory and settlement ports of `a` (one
+    /// store) and puts the wrapped ones in their place.
+    pub fn wrap(a: &mut orderflow::wiring::Adapters) -> Self {
+        let s = Self {
+            orders: a.orders.clone(),
+            outbox: a.outbox.clone(),
+            ledger: a.ledger.clone(),
+            inventory: a.inventory.clone(),
+            settlement: a.settlement.clone(),
             down: Arc::new(AtomicBool::new(false)),
             sweep_reads: Arc::default(),
             hang_sweeps: Arc::default(),
-        }
+        };
+        a.orders = Arc::new(s.clone());
+        a.outbox = Arc::new(s.clone());
+        a.ledger = Arc::new(s.clone());
+        a.inventory = Arc::new(s.clone());
+        a.settlement = Arc::new(s.clone());
+        s
     }
 
     /// How many times the sweep has read stale orders through this handle.
@@ -188,15 +203,17 @@ impl orderflow_core::ports::Health for SwitchableStore {
 }
 
 #[async_trait::async_trait]
-impl OrderRepo for SwitchableStore {
+impl Orders for SwitchableStore {
     async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.insert(order).await
     }
+
     async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.get(id).await
     }
+
     async fn by_idempotency_key(
         &self,
         user: UserId,
@@ -205,6 +222,7 @@ impl OrderRepo for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.by_idempotency_key(user, key).await
     }
+
     async fn list_for_user(
         &self,
         user: UserId,
@@ -214,6 +232,7 @@ impl OrderRepo for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.list_for_user(user, limit, cursor).await
     }
+
     async fn cancel(
         &self,
         id: OrderId,
@@ -223,6 +242,10 @@ impl OrderRepo for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.orders.cancel(id, at, reason).await
     }
+}
+
+#[async_trait::async_trait]
+impl Outbox for SwitchableStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
@@ -230,36 +253,43 @@ impl OrderRepo for SwitchableStore {
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.unpublished(created_before, now, limit).await
+        self.outbox.unpublished(created_before, now, limit).await
     }
+
     async fn refuse_publication(
         &self,
         id: OrderId,
         refusal: &PublishRefusal,
     ) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.refuse_publication(id, refusal).await
+        self.outbox.refuse_publication(id, refusal).await
     }
+
     async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.set_aside(limit).await
+        self.outbox.set_aside(limit).await
     }
+
     async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.count_set_aside(cap).await
+        self.outbox.count_set_aside(cap).await
     }
+
     async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.retry_set_aside(id).await
+        self.outbox.retry_set_aside(id).await
     }
+
     async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.count_unpublished(cap).await
+        self.outbox.count_unpublished(cap).await
     }
+
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.mark_published(ids).await
+        self.outbox.mark_published(ids).await
     }
+
     async fn stale_pending(
         &self,
         older_than: DateTime<Utc>,
@@ -270,12 +300,17 @@ impl OrderRepo for SwitchableStore {
             std::future::pending::<()>().await;
         }
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.stale_pending(older_than, limit).await
+        self.outbox.stale_pending(older_than, limit).await
     }
+
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.mark_swept(ids, at).await
+        self.outbox.mark_swept(ids, at).await
     }
+}
+
+#[async_trait::async_trait]
+impl NotificationLedger for SwitchableStore {
     async fn claim_notification(
         &self,
         id: OrderId,
@@ -283,24 +318,28 @@ impl OrderRepo for SwitchableStore {
         until: DateTime<Utc>,
     ) -> Result<bool, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.claim_notification(id, now, until).await
+        self.ledger.claim_notification(id, now, until).await
     }
+
     async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.finish_notification(id).await
+        self.ledger.finish_notification(id).await
     }
+
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.release_notification(id).await
+        self.ledger.release_notification(id).await
     }
+
     async fn due_notifications(
         &self,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.due_notifications(now, limit).await
+        self.ledger.due_notifications(now, limit).await
     }
+
     async fn defer_notification(
         &self,
         id: OrderId,
@@ -308,15 +347,17 @@ impl OrderRepo for SwitchableStore {
         failures: u32,
     ) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.defer_notification(id, due_at, failures).await
+        self.ledger.defer_notification(id, due_at, failures).await
     }
+
     async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.abandon_notification(id).await
+        self.ledger.abandon_notification(id).await
     }
+
     async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.count_owed_notifications(cap).await
+        self.ledger.count_owed_notifications(cap).await
     }
 }
 
@@ -346,12 +387,16 @@ impl InventoryRepo for SwitchableStore {
         guard!(self, InventoryError::Unavailable);
         self.inventory.update(sku, patch).await
     }
+}
+
+#[async_trait::async_trait]
+impl OrderSettlement for SwitchableStore {
     async fn fulfil(
         &self,
         order: OrderId,
         at: DateTime<Utc>,
     ) -> Result<Fulfilment, InventoryError> {
         guard!(self, InventoryError::Unavailable);
-        self.inventory.fulfil(order, at).await
+        self.settlement.fulfil(order, at).await
     }
 }

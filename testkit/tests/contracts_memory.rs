@@ -13,11 +13,7 @@ fn sessions() -> Arc<dyn SessionRepo> {
     Arc::new(MemoryStore::new())
 }
 fn store() -> Store {
-    let s = MemoryStore::new();
-    Store {
-        orders: Arc::new(s.clone()),
-        inventory: Arc::new(s),
-    }
+    Store::of(MemoryStore::new())
 }
 fn leases() -> Arc<dyn Leases> {
     Arc::new(MemoryStore::new())
@@ -31,7 +27,11 @@ async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>
 
 orderflow_testkit::user_repo_contract!(async { Some(users()) });
 orderflow_testkit::session_repo_contract!(async { Some(sessions()) });
-orderflow_testkit::store_contract!(async { Some(store()) });
+orderflow_testkit::orders_contract!(async { Some(store()) });
+orderflow_testkit::outbox_contract!(async { Some(store()) });
+orderflow_testkit::notification_ledger_contract!(async { Some(store()) });
+orderflow_testkit::inventory_contract!(async { Some(store()) });
+orderflow_testkit::settlement_contract!(async { Some(store()) });
 orderflow_testkit::cache_contract!(async { Some(cache()) });
 orderflow_testkit::leases_contract!(async { Some(leases()) });
 orderflow_testkit::queue_contract!(queue);

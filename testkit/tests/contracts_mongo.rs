@@ -39,15 +39,16 @@ async fn leases() -> Option<Arc<dyn Leases>> {
 }
 async fn store() -> Option<Store> {
     let m = mongo().await?;
-    Some(Store {
-        orders: Arc::new(m.clone()),
-        inventory: Arc::new(m),
-    })
+    Some(Store::of(m))
 }
 
 orderflow_testkit::user_repo_contract!(users());
 orderflow_testkit::session_repo_contract!(sessions());
-orderflow_testkit::store_contract!(store());
+orderflow_testkit::orders_contract!(store());
+orderflow_testkit::outbox_contract!(store());
+orderflow_testkit::notification_ledger_contract!(store());
+orderflow_testkit::inventory_contract!(store());
+orderflow_testkit::settlement_contract!(store());
 orderflow_testkit::leases_contract!(leases());
 
 /// A worker killed inside its settlement transaction leaves the order locked until the
@@ -56,7 +57,7 @@ orderflow_testkit::leases_contract!(leases());
 /// soak); once the lock is gone, the cancel goes through.
 #[tokio::test]
 async fn a_cancel_of_an_order_a_dead_settlement_holds_is_busy_not_stuck() {
-    use orderflow_core::ports::{InventoryRepo, OrderRepo, OrderRepoError};
+    use orderflow_core::ports::{InventoryRepo, OrderRepoError, Orders};
     use orderflow_testkit::contracts::fixtures;
 
     let database = unique("orderflow-test").replace('-', "_");
@@ -66,7 +67,7 @@ async fn a_cancel_of_an_order_a_dead_settlement_holds_is_busy_not_stuck() {
     let product = fixtures::product("BUSY", 100, 5);
     InventoryRepo::insert(&store, &product).await.unwrap();
     let order = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
-    OrderRepo::insert(&store, &order).await.unwrap();
+    Orders::insert(&store, &order).await.unwrap();
 
     // The dead worker: a transaction that wrote the order and never ends.
     let client = mongodb::Client::with_uri_str(mongo_url().await.unwrap())

@@ -1,7 +1,9 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku};
-use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo};
+use orderflow_core::ports::{
+    Fulfilment, FulfilmentOutcome, InventoryError, InventoryRepo, OrderSettlement,
+};
 use std::ops::Bound;
 
 #[async_trait::async_trait]
@@ -67,7 +69,10 @@ impl InventoryRepo for MemoryStore {
         }
         Ok(product.clone())
     }
+}
 
+#[async_trait::async_trait]
+impl OrderSettlement for MemoryStore {
     async fn fulfil(
         &self,
         order_id: OrderId,

@@ -3,11 +3,11 @@ use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal, UserId,
 };
-use orderflow_core::ports::{OrderRepo, OrderRepoError};
+use orderflow_core::ports::{NotificationLedger, OrderRepoError, Orders, Outbox};
 use std::ops::Bound;
 
 #[async_trait::async_trait]
-impl OrderRepo for MemoryStore {
+impl Orders for MemoryStore {
     async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         if let Some(key) = &order.idempotency_key {
@@ -85,7 +85,10 @@ impl OrderRepo for MemoryStore {
             .map_err(OrderRepoError::InvalidState)?;
         Ok(order.clone())
     }
+}
 
+#[async_trait::async_trait]
+impl Outbox for MemoryStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
@@ -191,7 +194,10 @@ impl OrderRepo for MemoryStore {
         }
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl NotificationLedger for MemoryStore {
     async fn claim_notification(
         &self,
         id: OrderId,

@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use orderflow_core::domain::{OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku};
-use orderflow_core::ports::{Fulfilment, InventoryError, InventoryRepo};
+use orderflow_core::ports::{Fulfilment, InventoryError, InventoryRepo, OrderSettlement};
 
 pub(crate) fn unavailable(e: impl Into<orderflow_core::BoxError>) -> InventoryError {
     InventoryError::Unavailable(e.into())
@@ -126,7 +126,10 @@ impl InventoryRepo for MongoStore {
             },
         }
     }
+}
 
+#[async_trait::async_trait]
+impl OrderSettlement for MongoStore {
     async fn fulfil(
         &self,
         order: OrderId,

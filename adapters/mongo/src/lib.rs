@@ -1,10 +1,16 @@
 //! MongoDB adapters for the store ports.
 //!
-//! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `OrderRepo`,
-//!   `InventoryRepo` and `Leases` over five collections (`users`, `sessions`, `orders`,
+//! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `Orders`,
+//!   `Outbox`, `NotificationLedger`, `InventoryRepo`, `OrderSettlement` and `Leases`
+//!   over five collections (`users`, `sessions`, `orders`,
 //!   `products`, `leases`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
 //! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
+//!
+//! BSON dates hold milliseconds, which is the precision the store ports promise. A
+//! settlement is a transaction; one whose worker died holds its order until the server
+//! reaps the transaction (about a minute), which is why a cancel meanwhile answers
+//! `Busy` (`contracts_mongo.rs` tests it).
 //!
 //! Needs a replica set (transactions). Duplicate-key errors (11000) become the ports'
 //! duplicate errors; every other driver error becomes `Unavailable`.

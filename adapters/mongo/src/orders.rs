@@ -9,7 +9,7 @@ use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal,
     StatusChange, UserId,
 };
-use orderflow_core::ports::{OrderRepo, OrderRepoError};
+use orderflow_core::ports::{NotificationLedger, OrderRepoError, Orders, Outbox};
 use std::time::Duration;
 
 fn unavailable(e: impl Into<orderflow_core::BoxError>) -> OrderRepoError {
@@ -46,7 +46,7 @@ impl MongoStore {
 }
 
 #[async_trait::async_trait]
-impl OrderRepo for MongoStore {
+impl Orders for MongoStore {
     async fn insert(&self, order: &Order) -> Result<(), OrderRepoError> {
         match tokio::time::timeout(
             self.op_timeout,
@@ -129,7 +129,10 @@ impl OrderRepo for MongoStore {
             },
         }
     }
+}
 
+#[async_trait::async_trait]
+impl Outbox for MongoStore {
     async fn unpublished(
         &self,
         created_before: DateTime<Utc>,
@@ -259,7 +262,10 @@ impl OrderRepo for MongoStore {
         .map_err(unavailable)?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl NotificationLedger for MongoStore {
     async fn claim_notification(
         &self,
         id: OrderId,

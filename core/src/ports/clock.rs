@@ -5,9 +5,8 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// Wall-clock time. Truncated to milliseconds, the precision every store keeps (BSON dates are
-/// milliseconds), so an
-/// order read back equals the order written.
+/// Wall-clock time, truncated to whole milliseconds: the store ports promise times to the
+/// millisecond and no finer, so an order read back equals the order written.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

@@ -8,7 +8,7 @@ use crate::domain::{Order, OrderId};
 /// - return at once, never blocking or failing the caller;
 /// - when it cannot take the order (buffer full, relay stopped), drop it silently: the
 ///   order is stored unpublished, so the relay's timed scan of
-///   `OrderRepo::unpublished` publishes it after `relay.min_age_ms`. Nothing is lost,
+///   `Outbox::unpublished` publishes it after `relay.min_age_ms`. Nothing is lost,
 ///   only delayed;
 /// - answer `holds` with true from `offer` until the order's publish call has ended
 ///   (either way), so the scan does not send a second copy of an order the hand-off is

@@ -1,8 +1,5 @@
-use crate::domain::{
-    FulfilmentOutcome, Order, OrderId, Product, ProductCursor, ProductPage, ProductPatch, Sku,
-};
+use crate::domain::{Product, ProductCursor, ProductPage, ProductPatch, Sku};
 use crate::BoxError;
-use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -18,28 +15,16 @@ pub enum InventoryError {
     Unavailable(#[source] BoxError),
 }
 
-#[derive(Debug, Clone)]
-pub struct Fulfilment {
-    /// The order as it is after this call.
-    pub order: Order,
-    pub outcome: FulfilmentOutcome,
-}
-
-/// Products and their stock, and the one authoritative stock-taking step.
+/// Products and their stock. Stock is taken by `OrderSettlement::fulfil`, which
+/// adapters implement over the same products.
 ///
 /// MUST:
 /// - never let any product's stock go below zero, under any concurrency;
-/// - make `fulfil` ONE atomic unit over products and the order: if the order is pending,
-///   apply what `Order::settlement` decides from the stock read in that unit (take
-///   `Settlement::takes`, record its status change through `Order::apply`, which also
-///   makes the outcome email owed from `at`, even if the caller dies at once); if it is
-///   not pending, change nothing and report `AlreadyFinal`. A repeated call never takes
-///   stock twice;
 /// - apply `update`'s `stock_delta` atomically and relative to the current stock,
 ///   returning `InsufficientStock` (and changing nothing) if it would go below zero and
 ///   `StockLimit` if it would pass `Product::MAX_STOCK`;
 /// - return `DuplicateSku` from `insert` for an existing SKU, also under races;
-/// - return `NotFound` for an unknown SKU in `update`, or unknown order in `fulfil`;
+/// - return `NotFound` for an unknown SKU in `update`;
 /// - list products in SKU order, strictly after the cursor;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
@@ -54,6 +39,4 @@ pub trait InventoryRepo: super::Health {
         after: Option<&ProductCursor>,
     ) -> Result<ProductPage, InventoryError>;
     async fn update(&self, sku: &Sku, patch: &ProductPatch) -> Result<Product, InventoryError>;
-    async fn fulfil(&self, order: OrderId, at: DateTime<Utc>)
-        -> Result<Fulfilment, InventoryError>;
 }

@@ -14,11 +14,14 @@ mod inventory;
 mod leases;
 mod limiter;
 mod mailer;
+mod notification_ledger;
 mod order_changes;
 mod orders;
+mod outbox;
 mod passwords;
 mod queue;
 mod sessions;
+mod settlement;
 mod tokens;
 mod users;
 
@@ -27,17 +30,20 @@ pub use cache::{Cache, CacheError};
 pub use clock::{Clock, SystemClock};
 pub use handoff::{Handoff, NoHandoff};
 pub use health::Health;
-pub use inventory::{Fulfilment, InventoryError, InventoryRepo};
+pub use inventory::{InventoryError, InventoryRepo};
 pub use leases::{lease_until, LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
+pub use notification_ledger::NotificationLedger;
 pub use order_changes::{NoCopies, OrderChanges};
-pub use orders::{OrderRepo, OrderRepoError};
+pub use orders::{OrderRepoError, Orders};
+pub use outbox::Outbox;
 pub use passwords::{HashError, PasswordHasher};
 pub use queue::{
     DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
     MAX_BODY_BYTES,
 };
 pub use sessions::{Rotation, SessionRepo, SessionRepoError};
+pub use settlement::{Fulfilment, OrderSettlement};
 pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};
 pub use users::{UserRepo, UserRepoError};

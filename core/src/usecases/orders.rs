@@ -3,7 +3,7 @@ use crate::domain::{
     IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, Origin,
     ParseError, Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
-use crate::ports::{Clock, Handoff, InventoryError, OrderChanges, OrderRepo, OrderRepoError};
+use crate::ports::{Clock, Handoff, InventoryError, OrderChanges, OrderRepoError, Orders};
 use crate::BoxError;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -134,7 +134,7 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> BoxError {
 
 /// Placing, reading, listing and cancelling orders.
 pub struct OrderService {
-    pub orders: Arc<dyn OrderRepo>,
+    pub orders: Arc<dyn Orders>,
     pub handoff: Arc<dyn Handoff>,
     pub products: Arc<ProductSnapshots>,
     pub clock: Arc<dyn Clock>,

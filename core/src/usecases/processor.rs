@@ -3,8 +3,8 @@ use super::message::OrderMessage;
 use super::products::ProductSnapshots;
 use crate::domain::{Order, OrderStatus, Sku};
 use crate::ports::{
-    Clock, FulfilmentOutcome, InventoryError, InventoryRepo, MailError, Mailer, OrderChanges,
-    OrderRepo, UserRepo,
+    Clock, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger, OrderChanges,
+    OrderSettlement, UserRepo,
 };
 use crate::retry::Backoff;
 use crate::BoxError;
@@ -44,8 +44,8 @@ pub enum ProcessError {
 
 /// The worker's one step: settle an order and tell its customer, exactly once.
 pub struct OrderProcessor {
-    pub orders: Arc<dyn OrderRepo>,
-    pub inventory: Arc<dyn InventoryRepo>,
+    pub ledger: Arc<dyn NotificationLedger>,
+    pub settlement: Arc<dyn OrderSettlement>,
     pub users: Arc<dyn UserRepo>,
     pub mailer: Arc<dyn Mailer>,
     /// Told when an order settled.
@@ -109,7 +109,7 @@ impl OrderProcessor {
         }
 
         let fulfilment = match self
-            .inventory
+            .settlement
             .fulfil(message.order_id, self.clock.now())
             .instrument(tracing::info_span!("settle"))
             .await
@@ -156,7 +156,7 @@ impl OrderProcessor {
         }
         let now = self.clock.now();
         if !self
-            .orders
+            .ledger
             .claim_notification(order.id, now, self.lease_end(now))
             .await
             .map_err(|e| ProcessError::StoreUnavailable(Box::new(e)))?
@@ -178,12 +178,12 @@ impl OrderProcessor {
     #[instrument(skip_all)]
     pub async fn send_due(&self, limit: usize) -> Result<DueSent, BoxError> {
         let now = self.clock.now();
-        let due = self.orders.due_notifications(now, limit.max(1)).await?;
+        let due = self.ledger.due_notifications(now, limit.max(1)).await?;
         let mut done = DueSent::default();
         for order in due {
             let span = tracing::info_span!("notify", order_id = %order.id);
             let claimed = self
-                .orders
+                .ledger
                 .claim_notification(order.id, now, self.lease_end(now))
                 .instrument(span.clone())
                 .await?;
@@ -204,7 +204,7 @@ impl OrderProcessor {
 
     /// Emails owed now or later (a gauge).
     pub async fn owed_notifications(&self) -> Result<usize, BoxError> {
-        Ok(self.orders.count_owed_notifications(100_000).await?)
+        Ok(self.ledger.count_owed_notifications(100_000).await?)
     }
 
     fn lease_end(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
@@ -224,7 +224,7 @@ impl OrderProcessor {
         };
         let Some(user) = user else {
             tracing::warn!("order's user no longer exists; no email sent");
-            self.orders.finish_notification(order.id).await?;
+            self.ledger.finish_notification(order.id).await?;
             return Ok(SendOutcome::Delivered);
         };
         match self.mailer.send(&outcome_email(order, &user.email)).await {
@@ -242,12 +242,12 @@ impl OrderProcessor {
                         .unwrap_or(chrono::Duration::MAX)
                 {
                     tracing::error!(error = %e, failures, "outcome email given up: the mailer failed for longer than notify.give_up_after_ms");
-                    self.orders.abandon_notification(order.id).await?;
+                    self.ledger.abandon_notification(order.id).await?;
                     return Ok(SendOutcome::Abandoned);
                 }
                 let wait = self.notify_retry.wait(failures);
                 tracing::warn!(error = %e, failures, retry_in_ms = wait.as_millis() as u64, "outcome email not sent; it stays due");
-                self.orders
+                self.ledger
                     .defer_notification(
                         order.id,
                         now + chrono::Duration::from_std(wait).unwrap_or_default(),
@@ -257,18 +257,18 @@ impl OrderProcessor {
                 return Ok(SendOutcome::Deferred);
             }
         }
-        self.orders.finish_notification(order.id).await?;
+        self.ledger.finish_notification(order.id).await?;
         Ok(SendOutcome::Delivered)
     }
 
     /// Whether the store answers at all: the worker checks before taking more messages
     /// after a `StoreUnavailable`.
     pub async fn store_available(&self) -> bool {
-        self.orders.health().await.is_ok()
+        self.ledger.health().await.is_ok()
     }
 
     async fn release(&self, order: &Order) {
-        if let Err(e) = self.orders.release_notification(order.id).await {
+        if let Err(e) = self.ledger.release_notification(order.id).await {
             tracing::warn!(error = %e, "could not release notification claim; it lapses on its own");
         }
     }

@@ -1,6 +1,6 @@
 use super::message::OrderMessage;
 use crate::domain::{Order, OrderId, PublishRefusal, Refusals};
-use crate::ports::{Clock, Handoff, OrderRepo, OrderRepoError, Queue};
+use crate::ports::{Clock, Handoff, OrderRepoError, Outbox, Queue};
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use tracing::instrument;
 /// order whose hand-off failed, or whose process died between storing and publishing,
 /// is found by the timed scan (`publish_due`) once it is `min_age` old.
 pub struct Relay {
-    pub orders: Arc<dyn OrderRepo>,
+    pub outbox: Arc<dyn Outbox>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     /// This process's hand-off: the scan skips the orders it still holds.
@@ -57,7 +57,7 @@ impl Relay {
         loop {
             let now = self.clock.now();
             let cutoff = now - chrono::Duration::from_std(age).unwrap_or_default();
-            let stale = self.orders.stale_pending(cutoff, batch).await?;
+            let stale = self.outbox.stale_pending(cutoff, batch).await?;
             let messages: Vec<OrderMessage> = stale.iter().map(OrderMessage::for_order).collect();
             let outgoing: Vec<_> = messages.iter().map(OrderMessage::outgoing).collect();
             let published = self.queue.publish(&outgoing).await?;
@@ -67,7 +67,7 @@ impl Relay {
                 }
             }
             let ids: Vec<OrderId> = messages.iter().map(|m| m.order_id).collect();
-            self.orders.mark_swept(&ids, now).await?;
+            self.outbox.mark_swept(&ids, now).await?;
             let accepted = ids.len() - published.refused.len();
             sent += accepted;
             if accepted > 0 {
@@ -84,12 +84,12 @@ impl Relay {
 
     /// How many orders the queue has not accepted yet (counted up to 10,000).
     pub async fn backlog(&self) -> Result<usize, BoxError> {
-        Ok(self.orders.count_unpublished(10_000).await?)
+        Ok(self.outbox.count_unpublished(10_000).await?)
     }
 
     /// How many orders are set aside (counted up to 10,000).
     pub async fn set_aside_count(&self) -> Result<usize, BoxError> {
-        Ok(self.orders.count_set_aside(10_000).await?)
+        Ok(self.outbox.count_set_aside(10_000).await?)
     }
 
     /// Publishes everything due now.
@@ -100,7 +100,7 @@ impl Relay {
         loop {
             let now = self.clock.now();
             let cutoff = now - chrono::Duration::from_std(self.min_age).unwrap_or_default();
-            let due = self.orders.unpublished(cutoff, now, batch).await?;
+            let due = self.outbox.unpublished(cutoff, now, batch).await?;
             let found = due.len();
             let free: Vec<Order> = due
                 .into_iter()
@@ -149,7 +149,7 @@ impl Relay {
             .filter(|(i, _)| !published.is_refused(*i))
             .map(|(_, m)| m.order_id)
             .collect();
-        self.orders.mark_published(&accepted).await?;
+        self.outbox.mark_published(&accepted).await?;
         let mut done = Relayed {
             published: accepted.len(),
             ..Relayed::default()
@@ -167,7 +167,7 @@ impl Relay {
             } else {
                 tracing::warn!(order_id = %m.order_id, reason = %r.reason, refusals = refusal.count, retry_at = %refusal.retry_at, "the queue refused this order's message; will retry");
             }
-            self.orders.refuse_publication(m.order_id, &refusal).await?;
+            self.outbox.refuse_publication(m.order_id, &refusal).await?;
             done.refused += 1;
         }
         Ok(done)
@@ -176,7 +176,7 @@ impl Relay {
     /// Orders set aside after repeated refusals, oldest first.
     #[instrument(skip_all)]
     pub async fn list_set_aside(&self, limit: usize) -> Result<Vec<Order>, SetAsideError> {
-        self.orders
+        self.outbox
             .set_aside(limit.clamp(1, 100))
             .await
             .map_err(|e| SetAsideError::Unavailable(Box::new(e)))
@@ -186,7 +186,7 @@ impl Relay {
     /// it is not set aside.
     #[instrument(skip_all, fields(order_id = %id))]
     pub async fn retry_set_aside(&self, id: OrderId) -> Result<bool, SetAsideError> {
-        match self.orders.retry_set_aside(id).await {
+        match self.outbox.retry_set_aside(id).await {
             Ok(retried) => {
                 if retried {
                     tracing::info!("set-aside order handed back to the relay");

@@ -11,11 +11,16 @@
 
 pub mod cache;
 pub mod fixtures;
+pub mod inventory;
 pub mod leases;
 pub mod limiter;
 pub mod mailer;
+pub mod notification_ledger;
+pub mod orders;
+pub mod outbox;
 pub mod queue;
 pub mod sessions;
+pub mod settlement;
 pub mod store;
 pub mod users;
 
@@ -67,7 +72,14 @@ const SUITES: &[(&str, &str)] = &[
     ("limiter", include_str!("limiter.rs")),
     ("queue", include_str!("queue.rs")),
     ("sessions", include_str!("sessions.rs")),
-    ("store", include_str!("store.rs")),
+    ("orders", include_str!("orders.rs")),
+    ("outbox", include_str!("outbox.rs")),
+    (
+        "notification_ledger",
+        include_str!("notification_ledger.rs"),
+    ),
+    ("inventory", include_str!("inventory.rs")),
+    ("settlement", include_str!("settlement.rs")),
     ("users", include_str!("users.rs")),
 ];
 

@@ -41,9 +41,7 @@ impl Process {
         });
         let mut adapters =
             memory_adapters(&config, store, queue, Arc::new(RecordingMailer::default()));
-        let switch = SwitchableStore::new(adapters.orders.clone(), adapters.inventory.clone());
-        adapters.orders = Arc::new(switch.clone());
-        adapters.inventory = Arc::new(switch.clone());
+        let switch = SwitchableStore::wrap(&mut adapters);
         let app = Application::build_with(config, Role::Api, Some(adapters))
             .await
             .expect("the application builds");

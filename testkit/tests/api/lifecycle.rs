@@ -247,7 +247,7 @@ async fn a_client_request_id_is_kept_only_when_short_and_visible() {
     assert!(fresh(&kept));
     let body: serde_json::Value = r.json().await.unwrap();
     let id = orderflow_core::domain::OrderId::parse(body["id"].as_str().unwrap()).unwrap();
-    use orderflow_core::ports::OrderRepo;
+    use orderflow_core::ports::Orders;
     let stored = app.store.get(id).await.unwrap().unwrap();
     assert_eq!(stored.request_id.as_deref(), Some(kept.as_str()));
 }

@@ -1,4 +1,4 @@
-use orderflow_core::ports::{InventoryRepo, OrderRepo, Queue};
+use orderflow_core::ports::{NotificationLedger, OrderSettlement, Queue};
 use orderflow_testkit::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -610,10 +610,7 @@ async fn app_with_switchable_store(
     let switch = std::sync::Arc::new(std::sync::Mutex::new(None));
     let s2 = switch.clone();
     let app = orderflow_testkit::spawn_app_custom(tweak, move |a| {
-        let s =
-            orderflow_testkit::faults::SwitchableStore::new(a.orders.clone(), a.inventory.clone());
-        a.orders = std::sync::Arc::new(s.clone());
-        a.inventory = std::sync::Arc::new(s.clone());
+        let s = orderflow_testkit::faults::SwitchableStore::wrap(a);
         *s2.lock().unwrap() = Some(s);
     })
     .await;

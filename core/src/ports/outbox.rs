@@ -1,0 +1,56 @@
+use super::OrderRepoError;
+use crate::domain::{Order, OrderId, PublishRefusal};
+use chrono::{DateTime, Utc};
+
+/// The orders whose message the queue has not accepted yet, and what the relay records
+/// about publishing them. Orders are their own outbox: `Orders::insert` stores them
+/// unpublished, in the same write.
+///
+/// MUST:
+/// - leave out of `unpublished` the orders whose `publish_refusal` is set aside or has a
+///   `retry_at` after `now`, and list exactly the set-aside ones in `set_aside`;
+///   `mark_published` clears the refusal;
+/// - list in `stale_pending` only published pending orders not swept since
+///   `older_than`, and leave an order out once `mark_swept` recorded a later sweep;
+/// - count without loading the orders (the counts are gauges read every second);
+/// - return `NotFound` from `retry_set_aside` when there is no such order;
+/// - return `Unavailable` when the store cannot answer.
+#[async_trait::async_trait]
+pub trait Outbox: super::Health {
+    /// Orders the queue has not accepted yet, created before `created_before`, oldest
+    /// first, except those refused and not due again by `now` (or set aside).
+    async fn unpublished(
+        &self,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError>;
+    async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
+    /// Records that the queue refused the order's message (unless it was published
+    /// meanwhile).
+    async fn refuse_publication(
+        &self,
+        id: OrderId,
+        refusal: &PublishRefusal,
+    ) -> Result<(), OrderRepoError>;
+    /// Unpublished orders the relay set aside, oldest first.
+    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError>;
+    /// How many orders are set aside, counted up to `cap` (a gauge).
+    async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError>;
+    /// Clears a set-aside order's refusal so the scan publishes it again; false when
+    /// the order is not set aside (`NotFound` when there is no such order).
+    async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError>;
+    /// How many orders are unpublished, counted up to `cap` (a gauge, read every
+    /// second: it must not load the orders themselves).
+    async fn count_unpublished(&self, cap: usize) -> Result<usize, OrderRepoError>;
+    /// Published pending orders created before `older_than` and not swept since then,
+    /// oldest first (unpublished ones are the scan's): orders whose message may have
+    /// been lost (a purged queue, a redrive gone wrong) and that the sweep publishes
+    /// again.
+    async fn stale_pending(
+        &self,
+        older_than: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Order>, OrderRepoError>;
+    async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError>;
+}

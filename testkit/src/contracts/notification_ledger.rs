@@ -1,0 +1,175 @@
+//! `NotificationLedger` contract: owed outcome emails, their claims and their end.
+//! The adapter is a [`Store`]: the ports one backing store implements, since the
+//! tests set up state through its other ports.
+
+use super::fixtures::{now, order, product};
+use orderflow_core::domain::{Order, UserId};
+
+use super::store::Store;
+
+pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store) {
+    let p = product("NL-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let secs = chrono::Duration::seconds;
+    let [a, b, c, cancelled] = [(); 4].map(|_| order(UserId::new(), &[(&p, 1)]));
+    for o in [&a, &b, &c, &cancelled] {
+        s.orders.insert(o).await.unwrap();
+    }
+    assert!(
+        s.ledger
+            .due_notifications(t0 + secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is owed before settlement"
+    );
+    s.orders.cancel(cancelled.id, t0, None).await.unwrap();
+    for (o, at) in [(&a, t0), (&b, t0 + secs(1)), (&c, t0 + secs(2))] {
+        let f = s.settlement.fulfil(o.id, at).await.unwrap();
+        assert_eq!(
+            f.order.notify_due_at,
+            Some(at),
+            "the settlement makes the email owed"
+        );
+    }
+    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(1), 10).await.unwrap()),
+        vec![a.id, b.id],
+        "due by then, earliest first; a cancelled order owes nothing"
+    );
+    assert_eq!(s.ledger.count_owed_notifications(10).await.unwrap(), 3);
+
+    assert!(s
+        .ledger
+        .claim_notification(a.id, t0, t0 + secs(30))
+        .await
+        .unwrap());
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(5), 10).await.unwrap()),
+        vec![b.id, c.id],
+        "a claimed email is left to its holder"
+    );
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(31), 10).await.unwrap()),
+        vec![a.id, b.id, c.id],
+        "until the claim lapses"
+    );
+
+    s.ledger
+        .defer_notification(a.id, t0 + secs(100), 1)
+        .await
+        .unwrap();
+    let deferred = s.orders.get(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            deferred.notify_due_at,
+            deferred.notify_failures,
+            deferred.notify_claimed_until
+        ),
+        (Some(t0 + secs(100)), 1, None)
+    );
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(99), 10).await.unwrap()),
+        vec![b.id, c.id]
+    );
+
+    s.ledger.finish_notification(b.id).await.unwrap();
+    s.ledger.abandon_notification(c.id).await.unwrap();
+    assert_eq!(
+        ids(s
+            .ledger
+            .due_notifications(t0 + secs(1000), 10)
+            .await
+            .unwrap()),
+        vec![a.id],
+        "sent and given-up emails are no longer owed"
+    );
+    assert_eq!(s.ledger.count_owed_notifications(10).await.unwrap(), 1);
+    let given_up = s.orders.get(c.id).await.unwrap().unwrap();
+    assert!(!given_up.notified && given_up.notify_due_at.is_none());
+    s.ledger
+        .defer_notification(b.id, t0 + secs(100), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.orders.get(b.id).await.unwrap().unwrap().notify_due_at,
+        None,
+        "a deferral after the send changes nothing"
+    );
+}
+
+pub async fn notification_claims_are_exclusive(s: Store) {
+    let p = product("NC-1", 100, 10);
+    let o = order(UserId::new(), &[(&p, 1)]);
+    s.orders.insert(&o).await.unwrap();
+    let t = now();
+    let lease = t + chrono::Duration::seconds(30);
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.ledger.claim_notification(o.id, t, lease).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        won += usize::from(r.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one claim");
+    assert!(
+        s.ledger
+            .claim_notification(
+                o.id,
+                lease + chrono::Duration::seconds(1),
+                lease + chrono::Duration::seconds(31)
+            )
+            .await
+            .unwrap(),
+        "an expired claim can be taken over"
+    );
+    s.ledger.release_notification(o.id).await.unwrap();
+    assert!(
+        s.ledger.claim_notification(o.id, t, lease).await.unwrap(),
+        "a released claim can be taken"
+    );
+    s.ledger.finish_notification(o.id).await.unwrap();
+    assert!(s.orders.get(o.id).await.unwrap().unwrap().notified);
+    assert!(
+        !s.ledger
+            .claim_notification(
+                o.id,
+                lease + chrono::Duration::days(1),
+                lease + chrono::Duration::days(2)
+            )
+            .await
+            .unwrap(),
+        "never after it was sent"
+    );
+}
+
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(s: Store) {
+    s.ledger
+        .health()
+        .await
+        .expect("a working adapter is healthy");
+}
+
+#[macro_export]
+macro_rules! notification_ledger_contract {
+    ($factory:expr) => {
+        mod notification_ledger_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::contract_tests!(notification_ledger, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers,
+            #[tokio::test]
+            owed_emails_are_due_from_settlement_until_sent_or_given_up,
+            #[tokio::test]
+            notification_claims_are_exclusive,
+            );
+        }
+    };
+}

@@ -1,0 +1,163 @@
+//! `OrderSettlement` contract: the one atomic stock-taking step, alone and racing
+//! other settlements and cancels.
+//! The adapter is a [`Store`]: the ports one backing store implements, since the
+//! tests set up state through its other ports.
+
+use super::fixtures::{now, order, product};
+use orderflow_core::domain::{OrderId, OrderStatus, UserId};
+use orderflow_core::ports::{FulfilmentOutcome, InventoryError, OrderRepoError};
+
+use super::store::Store;
+
+pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
+    let (a, b) = (product("FF-A", 100, 5), product("FF-B", 200, 1));
+    s.inventory.insert(&a).await.unwrap();
+    s.inventory.insert(&b).await.unwrap();
+    let short = order(UserId::new(), &[(&a, 2), (&b, 2)]);
+    s.orders.insert(&short).await.unwrap();
+    let f = s.settlement.fulfil(short.id, now()).await.unwrap();
+    assert_eq!(
+        f.outcome,
+        FulfilmentOutcome::Failed {
+            short: vec![b.sku.clone()]
+        }
+    );
+    assert_eq!(f.order.status, OrderStatus::Failed);
+    assert!(f
+        .order
+        .history
+        .last()
+        .unwrap()
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("FF-B"));
+    assert_eq!(
+        s.inventory.get(&a.sku).await.unwrap().unwrap().stock,
+        5,
+        "nothing taken from the line that fit"
+    );
+    let stored = s.orders.get(short.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, &stored.history, stored.notify_due_at),
+        (f.order.status, &f.order.history, f.order.notify_due_at),
+        "the store holds exactly the settlement the domain decided"
+    );
+    assert!(stored.notify_due_at.is_some(), "the outcome email is owed");
+
+    let ok = order(UserId::new(), &[(&a, 2), (&b, 1)]);
+    s.orders.insert(&ok).await.unwrap();
+    let f = s.settlement.fulfil(ok.id, now()).await.unwrap();
+    assert_eq!(f.outcome, FulfilmentOutcome::Completed);
+    assert_eq!(f.order.status, OrderStatus::Completed);
+    assert_eq!(
+        s.orders.get(ok.id).await.unwrap().unwrap().status,
+        OrderStatus::Completed
+    );
+    let again = s.settlement.fulfil(ok.id, now()).await.unwrap();
+    assert_eq!(again.outcome, FulfilmentOutcome::AlreadyFinal);
+    assert_eq!(s.inventory.get(&a.sku).await.unwrap().unwrap().stock, 3);
+    assert_eq!(s.inventory.get(&b.sku).await.unwrap().unwrap().stock, 0);
+    assert!(matches!(
+        s.settlement.fulfil(OrderId::new(), now()).await,
+        Err(InventoryError::NotFound)
+    ));
+}
+
+/// Many orders race for the last units: stock ends at exactly zero, never below, and
+/// exactly as many orders complete as there were units.
+pub async fn concurrent_fulfilment_never_oversells(s: Store) {
+    let units = 10u32;
+    let p = product("LAST", 100, units);
+    s.inventory.insert(&p).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let o = order(UserId::new(), &[(&p, 1)]);
+        s.orders.insert(&o).await.unwrap();
+        ids.push(o.id);
+    }
+    // Every order is fulfilled twice at once, as duplicate deliveries would.
+    let racers: Vec<_> = ids
+        .iter()
+        .chain(ids.iter())
+        .map(|id| {
+            let (s, id) = (s.clone(), *id);
+            tokio::spawn(async move { s.settlement.fulfil(id, now()).await.unwrap().outcome })
+        })
+        .collect();
+    let mut completed = 0;
+    for r in racers {
+        if r.await.unwrap() == FulfilmentOutcome::Completed {
+            completed += 1;
+        }
+    }
+    assert_eq!(completed, units as usize);
+    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 0);
+    let mut statuses = (0, 0);
+    for id in &ids {
+        match s.orders.get(*id).await.unwrap().unwrap().status {
+            OrderStatus::Completed => statuses.0 += 1,
+            OrderStatus::Failed => statuses.1 += 1,
+            other => panic!("order left {other:?}"),
+        }
+    }
+    assert_eq!(statuses, (units as usize, ids.len() - units as usize));
+}
+
+/// A cancel racing the worker: exactly one of them moves the order.
+pub async fn cancel_racing_fulfil_has_one_winner(s: Store) {
+    let p = product("RACE", 100, 1000);
+    s.inventory.insert(&p).await.unwrap();
+    let mut completed = 0;
+    for _ in 0..20 {
+        let o = order(UserId::new(), &[(&p, 1)]);
+        s.orders.insert(&o).await.unwrap();
+        let (s1, s2) = (s.clone(), s.clone());
+        let fulfil =
+            tokio::spawn(async move { s1.settlement.fulfil(o.id, now()).await.unwrap().outcome });
+        let cancel = tokio::spawn(async move { s2.orders.cancel(o.id, now(), None).await });
+        let (f, c) = (fulfil.await.unwrap(), cancel.await.unwrap());
+        match (&f, &c) {
+            (
+                FulfilmentOutcome::Completed,
+                Err(OrderRepoError::InvalidState(OrderStatus::Completed)),
+            ) => completed += 1,
+            (FulfilmentOutcome::AlreadyFinal, Ok(c)) if c.status == OrderStatus::Cancelled => {}
+            other => panic!("both or neither won: {other:?}"),
+        }
+        let stored = s.orders.get(o.id).await.unwrap().unwrap();
+        assert_eq!(stored.history.len(), 2, "exactly one transition recorded");
+    }
+    assert_eq!(
+        s.inventory.get(&p.sku).await.unwrap().unwrap().stock,
+        1000 - completed
+    );
+}
+
+/// A working adapter says so when asked (`Health`).
+pub async fn health_is_ok_while_the_service_answers(s: Store) {
+    s.settlement
+        .health()
+        .await
+        .expect("a working adapter is healthy");
+}
+
+#[macro_export]
+macro_rules! settlement_contract {
+    ($factory:expr) => {
+        mod settlement_contract {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::contract_tests!(settlement, $factory;
+            #[tokio::test]
+            health_is_ok_while_the_service_answers,
+            #[tokio::test]
+            fulfil_is_all_or_nothing_and_happens_once,
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            concurrent_fulfilment_never_oversells,
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            cancel_racing_fulfil_has_one_winner,
+            );
+        }
+    };
+}

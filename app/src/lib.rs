@@ -14,6 +14,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod handoff;
 pub mod health;
 pub mod healthcheck;
 pub mod http;

@@ -232,7 +232,7 @@ impl Application {
             .map_err(|_| anyhow::anyhow!("hand-off lock poisoned"))?
             .take();
         if let Some(rx) = handoff {
-            let run = crate::relay::run_handoff(
+            let run = crate::handoff::run_handoff(
                 s.relay.clone(),
                 s.metrics.clone(),
                 rx,

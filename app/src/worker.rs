@@ -129,52 +129,57 @@ impl Worker {
                 })
         };
         match self.while_invisible(&d, work).await {
-            Ok(processed) => {
-                match processed {
-                    Processed::Completed { placed_at } => {
-                        self.settled(&self.metrics.orders_completed, placed_at)
-                    }
-                    Processed::Failed { placed_at } => {
-                        self.settled(&self.metrics.orders_failed, placed_at)
-                    }
-                    Processed::AlreadyFinal => {}
-                }
-                // Acked as soon as it is settled, never held for its batch's slower
-                // deliveries: held, a finished one stays unacked and unextended and can
-                // run out of visibility and be delivered again.
-                self.metrics.queue_acked.inc();
-                match &self.acks {
-                    Some(acks) => {
-                        if let Err(unsent) = acks.send(d.receipt) {
-                            self.ack(&unsent.0, &d.message_id).await;
-                        }
-                    }
-                    None => self.ack(&d.receipt, &d.message_id).await,
+            Ok(processed) => self.done(d, processed).await,
+            Err(e) => self.failed(d, e).await,
+        }
+    }
+
+    /// A settled delivery: counted, and acked at once.
+    async fn done(&self, d: Delivery, processed: Processed) {
+        match processed {
+            Processed::Completed { placed_at } => {
+                self.settled(&self.metrics.orders_completed, placed_at)
+            }
+            Processed::Failed { placed_at } => self.settled(&self.metrics.orders_failed, placed_at),
+            Processed::AlreadyFinal => {}
+        }
+        // Acked as soon as it is settled, never held for its batch's slower deliveries:
+        // held, a finished one stays unacked and unextended and can run out of
+        // visibility and be delivered again.
+        self.metrics.queue_acked.inc();
+        match &self.acks {
+            Some(acks) => {
+                if let Err(unsent) = acks.send(d.receipt) {
+                    self.ack(&unsent.0, &d.message_id).await;
                 }
             }
-            Err(e) => {
-                let delay = self.backoff(d.receive_count);
-                if d.receive_count >= self.max_receives {
-                    self.metrics.queue_dead_lettered.inc();
-                } else {
-                    self.metrics.queue_retried.inc();
-                }
-                match &e {
-                    ProcessError::Poison(reason) => {
-                        tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
-                    }
-                    ProcessError::StoreUnavailable(cause) => {
-                        self.store_down.send_replace(true);
-                        tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, "store unavailable; pausing intake")
-                    }
-                    ProcessError::Retry(cause) => {
-                        tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
-                    }
-                }
-                if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
-                    tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
-                }
+            None => self.ack(&d.receipt, &d.message_id).await,
+        }
+    }
+
+    /// A delivery that failed: retried after its receive count's back-off (the queue
+    /// dead-letters it past `max_receives`); a store outage also pauses intake.
+    async fn failed(&self, d: Delivery, e: ProcessError) {
+        let delay = self.backoff(d.receive_count);
+        if d.receive_count >= self.max_receives {
+            self.metrics.queue_dead_lettered.inc();
+        } else {
+            self.metrics.queue_retried.inc();
+        }
+        match &e {
+            ProcessError::Poison(reason) => {
+                tracing::warn!(%reason, message_id = %d.message_id, receive_count = d.receive_count, "unprocessable message")
             }
+            ProcessError::StoreUnavailable(cause) => {
+                self.store_down.send_replace(true);
+                tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, "store unavailable; pausing intake")
+            }
+            ProcessError::Retry(cause) => {
+                tracing::warn!(error = %cause, source = ?cause, message_id = %d.message_id, receive_count = d.receive_count, "processing will be retried")
+            }
+        }
+        if let Err(e) = self.queue.retry_after(&d.receipt, delay).await {
+            tracing::warn!(error = %e, "could not schedule retry; the visibility timeout will");
         }
     }
 

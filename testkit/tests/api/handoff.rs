@@ -1,7 +1,7 @@
 //! The placements' hand-off to the relay: batched publishing, flushing on stop, and the
 //! timed scan as the fallback for what the hand-off could not take.
 
-use orderflow::relay::run_handoff;
+use orderflow::handoff::run_handoff;
 use orderflow_testkit::spawn_app_with;
 use serde_json::{json, Value};
 

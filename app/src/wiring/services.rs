@@ -1,0 +1,149 @@
+//! The use cases, built over the adapters.
+
+use super::Adapters;
+use crate::config::Config;
+use crate::handoff::{handoff_channel, HandoffReceiver};
+use crate::http::order_cache::{CachedOrders, DropCachedOrder};
+use crate::metrics::Metrics;
+use orderflow_core::domain::Refusals;
+use orderflow_core::ports::{Handoff, OrderChanges};
+use orderflow_core::usecases::{
+    AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
+    ProductSnapshots, Relay, RevokedSessions, Throttle,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The use cases, built once and shared by the API, the worker and the relay.
+#[derive(Clone)]
+pub struct Services {
+    pub auth: Arc<AuthService>,
+    pub catalog: Arc<CatalogService>,
+    pub orders: Arc<OrderService>,
+    /// `orders.get` behind the cache of rendered orders.
+    pub cached_orders: Arc<CachedOrders>,
+    pub processor: Arc<OrderProcessor>,
+    pub relay: Arc<Relay>,
+    pub dead_letters: Arc<DeadLetters>,
+    pub adapters: Adapters,
+    pub metrics: Arc<Metrics>,
+    /// The relay's end of the placements' hand-off, taken by the process that runs the
+    /// hand-off task (`run` and `api`). Left untaken, orders wait for the timed scan.
+    pub handoff: Arc<std::sync::Mutex<Option<HandoffReceiver>>>,
+}
+
+impl Services {
+    pub fn new(c: &Config, a: Adapters, metrics: Arc<Metrics>) -> Self {
+        let auth = auth_service(c, &a);
+        let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
+        let handoff: Arc<dyn Handoff> = Arc::new(handoff);
+        let products = Arc::new(ProductSnapshots {
+            inventory: a.inventory.clone(),
+            cache: a.cache.clone(),
+            ttl: Duration::from_millis(c.cache.product_ttl_ms),
+        });
+        let changes: Arc<dyn OrderChanges> = Arc::new(DropCachedOrder(a.cache.clone()));
+        let orders = Arc::new(OrderService {
+            orders: a.orders.clone(),
+            products: products.clone(),
+            handoff: handoff.clone(),
+            clock: a.clock.clone(),
+            changes: changes.clone(),
+        });
+        let cached_orders = CachedOrders {
+            orders: orders.clone(),
+            cache: a.cache.clone(),
+            terminal_ttl: Duration::from_millis(c.cache.order_ttl_ms),
+            pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
+        };
+        let processor = order_processor(c, &a, products.clone(), changes);
+        let relay = relay(c, &a, handoff);
+        Self {
+            auth: Arc::new(auth),
+            catalog: Arc::new(CatalogService {
+                inventory: a.inventory.clone(),
+                products,
+            }),
+            orders,
+            cached_orders: Arc::new(cached_orders),
+            processor: Arc::new(processor),
+            relay: Arc::new(relay),
+            dead_letters: Arc::new(DeadLetters {
+                queue: a.queue.clone(),
+            }),
+            adapters: a,
+            metrics,
+            handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
+        }
+    }
+}
+
+fn auth_service(c: &Config, a: &Adapters) -> AuthService {
+    AuthService {
+        users: a.users.clone(),
+        sessions: a.sessions.clone(),
+        hasher: a.hasher.clone(),
+        tokens: a.tokens.clone(),
+        clock: a.clock.clone(),
+        refresh_ttl: Duration::from_millis(c.auth.refresh_ttl_ms),
+        refresh_reuse_grace: Duration::from_millis(c.auth.refresh_reuse_grace_ms),
+        throttle: Throttle {
+            limiter: a.limiter.clone(),
+            window: Duration::from_millis(c.auth.throttle_window_ms),
+            login_per_email: c.auth.login_per_email,
+            login_failures_per_email: c.auth.login_failures_per_email,
+            register_per_client: c.auth.register_per_client,
+            login_per_client: c.auth.login_per_client,
+            refresh_per_client: c.auth.refresh_per_client,
+        },
+        // An ended login matters while one of its access tokens may be alive: the
+        // tokens' lifetime plus the skew leeway. Each read goes back a check
+        // interval and the skew further, for revocations stamped by slower clocks.
+        revoked: Arc::new(RevokedSessions::new(
+            Duration::from_millis(c.auth.access_ttl_ms + c.auth.clock_skew_ms),
+            Duration::from_millis(c.auth.revocation_check_ms + c.auth.clock_skew_ms),
+        )),
+    }
+}
+
+fn order_processor(
+    c: &Config,
+    a: &Adapters,
+    products: Arc<ProductSnapshots>,
+    changes: Arc<dyn OrderChanges>,
+) -> OrderProcessor {
+    OrderProcessor {
+        ledger: a.ledger.clone(),
+        settlement: a.settlement.clone(),
+        users: a.users.clone(),
+        mailer: Arc::new(crate::mail_deadline::Deadlined::new(
+            a.mailer.clone(),
+            Duration::from_millis(c.mail.send_timeout_ms),
+        )),
+        changes,
+        products: products.clone(),
+        clock: a.clock.clone(),
+        notify_lease: Duration::from_millis(c.worker.notify_lease_ms),
+        notify_retry: NotifyRetry {
+            first_wait: Duration::from_millis(c.notify.retry_first_ms),
+            max_wait: Duration::from_millis(c.notify.retry_max_ms),
+            give_up_after: Duration::from_millis(c.notify.give_up_after_ms),
+        },
+    }
+}
+
+fn relay(c: &Config, a: &Adapters, handoff: Arc<dyn Handoff>) -> Relay {
+    Relay {
+        outbox: a.outbox.clone(),
+        queue: a.queue.clone(),
+        clock: a.clock.clone(),
+        handoff,
+        min_age: Duration::from_millis(c.relay.min_age_ms),
+        batch: c.relay.batch_size,
+        refusals: Refusals {
+            limit: c.relay.refusal_limit,
+            first_wait: Duration::from_millis(c.relay.refusal_first_wait_ms),
+            max_wait: Duration::from_millis(c.relay.refusal_max_wait_ms),
+        },
+    }
+}

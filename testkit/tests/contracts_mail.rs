@@ -7,6 +7,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A plain-SMTP mailer to `addr` (`host:port`).
+fn smtp_to(addr: &str, timeout: Duration) -> SmtpMailer {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    SmtpMailer::new(SmtpSettings {
+        host: host.into(),
+        port: port.parse().expect("port"),
+        tls: Tls::None,
+        credentials: None,
+        from: "Orderflow <orders@orderflow.test>".into(),
+        timeout,
+    })
+    .expect("smtp settings")
+}
+
 fn read_dir(dir: PathBuf) -> impl Fn() -> std::future::Ready<Vec<String>> {
     move || {
         let texts = std::fs::read_dir(&dir)
@@ -24,16 +38,7 @@ async fn smtp_mail_reaches_the_sink() {
     let Some(sink) = orderflow_testkit::services::smtp().await else {
         return;
     };
-    let (host, port) = sink.addr.rsplit_once(':').expect("host:port");
-    let mailer = SmtpMailer::new(SmtpSettings {
-        host: host.into(),
-        port: port.parse().expect("port"),
-        tls: Tls::None,
-        credentials: None,
-        from: "Orderflow <orders@orderflow.test>".into(),
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
+    let mailer = smtp_to(&sink.addr, Duration::from_secs(10));
     orderflow_testkit::contracts::mailer::delivers_to_the_mailbox(Arc::new(mailer), || {
         sink.messages()
     })
@@ -42,15 +47,7 @@ async fn smtp_mail_reaches_the_sink() {
 
 #[tokio::test]
 async fn an_unreachable_smtp_server_is_a_retryable_failure() {
-    let mailer = SmtpMailer::new(SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: 1,
-        tls: Tls::None,
-        credentials: None,
-        from: "o@orderflow.test".into(),
-        timeout: Duration::from_secs(2),
-    })
-    .unwrap();
+    let mailer = smtp_to("127.0.0.1:1", Duration::from_secs(2));
     let email = orderflow_testkit::contracts::mailer::any_email();
     let err = orderflow_core::ports::Mailer::send(&mailer, &email)
         .await
@@ -91,28 +88,11 @@ async fn mailer_health_is_a_round_trip_to_the_provider() {
     assert!(blocked.health().await.is_err());
     std::fs::remove_dir_all(dir).unwrap();
 
-    let closed = SmtpMailer::new(SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: 1,
-        tls: Tls::None,
-        credentials: None,
-        from: "o@orderflow.test".into(),
-        timeout: Duration::from_secs(2),
-    })
-    .unwrap();
+    let closed = smtp_to("127.0.0.1:1", Duration::from_secs(2));
     assert!(closed.health().await.is_err(), "nothing listens on port 1");
     let Some(sink) = orderflow_testkit::services::smtp().await else {
         return;
     };
-    let (host, port) = sink.addr.rsplit_once(':').expect("host:port");
-    let open = SmtpMailer::new(SmtpSettings {
-        host: host.into(),
-        port: port.parse().expect("port"),
-        tls: Tls::None,
-        credentials: None,
-        from: "o@orderflow.test".into(),
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
+    let open = smtp_to(&sink.addr, Duration::from_secs(10));
     open.health().await.expect("the sink answers");
 }

@@ -60,22 +60,13 @@ impl SesMailer {
     /// Registers the sender identity: emulators need it before they accept a send.
     /// Real SES needs a verified identity made outside this service.
     pub async fn create_identity(&self) -> Result<(), BoxError> {
-        match self
+        let created = self
             .client
             .create_email_identity()
             .email_identity(address(&self.settings.from))
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_already_exists_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
+            .await;
+        ok_or_benign(created, |e| e.is_already_exists_exception())
     }
 }
 
@@ -84,22 +75,30 @@ impl SesMailer {
 #[async_trait::async_trait]
 impl Health for SesMailer {
     async fn health(&self) -> Result<(), BoxError> {
-        match self
+        let read = self
             .client
             .get_email_identity()
             .email_identity(address(&self.settings.from))
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
+            .await;
+        ok_or_benign(read, |e| e.is_not_found_exception())
+    }
+}
+
+/// Success, or the service error `benign` accepts (an answer that still does what the
+/// call was for); any other error is returned.
+fn ok_or_benign<O, E, R>(
+    result: Result<O, aws_sdk_sesv2::error::SdkError<E, R>>,
+    benign: fn(&E) -> bool,
+) -> Result<(), BoxError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(benign) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

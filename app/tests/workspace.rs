@@ -13,25 +13,32 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn metadata() -> Value {
+/// What `cargo ARGS` prints, run in the workspace; the test fails if cargo does.
+fn cargo(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--locked",
-            "--filter-platform",
-            "x86_64-unknown-linux-gnu",
-        ])
+        .args(args)
         .current_dir(root())
         .output()
         .expect("cargo runs");
     assert!(
         out.status.success(),
-        "cargo metadata: {}",
+        "cargo {}: {}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
+    out.stdout
+}
+
+fn metadata() -> Value {
+    let out = cargo(&[
+        "metadata",
+        "--format-version",
+        "1",
+        "--locked",
+        "--filter-platform",
+        "x86_64-unknown-linux-gnu",
+    ]);
+    serde_json::from_slice(&out).expect("cargo metadata prints JSON")
 }
 
 fn version(v: &str) -> Vec<u64> {
@@ -106,27 +113,18 @@ fn every_crate_inherits_a_rust_version_no_dependency_exceeds() {
 fn one_crypto_backend_serves_tls_and_jwt() {
     // cargo tree, not cargo metadata: metadata's resolve unifies features the way the
     // old resolver did and lists crates that are never compiled.
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--workspace",
-            "--locked",
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "cargo tree: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tree = String::from_utf8_lossy(&out.stdout);
+    let out = cargo(&[
+        "tree",
+        "--workspace",
+        "--locked",
+        "-e",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    let tree = String::from_utf8_lossy(&out);
     let names: Vec<&str> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())

@@ -205,11 +205,11 @@ impl NotificationLedger for MemoryStore {
         until: DateTime<Utc>,
     ) -> Result<bool, OrderRepoError> {
         let mut o = self.inner.orders.write();
-        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        if order.notified || order.notify_claimed_until.is_some_and(|t| t > now) {
+        let order = o.by_id.get(&id).ok_or(OrderRepoError::NotFound)?;
+        if order.notified || o.claims.get(&id).is_some_and(|t| *t > now) {
             return Ok(false);
         }
-        order.notify_claimed_until = Some(until);
+        o.claims.insert(id, until);
         Ok(true)
     }
 
@@ -217,7 +217,7 @@ impl NotificationLedger for MemoryStore {
         let mut o = self.inner.orders.write();
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
         order.notified = true;
-        order.notify_claimed_until = None;
+        o.claims.remove(&id);
         o.set_due(id, None);
         Ok(())
     }
@@ -231,8 +231,8 @@ impl NotificationLedger for MemoryStore {
         Ok(o.owed
             .iter()
             .take_while(|(at, _)| *at <= now)
+            .filter(|(_, id)| o.claims.get(id).is_none_or(|t| *t <= now))
             .filter_map(|(_, id)| o.by_id.get(id))
-            .filter(|x| x.notify_claimed_until.is_none_or(|t| t <= now))
             .take(limit)
             .cloned()
             .collect())
@@ -245,8 +245,8 @@ impl NotificationLedger for MemoryStore {
         failures: u32,
     ) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
+        o.claims.remove(&id);
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        order.notify_claimed_until = None;
         if !order.notified {
             order.notify_failures = failures;
             o.set_due(id, Some(due_at));
@@ -256,8 +256,10 @@ impl NotificationLedger for MemoryStore {
 
     async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
-        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        order.notify_claimed_until = None;
+        if !o.by_id.contains_key(&id) {
+            return Err(OrderRepoError::NotFound);
+        }
+        o.claims.remove(&id);
         o.set_due(id, None);
         Ok(())
     }
@@ -268,9 +270,7 @@ impl NotificationLedger for MemoryStore {
 
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
-        if let Some(order) = o.by_id.get_mut(&id) {
-            order.notify_claimed_until = None;
-        }
+        o.claims.remove(&id);
         Ok(())
     }
 }

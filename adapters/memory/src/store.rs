@@ -76,6 +76,9 @@ pub(crate) struct Orders {
     pub(crate) unpublished: BTreeSet<ListKey>,
     /// The notification ledger: orders whose outcome email is owed, by when it is due.
     pub(crate) owed: BTreeSet<ListKey>,
+    /// The ledger's claims: a worker holds the right to send an order's outcome email
+    /// until then, so two workers racing on one order do not both mail the customer.
+    pub(crate) claims: HashMap<OrderId, chrono::DateTime<chrono::Utc>>,
 }
 
 impl Orders {

@@ -290,7 +290,9 @@ impl From<&Order> for OrderDoc {
             notified: o.notified,
             notify_due_at: o.notify_due_at.map(bdate),
             notify_failures: i64::from(o.notify_failures),
-            notify_claimed_until: o.notify_claimed_until.map(bdate),
+            // Claims are the ledger's (`NotificationLedger::claim_notification`),
+            // written in place; a new order has none.
+            notify_claimed_until: None,
             swept_at: o.swept_at.map(bdate),
             publish_refusal: o.publish_refusal.as_ref().map(RefusalDoc::from),
         }
@@ -345,7 +347,6 @@ impl TryFrom<OrderDoc> for Order {
             notified: d.notified,
             notify_due_at: d.notify_due_at.map(cdate),
             notify_failures: u32::try_from(d.notify_failures).unwrap_or(u32::MAX),
-            notify_claimed_until: d.notify_claimed_until.map(cdate),
             swept_at: d.swept_at.map(cdate),
             publish_refusal: d.publish_refusal.map(PublishRefusal::from),
         })

@@ -87,9 +87,6 @@ pub struct Order {
     /// Failed sends of the outcome email so far.
     #[serde(default)]
     pub notify_failures: u32,
-    /// A worker holding the right to send the outcome email until then; stops two
-    /// workers racing on one order from both mailing the customer.
-    pub notify_claimed_until: Option<DateTime<Utc>>,
     /// When the sweep last republished this order because it stayed pending too long.
     #[serde(default)]
     pub swept_at: Option<DateTime<Utc>>,
@@ -157,7 +154,6 @@ impl Order {
             notified: false,
             notify_due_at: None,
             notify_failures: 0,
-            notify_claimed_until: None,
             swept_at: None,
             publish_refusal: None,
         })

@@ -7,7 +7,7 @@
 use crate::admin_client::AdminClient;
 use crate::cli::OutboxAction;
 use crate::config::{Config, StoreKind};
-use crate::http::views::OrderView;
+use crate::http::admin::SetAsideView;
 use anyhow::{bail, Context};
 use orderflow_adapter_mongo::MongoStore;
 use orderflow_core::domain::OrderId;
@@ -24,13 +24,7 @@ pub async fn run(c: &Config, action: OutboxAction) -> anyhow::Result<()> {
             match action {
                 OutboxAction::List { limit } => {
                     for o in store.set_aside(limit.clamp(1, 100)).await? {
-                        let Some(r) = &o.publish_refusal else {
-                            continue;
-                        };
-                        println!(
-                            "{}",
-                            serde_json::json!({"order": OrderView::from(&o), "refusals": r.count, "reason": r.reason, "last_refused_at": r.at})
-                        );
+                        println!("{}", serde_json::to_string(&SetAsideView::from(&o))?);
                     }
                 }
                 OutboxAction::Retry { order_id } => {

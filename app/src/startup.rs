@@ -244,7 +244,7 @@ impl Application {
         }
         let sweeper = crate::sweeper::Sweeper {
             relay: s.relay.clone(),
-            leases: s.adapters.leases.clone(),
+            leases: s.adapters.store.leases.clone(),
             clock: s.adapters.clock.clone(),
             metrics: s.metrics.clone(),
             holder: crate::sweeper::holder_name(),

@@ -1,7 +1,7 @@
 //! The `orderflow` binary's command line, run as a real process.
 
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
-use orderflow_core::ports::Queue;
+use orderflow_core::ports::{Outbox, Queue};
 use orderflow_testkit::services::{aws_endpoint, unique};
 use orderflow_testkit::{spawn_app, spawn_app_with, RunningApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 use serde_json::json;
@@ -307,10 +307,14 @@ async fn outbox_lists_and_retries_set_aside_orders_through_the_running_process()
     // The scan takes orders strictly older than now (in milliseconds).
     tokio::time::sleep(Duration::from_millis(5)).await;
     assert_eq!(app.run_relay().await, 0, "refused and set aside at once");
-    let order = app.store.all_orders().pop().expect("the order");
-    assert!(
-        order.publish_refusal.as_ref().is_some_and(|r| r.set_aside),
-        "{order:?}"
+    let aside = app.store.set_aside(10).await.expect("the store answers");
+    assert_eq!(
+        aside
+            .iter()
+            .map(|a| a.order.id.to_string())
+            .collect::<Vec<_>>(),
+        vec![id.clone()],
+        "{aside:?}"
     );
     app.queue_switch.refuse_containing(None);
 

@@ -7,8 +7,8 @@ use orderflow_core::domain::{
 };
 use orderflow_core::ports::{
     DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, NotificationLedger,
-    OrderRepoError, OrderSettlement, Orders, Outbox, Outgoing, Published, Queue, QueueError,
-    Receipt, Refused,
+    OrderRepoError, OrderSettlement, Orders, Outbox, Outgoing, OwedEmail, Published, Queue,
+    QueueError, Receipt, Refused, SetAside, Unpublished,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -148,20 +148,20 @@ impl SwitchableStore {
     /// store) and puts the wrapped ones in their place.
     pub fn wrap(a: &mut orderflow::wiring::Adapters) -> Self {
         let s = Self {
-            orders: a.orders.clone(),
-            outbox: a.outbox.clone(),
-            ledger: a.ledger.clone(),
-            inventory: a.inventory.clone(),
-            settlement: a.settlement.clone(),
+            orders: a.store.orders.clone(),
+            outbox: a.store.outbox.clone(),
+            ledger: a.store.ledger.clone(),
+            inventory: a.store.inventory.clone(),
+            settlement: a.store.settlement.clone(),
             down: Arc::new(AtomicBool::new(false)),
             sweep_reads: Arc::default(),
             hang_sweeps: Arc::default(),
         };
-        a.orders = Arc::new(s.clone());
-        a.outbox = Arc::new(s.clone());
-        a.ledger = Arc::new(s.clone());
-        a.inventory = Arc::new(s.clone());
-        a.settlement = Arc::new(s.clone());
+        a.store.orders = Arc::new(s.clone());
+        a.store.outbox = Arc::new(s.clone());
+        a.store.ledger = Arc::new(s.clone());
+        a.store.inventory = Arc::new(s.clone());
+        a.store.settlement = Arc::new(s.clone());
         s
     }
 
@@ -251,7 +251,7 @@ impl Outbox for SwitchableStore {
         created_before: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
+    ) -> Result<Vec<Unpublished>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.outbox.unpublished(created_before, now, limit).await
     }
@@ -265,7 +265,7 @@ impl Outbox for SwitchableStore {
         self.outbox.refuse_publication(id, refusal).await
     }
 
-    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+    async fn set_aside(&self, limit: usize) -> Result<Vec<SetAside>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.outbox.set_aside(limit).await
     }
@@ -335,7 +335,7 @@ impl NotificationLedger for SwitchableStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
+    ) -> Result<Vec<OwedEmail>, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.ledger.due_notifications(now, limit).await
     }

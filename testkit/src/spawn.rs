@@ -1,7 +1,7 @@
 use crate::faults::SwitchableQueue;
 use orderflow::config::{Config, Secret};
 use orderflow::startup::{Application, Background, Role};
-use orderflow::wiring::{jwt_issuer, memory_queue, Adapters, Services};
+use orderflow::wiring::{jwt_issuer, memory_queue, Adapters, Services, StorePorts};
 use orderflow::worker::Worker;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings};
 use orderflow_adapter_memory::{
@@ -119,14 +119,7 @@ pub fn memory_adapters(
     mailer: Arc<dyn orderflow_core::ports::Mailer>,
 ) -> Adapters {
     Adapters {
-        users: Arc::new(store.clone()),
-        sessions: Arc::new(store.clone()),
-        orders: Arc::new(store.clone()),
-        outbox: Arc::new(store.clone()),
-        ledger: Arc::new(store.clone()),
-        inventory: Arc::new(store.clone()),
-        settlement: Arc::new(store.clone()),
-        leases: Arc::new(store.clone()),
+        store: StorePorts::of(store.clone()),
         cache: Arc::new(MemoryCache::new(config.cache.max_entries)),
         queue,
         mailer,

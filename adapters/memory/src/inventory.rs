@@ -109,11 +109,11 @@ impl OrderSettlement for MemoryStore {
                 p.stock = p.stock.saturating_sub(n);
             }
         }
-        let outcome = settlement.into_outcome();
         let order = order.clone();
-        orders
-            .owed
-            .extend(order.notify_due_at.map(|t| (t, order.id)));
-        Ok(Fulfilment { order, outcome })
+        orders.set_due(order.id, Some(settlement.email_due_at()));
+        Ok(Fulfilment {
+            order,
+            outcome: settlement.into_outcome(),
+        })
     }
 }

@@ -3,7 +3,9 @@ use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal, UserId,
 };
-use orderflow_core::ports::{NotificationLedger, OrderRepoError, Orders, Outbox};
+use orderflow_core::ports::{
+    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
+};
 use std::ops::Bound;
 
 #[async_trait::async_trait]
@@ -19,12 +21,7 @@ impl Orders for MemoryStore {
         }
         let list_key = (order.created_at, order.id);
         o.by_user.entry(order.user_id).or_default().insert(list_key);
-        if !order.published {
-            o.unpublished.insert(list_key);
-        }
-        if let Some(due) = order.notify_due_at {
-            o.owed.insert((due, order.id));
-        }
+        o.unpublished.insert(list_key);
         o.by_id.insert(order.id, order.clone());
         Ok(())
     }
@@ -94,19 +91,23 @@ impl Outbox for MemoryStore {
         created_before: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
+    ) -> Result<Vec<Unpublished>, OrderRepoError> {
         let o = self.inner.orders.read();
         Ok(o.unpublished
             .iter()
             .take_while(|(at, _)| *at < created_before)
-            .filter_map(|(_, id)| o.by_id.get(id))
-            .filter(|x| {
-                x.publish_refusal
-                    .as_ref()
+            .filter_map(|(_, id)| {
+                let refusal = o.refusals.get(id);
+                refusal
                     .is_none_or(|r| !r.set_aside && r.retry_at <= now)
+                    .then(|| o.by_id.get(id))
+                    .flatten()
+                    .map(|order| Unpublished {
+                        order: order.clone(),
+                        refusal: refusal.cloned(),
+                    })
             })
             .take(limit)
-            .cloned()
             .collect())
     }
 
@@ -116,20 +117,24 @@ impl Outbox for MemoryStore {
         refusal: &PublishRefusal,
     ) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
-        if let Some(order) = o.by_id.get_mut(&id).filter(|x| !x.published) {
-            order.publish_refusal = Some(refusal.clone());
+        if o.by_id.get(&id).is_some_and(|x| !o.is_published(x)) {
+            o.refusals.insert(id, refusal.clone());
         }
         Ok(())
     }
 
-    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
+    async fn set_aside(&self, limit: usize) -> Result<Vec<SetAside>, OrderRepoError> {
         let o = self.inner.orders.read();
         Ok(o.unpublished
             .iter()
-            .filter_map(|(_, id)| o.by_id.get(id))
-            .filter(|x| x.publish_refusal.as_ref().is_some_and(|r| r.set_aside))
+            .filter_map(|(_, id)| {
+                let refusal = o.refusals.get(id).filter(|r| r.set_aside)?;
+                Some(SetAside {
+                    order: o.by_id.get(id)?.clone(),
+                    refusal: refusal.clone(),
+                })
+            })
             .take(limit)
-            .cloned()
             .collect())
     }
 
@@ -139,24 +144,23 @@ impl Outbox for MemoryStore {
 
     async fn retry_set_aside(&self, id: OrderId) -> Result<bool, OrderRepoError> {
         let mut o = self.inner.orders.write();
-        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        if order.published || !order.publish_refusal.as_ref().is_some_and(|r| r.set_aside) {
+        let order = o.by_id.get(&id).ok_or(OrderRepoError::NotFound)?;
+        if o.is_published(order) || !o.refusals.get(&id).is_some_and(|r| r.set_aside) {
             return Ok(false);
         }
-        order.publish_refusal = None;
+        o.refusals.remove(&id);
         Ok(true)
     }
 
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         for id in ids {
-            let Some(order) = o.by_id.get_mut(id) else {
+            let Some(order) = o.by_id.get(id) else {
                 continue;
             };
-            order.published = true;
-            order.publish_refusal = None;
             let key = (order.created_at, order.id);
             o.unpublished.remove(&key);
+            o.refusals.remove(id);
         }
         Ok(())
     }
@@ -175,9 +179,9 @@ impl Outbox for MemoryStore {
             .by_id
             .values()
             .filter(|x| {
-                x.status == OrderStatus::Pending && x.published && x.created_at < older_than
+                x.status == OrderStatus::Pending && x.created_at < older_than && o.is_published(x)
             })
-            .filter(|x| x.swept_at.is_none_or(|s| s < older_than))
+            .filter(|x| o.swept.get(&x.id).is_none_or(|s| *s < older_than))
             .cloned()
             .collect();
         stale.sort_by_key(|x| (x.created_at, x.id));
@@ -188,8 +192,8 @@ impl Outbox for MemoryStore {
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         for id in ids {
-            if let Some(order) = o.by_id.get_mut(id) {
-                order.swept_at = Some(at);
+            if o.by_id.contains_key(id) {
+                o.swept.insert(*id, at);
             }
         }
         Ok(())
@@ -205,8 +209,10 @@ impl NotificationLedger for MemoryStore {
         until: DateTime<Utc>,
     ) -> Result<bool, OrderRepoError> {
         let mut o = self.inner.orders.write();
-        let order = o.by_id.get(&id).ok_or(OrderRepoError::NotFound)?;
-        if order.notified || o.claims.get(&id).is_some_and(|t| *t > now) {
+        if !o.by_id.contains_key(&id) {
+            return Err(OrderRepoError::NotFound);
+        }
+        if o.notified.contains(&id) || o.claims.get(&id).is_some_and(|t| *t > now) {
             return Ok(false);
         }
         o.claims.insert(id, until);
@@ -215,8 +221,10 @@ impl NotificationLedger for MemoryStore {
 
     async fn finish_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
-        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        order.notified = true;
+        if !o.by_id.contains_key(&id) {
+            return Err(OrderRepoError::NotFound);
+        }
+        o.notified.insert(id);
         o.claims.remove(&id);
         o.set_due(id, None);
         Ok(())
@@ -226,15 +234,20 @@ impl NotificationLedger for MemoryStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
+    ) -> Result<Vec<OwedEmail>, OrderRepoError> {
         let o = self.inner.orders.read();
         Ok(o.owed
             .iter()
             .take_while(|(at, _)| *at <= now)
             .filter(|(_, id)| o.claims.get(id).is_none_or(|t| *t <= now))
-            .filter_map(|(_, id)| o.by_id.get(id))
+            .filter_map(|(due_at, id)| {
+                Some(OwedEmail {
+                    order: o.by_id.get(id)?.clone(),
+                    due_at: *due_at,
+                    failures: o.emails.get(id).map_or(0, |e| e.failures),
+                })
+            })
             .take(limit)
-            .cloned()
             .collect())
     }
 
@@ -245,15 +258,19 @@ impl NotificationLedger for MemoryStore {
         failures: u32,
     ) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
+        if !o.by_id.contains_key(&id) {
+            return Err(OrderRepoError::NotFound);
+        }
         o.claims.remove(&id);
-        let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
-        if !order.notified {
-            order.notify_failures = failures;
+        // A send that succeeded meanwhile, or a give-up, wins: nothing is owed any more.
+        if o.emails.contains_key(&id) {
             o.set_due(id, Some(due_at));
+            if let Some(e) = o.emails.get_mut(&id) {
+                e.failures = failures;
+            }
         }
         Ok(())
     }
-
     async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         if !o.by_id.contains_key(&id) {

@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    Email, IdempotencyKey, Order, OrderId, Product, RefreshTokenHash, Session, SessionFamilyId,
-    Sku, User, UserId,
+    Email, IdempotencyKey, Order, OrderId, Product, PublishRefusal, RefreshTokenHash, Session,
+    SessionFamilyId, Sku, User, UserId,
 };
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -74,27 +75,54 @@ pub(crate) struct Orders {
     pub(crate) by_key: BTreeMap<(UserId, IdempotencyKey), OrderId>,
     /// The outbox: orders not yet accepted by the queue, oldest first.
     pub(crate) unpublished: BTreeSet<ListKey>,
-    /// The notification ledger: orders whose outcome email is owed, by when it is due.
+    /// The outbox's record of the queue refusing an unpublished order's message.
+    pub(crate) refusals: HashMap<OrderId, PublishRefusal>,
+    /// When the sweep last republished an order.
+    pub(crate) swept: BTreeMap<OrderId, DateTime<Utc>>,
+    /// The notification ledger: owed emails by order, and the same by when they are due.
+    pub(crate) emails: BTreeMap<OrderId, OwedState>,
     pub(crate) owed: BTreeSet<ListKey>,
+    /// Orders whose outcome email went out: no claim is granted on them again.
+    pub(crate) notified: BTreeSet<OrderId>,
     /// The ledger's claims: a worker holds the right to send an order's outcome email
     /// until then, so two workers racing on one order do not both mail the customer.
-    pub(crate) claims: HashMap<OrderId, chrono::DateTime<chrono::Utc>>,
+    pub(crate) claims: HashMap<OrderId, DateTime<Utc>>,
+}
+
+/// An owed email's place in the ledger.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OwedState {
+    pub(crate) due_at: DateTime<Utc>,
+    pub(crate) failures: u32,
 }
 
 impl Orders {
     /// Sets when an order's outcome email is due (`None`: no longer owed), keeping
-    /// `owed` in step with the order.
-    pub(crate) fn set_due(&mut self, id: OrderId, due: Option<chrono::DateTime<chrono::Utc>>) {
-        let Some(order) = self.by_id.get_mut(&id) else {
-            return;
-        };
-        if let Some(before) = order.notify_due_at {
-            self.owed.remove(&(before, id));
+    /// `owed` in step with `emails`. Failures so far are kept while it stays owed.
+    pub(crate) fn set_due(&mut self, id: OrderId, due: Option<DateTime<Utc>>) {
+        if let Some(before) = self.emails.get(&id) {
+            self.owed.remove(&(before.due_at, id));
         }
-        order.notify_due_at = due;
-        if let Some(after) = due {
-            self.owed.insert((after, id));
+        match due {
+            Some(due_at) => {
+                self.emails
+                    .entry(id)
+                    .or_insert(OwedState {
+                        due_at,
+                        failures: 0,
+                    })
+                    .due_at = due_at;
+                self.owed.insert((due_at, id));
+            }
+            None => {
+                self.emails.remove(&id);
+            }
         }
+    }
+
+    /// Whether the queue has accepted the order's message.
+    pub(crate) fn is_published(&self, order: &Order) -> bool {
+        !self.unpublished.contains(&(order.created_at, order.id))
     }
 }
 

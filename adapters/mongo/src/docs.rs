@@ -286,15 +286,16 @@ impl From<&Order> for OrderDoc {
             request_fingerprint: o.request_fingerprint.clone(),
             request_id: o.request_id.clone(),
             traceparent: o.traceparent.clone(),
-            published: o.published,
-            notified: o.notified,
-            notify_due_at: o.notify_due_at.map(bdate),
-            notify_failures: i64::from(o.notify_failures),
-            // Claims are the ledger's (`NotificationLedger::claim_notification`),
-            // written in place; a new order has none.
+            // The outbox's and the ledger's fields start empty: a new order is
+            // unpublished and owes no email. They are written in place by `Outbox`'s and
+            // `NotificationLedger`'s updates (and by the settlement), never from `Order`.
+            published: false,
+            notified: false,
+            notify_due_at: None,
+            notify_failures: 0,
             notify_claimed_until: None,
-            swept_at: o.swept_at.map(bdate),
-            publish_refusal: o.publish_refusal.as_ref().map(RefusalDoc::from),
+            swept_at: None,
+            publish_refusal: None,
         }
     }
 }
@@ -343,12 +344,6 @@ impl TryFrom<OrderDoc> for Order {
             request_fingerprint: d.request_fingerprint,
             request_id: d.request_id,
             traceparent: d.traceparent,
-            published: d.published,
-            notified: d.notified,
-            notify_due_at: d.notify_due_at.map(cdate),
-            notify_failures: u32::try_from(d.notify_failures).unwrap_or(u32::MAX),
-            swept_at: d.swept_at.map(cdate),
-            publish_refusal: d.publish_refusal.map(PublishRefusal::from),
         })
     }
 }

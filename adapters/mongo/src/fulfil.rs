@@ -133,7 +133,7 @@ impl MongoStore {
                     "$set": {
                         "status": order.status.as_str(),
                         "updated_at": bdate(order.updated_at),
-                        "notify_due_at": order.notify_due_at.map(bdate),
+                        "notify_due_at": bdate(settlement.email_due_at()),
                     },
                     "$push": {"history": entry},
                 },

@@ -1,4 +1,4 @@
-use crate::docs::{bdate, HistoryDoc, OrderDoc, RefusalDoc};
+use crate::docs::{bdate, cdate, HistoryDoc, OrderDoc, RefusalDoc};
 use crate::errors::{is_duplicate, is_max_time_expired};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
@@ -9,7 +9,9 @@ use orderflow_core::domain::{
     IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal,
     StatusChange, UserId,
 };
-use orderflow_core::ports::{NotificationLedger, OrderRepoError, Orders, Outbox};
+use orderflow_core::ports::{
+    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
+};
 use std::time::Duration;
 
 fn unavailable(e: impl Into<orderflow_core::BoxError>) -> OrderRepoError {
@@ -29,19 +31,27 @@ impl MongoStore {
         sort: Document,
         limit: i64,
     ) -> Result<Vec<Order>, OrderRepoError> {
-        let docs: Vec<OrderDoc> = self
-            .bounded(async {
-                self.orders
-                    .find(filter)
-                    .sort(sort)
-                    .limit(limit)
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await
-            .map_err(unavailable)?;
-        to_orders(docs)
+        to_orders(self.find_order_docs(filter, sort, limit).await?)
+    }
+
+    /// The order documents themselves, with the outbox's and the ledger's fields.
+    async fn find_order_docs(
+        &self,
+        filter: Document,
+        sort: Document,
+        limit: i64,
+    ) -> Result<Vec<OrderDoc>, OrderRepoError> {
+        self.bounded(async {
+            self.orders
+                .find(filter)
+                .sort(sort)
+                .limit(limit)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await
+        .map_err(unavailable)
     }
 }
 
@@ -138,8 +148,9 @@ impl Outbox for MongoStore {
         created_before: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
-        self.find_orders(
+    ) -> Result<Vec<Unpublished>, OrderRepoError> {
+        let docs = self
+            .find_order_docs(
             doc! {
                 "published": false,
                 "created_at": {"$lt": bdate(created_before)},
@@ -151,7 +162,14 @@ impl Outbox for MongoStore {
             doc! {"created_at": 1, "_id": 1},
             limit.min(1000) as i64,
         )
-        .await
+        .await?;
+        docs.into_iter()
+            .map(|mut d| {
+                let refusal = d.publish_refusal.take().map(PublishRefusal::from);
+                let order = Order::try_from(d).map_err(unavailable)?;
+                Ok(Unpublished { order, refusal })
+            })
+            .collect()
     }
 
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError> {
@@ -184,13 +202,25 @@ impl Outbox for MongoStore {
         Ok(())
     }
 
-    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError> {
-        self.find_orders(
-            doc! {"published": false, "publish_refusal.set_aside": true},
-            doc! {"created_at": 1, "_id": 1},
-            limit.min(1000) as i64,
-        )
-        .await
+    async fn set_aside(&self, limit: usize) -> Result<Vec<SetAside>, OrderRepoError> {
+        let docs = self
+            .find_order_docs(
+                doc! {"published": false, "publish_refusal.set_aside": true},
+                doc! {"created_at": 1, "_id": 1},
+                limit.min(1000) as i64,
+            )
+            .await?;
+        docs.into_iter()
+            .filter_map(|mut d| {
+                // The filter matched on the refusal, so every document has one.
+                let refusal = PublishRefusal::from(d.publish_refusal.take()?);
+                Some(
+                    Order::try_from(d)
+                        .map_err(unavailable)
+                        .map(|order| SetAside { order, refusal }),
+                )
+            })
+            .collect()
     }
 
     async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError> {
@@ -307,17 +337,34 @@ impl NotificationLedger for MongoStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError> {
+    ) -> Result<Vec<OwedEmail>, OrderRepoError> {
         // Answered from the partial index on owed notifications.
-        self.find_orders(
-            doc! {
-                "notify_due_at": {"$lte": bdate(now)},
-                "$or": [{"notify_claimed_until": null}, {"notify_claimed_until": {"$lte": bdate(now)}}],
-            },
-            doc! {"notify_due_at": 1, "_id": 1},
-            limit.min(1000) as i64,
-        )
-        .await
+        let docs = self
+            .find_order_docs(
+                doc! {
+                    "notify_due_at": {"$lte": bdate(now)},
+                    "$or": [{"notify_claimed_until": null}, {"notify_claimed_until": {"$lte": bdate(now)}}],
+                },
+                doc! {"notify_due_at": 1, "_id": 1},
+                limit.min(1000) as i64,
+            )
+            .await?;
+        docs.into_iter()
+            .filter_map(|d| {
+                // The filter matched on the due time, so every document has one.
+                let due_at = cdate(d.notify_due_at?);
+                let failures = u32::try_from(d.notify_failures).unwrap_or(u32::MAX);
+                Some(
+                    Order::try_from(d)
+                        .map_err(unavailable)
+                        .map(|order| OwedEmail {
+                            order,
+                            due_at,
+                            failures,
+                        }),
+                )
+            })
+            .collect()
     }
 
     async fn defer_notification(
@@ -326,10 +373,10 @@ impl NotificationLedger for MongoStore {
         due_at: DateTime<Utc>,
         failures: u32,
     ) -> Result<(), OrderRepoError> {
-        // A send that succeeded meanwhile wins: nothing is owed any more.
+        // A send that succeeded meanwhile, or a give-up, wins: nothing is owed any more.
         let r = self
             .bounded(self.orders.update_one(
-                doc! {"_id": id.to_string(), "notified": false},
+                doc! {"_id": id.to_string(), "notify_due_at": {"$exists": true}},
                 doc! {"$set": {
                     "notify_claimed_until": null,
                     "notify_due_at": bdate(due_at),

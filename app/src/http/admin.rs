@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use orderflow_core::ports::SetAside;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,6 +96,17 @@ pub struct SetAsideView {
     pub last_refused_at: DateTime<Utc>,
 }
 
+impl From<&SetAside> for SetAsideView {
+    fn from(s: &SetAside) -> Self {
+        Self {
+            order: OrderView::from(&s.order),
+            refusals: s.refusal.count,
+            reason: s.refusal.reason.clone(),
+            last_refused_at: s.refusal.at,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SetAsidePage {
     pub items: Vec<SetAsideView>,
@@ -118,18 +130,7 @@ pub async fn set_aside(
 ) -> Result<Json<SetAsidePage>, ApiError> {
     let orders = s.services.relay.list_set_aside(limit(q.limit)?).await?;
     Ok(Json(SetAsidePage {
-        items: orders
-            .iter()
-            .filter_map(|o| {
-                let r = o.publish_refusal.as_ref()?;
-                Some(SetAsideView {
-                    order: OrderView::from(o),
-                    refusals: r.count,
-                    reason: r.reason.clone(),
-                    last_refused_at: r.at,
-                })
-            })
-            .collect(),
+        items: orders.iter().map(SetAsideView::from).collect(),
     }))
 }
 

@@ -25,15 +25,7 @@ use std::time::Duration;
 /// One adapter per port.
 #[derive(Clone)]
 pub struct Adapters {
-    pub users: Arc<dyn UserRepo>,
-    pub sessions: Arc<dyn SessionRepo>,
-    pub orders: Arc<dyn Orders>,
-    pub outbox: Arc<dyn Outbox>,
-    pub ledger: Arc<dyn NotificationLedger>,
-    pub inventory: Arc<dyn InventoryRepo>,
-    pub settlement: Arc<dyn OrderSettlement>,
-    /// Work one process of the fleet does at a time (the sweep) is held here.
-    pub leases: Arc<dyn Leases>,
+    pub store: StorePorts,
     pub cache: Arc<dyn Cache>,
     pub queue: Arc<dyn Queue>,
     pub mailer: Arc<dyn Mailer>,
@@ -60,14 +52,7 @@ impl Adapters {
         let queue = queue(c, sdk.as_ref(), &mut probes).await?;
         let mailer = mailer(c, sdk.as_ref(), &mut probes).await?;
         Ok(Self {
-            users: store.users,
-            sessions: store.sessions,
-            orders: store.orders,
-            outbox: store.outbox,
-            ledger: store.ledger,
-            inventory: store.inventory,
-            settlement: store.settlement,
-            leases: store.leases,
+            store,
             cache,
             queue,
             mailer,
@@ -201,20 +186,22 @@ async fn ses_mailer(c: &Config, sdk: &aws_config::SdkConfig) -> anyhow::Result<S
     Ok(m)
 }
 
-/// The store ports, backed by one store.
-struct StorePorts {
-    users: Arc<dyn UserRepo>,
-    sessions: Arc<dyn SessionRepo>,
-    orders: Arc<dyn Orders>,
-    outbox: Arc<dyn Outbox>,
-    ledger: Arc<dyn NotificationLedger>,
-    inventory: Arc<dyn InventoryRepo>,
-    settlement: Arc<dyn OrderSettlement>,
-    leases: Arc<dyn Leases>,
+/// The store ports. `of` backs them all with one store; a test may swap one.
+#[derive(Clone)]
+pub struct StorePorts {
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub orders: Arc<dyn Orders>,
+    pub outbox: Arc<dyn Outbox>,
+    pub ledger: Arc<dyn NotificationLedger>,
+    pub inventory: Arc<dyn InventoryRepo>,
+    pub settlement: Arc<dyn OrderSettlement>,
+    /// Work one process of the fleet does at a time (the sweep) is held here.
+    pub leases: Arc<dyn Leases>,
 }
 
 impl StorePorts {
-    fn of<S>(s: S) -> Self
+    pub fn of<S>(s: S) -> Self
     where
         S: UserRepo
             + SessionRepo

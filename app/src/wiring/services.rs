@@ -38,13 +38,13 @@ impl Services {
         let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let handoff: Arc<dyn Handoff> = Arc::new(handoff);
         let products = Arc::new(ProductSnapshots {
-            inventory: a.inventory.clone(),
+            inventory: a.store.inventory.clone(),
             cache: a.cache.clone(),
             ttl: Duration::from_millis(c.cache.product_ttl_ms),
         });
         let changes: Arc<dyn OrderChanges> = Arc::new(DropCachedOrder(a.cache.clone()));
         let orders = Arc::new(OrderService {
-            orders: a.orders.clone(),
+            orders: a.store.orders.clone(),
             products: products.clone(),
             handoff: handoff.clone(),
             clock: a.clock.clone(),
@@ -61,7 +61,7 @@ impl Services {
         Self {
             auth: Arc::new(auth),
             catalog: Arc::new(CatalogService {
-                inventory: a.inventory.clone(),
+                inventory: a.store.inventory.clone(),
                 products,
             }),
             orders,
@@ -80,8 +80,8 @@ impl Services {
 
 fn auth_service(c: &Config, a: &Adapters) -> AuthService {
     AuthService {
-        users: a.users.clone(),
-        sessions: a.sessions.clone(),
+        users: a.store.users.clone(),
+        sessions: a.store.sessions.clone(),
         hasher: a.hasher.clone(),
         tokens: a.tokens.clone(),
         clock: a.clock.clone(),
@@ -113,9 +113,9 @@ fn order_processor(
     changes: Arc<dyn OrderChanges>,
 ) -> OrderProcessor {
     OrderProcessor {
-        ledger: a.ledger.clone(),
-        settlement: a.settlement.clone(),
-        users: a.users.clone(),
+        ledger: a.store.ledger.clone(),
+        settlement: a.store.settlement.clone(),
+        users: a.store.users.clone(),
         mailer: Arc::new(crate::mail_deadline::Deadlined::new(
             a.mailer.clone(),
             Duration::from_millis(c.mail.send_timeout_ms),
@@ -134,7 +134,7 @@ fn order_processor(
 
 fn relay(c: &Config, a: &Adapters, handoff: Arc<dyn Handoff>) -> Relay {
     Relay {
-        outbox: a.outbox.clone(),
+        outbox: a.store.outbox.clone(),
         queue: a.queue.clone(),
         clock: a.clock.clone(),
         handoff,

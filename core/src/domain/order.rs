@@ -1,6 +1,6 @@
 use super::{
-    Currency, IdempotencyKey, Money, OrderId, OrderStatus, ParseError, Price, Product,
-    PublishRefusal, Quantity, Sku, UserId,
+    Currency, IdempotencyKey, Money, OrderId, OrderStatus, ParseError, Price, Product, Quantity,
+    Sku, UserId,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
@@ -53,9 +53,10 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// An order and its bookkeeping. The order document is its own outbox: `published`
-/// says whether the queue has accepted it, `notified` whether its outcome email went
-/// out, so neither hand-off can be lost between two writes.
+/// An order: what was asked for, at what price, and what became of it. What the relay
+/// and the notification ledger record about it (publication, refusals, the owed email)
+/// is theirs, behind `ports::Outbox` and `ports::NotificationLedger`; a store may keep
+/// it beside the order in one record, so neither hand-off is lost between two writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: OrderId,
@@ -76,23 +77,6 @@ pub struct Order {
     /// The placing request's W3C trace context, so the worker's spans join its trace.
     #[serde(default)]
     pub traceparent: Option<String>,
-    /// True once the queue accepted the order's message; false orders are the relay's.
-    pub published: bool,
-    /// True once the outcome email was handed to the mailer.
-    pub notified: bool,
-    /// Set while an outcome email is owed: from settlement, when it is due (the next
-    /// attempt's time after a failed send). Cleared when it is sent or given up.
-    #[serde(default)]
-    pub notify_due_at: Option<DateTime<Utc>>,
-    /// Failed sends of the outcome email so far.
-    #[serde(default)]
-    pub notify_failures: u32,
-    /// When the sweep last republished this order because it stayed pending too long.
-    #[serde(default)]
-    pub swept_at: Option<DateTime<Utc>>,
-    /// Set while the queue refuses the order's message; cleared when it is published.
-    #[serde(default)]
-    pub publish_refusal: Option<PublishRefusal>,
 }
 
 impl Order {
@@ -150,12 +134,6 @@ impl Order {
             request_fingerprint: Self::fingerprint(&requested),
             request_id: origin.request_id,
             traceparent: origin.traceparent,
-            published: false,
-            notified: false,
-            notify_due_at: None,
-            notify_failures: 0,
-            swept_at: None,
-            publish_refusal: None,
         })
     }
 
@@ -296,7 +274,6 @@ mod tests {
         assert_eq!(o.lines[1].line_total_cents(), 300);
         assert_eq!(o.status, OrderStatus::Pending);
         assert_eq!(o.history.len(), 1);
-        assert!(!o.published && !o.notified);
     }
 
     #[test]

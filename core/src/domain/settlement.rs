@@ -47,6 +47,12 @@ impl Settlement {
             .map(|l| (&l.sku, l.quantity.get()))
     }
 
+    /// From when the outcome email is owed: the moment the order settled. The store
+    /// records it with the settlement, in the same atomic unit, so no crash loses it.
+    pub fn email_due_at(&self) -> DateTime<Utc> {
+        self.change.at
+    }
+
     pub fn into_outcome(self) -> FulfilmentOutcome {
         self.outcome
     }
@@ -105,13 +111,11 @@ impl Order {
         })
     }
 
-    /// Applies a settlement through the transition table; from its time on the
-    /// outcome email is owed. `Err` holds the status that refused it.
+    /// Applies a settlement through the transition table. `Err` holds the status that
+    /// refused it.
     pub fn apply(&mut self, settlement: &Settlement) -> Result<(), OrderStatus> {
         let change = settlement.change();
-        self.transition(change.status, change.at, change.reason.clone())?;
-        self.notify_due_at = Some(change.at);
-        Ok(())
+        self.transition(change.status, change.at, change.reason.clone())
     }
 }
 
@@ -202,7 +206,7 @@ mod tests {
         let s = o.settlement(stock(&[("A", 1)]), at).unwrap();
         o.apply(&s).unwrap();
         assert_eq!(o.status, OrderStatus::Completed);
-        assert_eq!(o.notify_due_at, Some(at));
+        assert_eq!(s.email_due_at(), at);
         assert_eq!(o.history.last(), Some(s.change()));
         assert_eq!(o.apply(&s), Err(OrderStatus::Completed));
         assert_eq!(o.history.len(), 2);

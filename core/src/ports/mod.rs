@@ -34,10 +34,10 @@ pub use inventory::{InventoryError, InventoryRepo};
 pub use leases::{lease_until, LeaseError, Leases};
 pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
-pub use notification_ledger::NotificationLedger;
+pub use notification_ledger::{NotificationLedger, OwedEmail};
 pub use order_changes::{NoCopies, OrderChanges};
 pub use orders::{OrderRepoError, Orders};
-pub use outbox::Outbox;
+pub use outbox::{Outbox, SetAside, Unpublished};
 pub use passwords::{HashError, PasswordHasher};
 pub use queue::{
     DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,

@@ -2,21 +2,32 @@ use super::OrderRepoError;
 use crate::domain::{Order, OrderId};
 use chrono::{DateTime, Utc};
 
-/// Which outcome emails are owed, who is sending each, and which went out. An email is
-/// owed from the moment its order settles (`OrderSettlement::fulfil` records
-/// `notify_due_at` in the same atomic unit), so no crash can lose it.
+/// An outcome email that is owed: its order, when it is due, and how many sends of it
+/// failed so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwedEmail {
+    pub order: Order,
+    pub due_at: DateTime<Utc>,
+    pub failures: u32,
+}
+
+/// Which outcome emails are owed, who is sending each, and which went out. This record
+/// is the ledger's, not part of `Order`. An email is owed from the moment its order
+/// settles (`OrderSettlement::fulfil` records it in the same atomic unit, due at
+/// `Settlement::email_due_at`), so no crash can lose it.
 ///
 /// MUST:
 /// - make `claim_notification` a compare-and-set: it returns true to exactly one caller
-///   while the order is not notified and no unexpired claim is held;
-/// - list in `due_notifications` exactly the orders whose `notify_due_at` is at or
-///   before `now` and whose claim is free, earliest due first;
-/// - have `finish_notification` and `abandon_notification` clear `notify_due_at` and
-///   the claim (`finish_notification` also marks the order notified);
-///   `defer_notification` moves `notify_due_at` and releases the claim;
+///   while the order's email has not been sent and no unexpired claim is held;
+/// - list in `due_notifications` exactly the owed emails due at or before `now` whose
+///   claim is free, earliest due first, with their failures so far;
+/// - have `finish_notification` and `abandon_notification` end what is owed and release
+///   the claim (after `finish_notification` no claim is ever granted again);
+///   `defer_notification` moves the due time, records the failures and releases the
+///   claim, and changes nothing once the email was sent or given up;
 ///   `release_notification` releases the claim alone;
-/// - count in `count_owed_notifications` the orders with a `notify_due_at`, without
-///   loading them;
+/// - count in `count_owed_notifications` the owed emails, due now or later, without
+///   loading the orders;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
 pub trait NotificationLedger: super::Health {
@@ -32,7 +43,7 @@ pub trait NotificationLedger: super::Health {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError>;
+    ) -> Result<Vec<OwedEmail>, OrderRepoError>;
     /// After a failed send: the email is due again at `due_at`, after `failures` failures.
     async fn defer_notification(
         &self,

@@ -2,14 +2,31 @@ use super::OrderRepoError;
 use crate::domain::{Order, OrderId, PublishRefusal};
 use chrono::{DateTime, Utc};
 
+/// An order the queue has not accepted yet, with the queue's last refusal of its
+/// message (`None` until the queue refuses it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpublished {
+    pub order: Order,
+    pub refusal: Option<PublishRefusal>,
+}
+
+/// An order whose message the queue kept refusing, waiting for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    pub order: Order,
+    pub refusal: PublishRefusal,
+}
+
 /// The orders whose message the queue has not accepted yet, and what the relay records
-/// about publishing them. Orders are their own outbox: `Orders::insert` stores them
-/// unpublished, in the same write.
+/// about publishing them: whether the queue accepted it, its refusals, when the sweep
+/// last republished it. This record is the outbox's, not part of `Order`.
+/// `Orders::insert` stores every order unpublished, in the same write.
 ///
 /// MUST:
-/// - leave out of `unpublished` the orders whose `publish_refusal` is set aside or has a
-///   `retry_at` after `now`, and list exactly the set-aside ones in `set_aside`;
-///   `mark_published` clears the refusal;
+/// - leave out of `unpublished` the orders whose refusal is set aside or has a
+///   `retry_at` after `now`, and list exactly the set-aside ones in `set_aside`, each
+///   with its refusal as `refuse_publication` recorded it; `mark_published` clears the
+///   refusal and takes the order out of both lists and `count_unpublished`;
 /// - list in `stale_pending` only published pending orders not swept since
 ///   `older_than`, and leave an order out once `mark_swept` recorded a later sweep;
 /// - count without loading the orders (the counts are gauges read every second);
@@ -24,7 +41,7 @@ pub trait Outbox: super::Health {
         created_before: DateTime<Utc>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Order>, OrderRepoError>;
+    ) -> Result<Vec<Unpublished>, OrderRepoError>;
     async fn mark_published(&self, ids: &[OrderId]) -> Result<(), OrderRepoError>;
     /// Records that the queue refused the order's message (unless it was published
     /// meanwhile).
@@ -34,7 +51,7 @@ pub trait Outbox: super::Health {
         refusal: &PublishRefusal,
     ) -> Result<(), OrderRepoError>;
     /// Unpublished orders the relay set aside, oldest first.
-    async fn set_aside(&self, limit: usize) -> Result<Vec<Order>, OrderRepoError>;
+    async fn set_aside(&self, limit: usize) -> Result<Vec<SetAside>, OrderRepoError>;
     /// How many orders are set aside, counted up to `cap` (a gauge).
     async fn count_set_aside(&self, cap: usize) -> Result<usize, OrderRepoError>;
     /// Clears a set-aside order's refusal so the scan publishes it again; false when

@@ -15,8 +15,9 @@ pub struct Fulfilment {
 /// MUST:
 /// - make `fulfil` ONE atomic unit over products and the order: if the order is pending,
 ///   apply what `Order::settlement` decides from the stock read in that unit (take
-///   `Settlement::takes`, record its status change through `Order::apply`, which also
-///   makes the outcome email owed from `at`, even if the caller dies at once); if it is
+///   `Settlement::takes`, record its status change through `Order::apply`, and make
+///   the outcome email owed in the `NotificationLedger`, due at
+///   `Settlement::email_due_at`, so it is owed even if the caller dies at once); if it is
 ///   not pending, change nothing and report `AlreadyFinal`. A repeated call never takes
 ///   stock twice;
 /// - never let any product's stock go below zero, under any concurrency;

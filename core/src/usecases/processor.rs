@@ -1,7 +1,7 @@
 use super::emails::outcome_email;
 use super::message::OrderMessage;
 use super::products::ProductSnapshots;
-use crate::domain::{Order, OrderStatus, Sku};
+use crate::domain::{Order, Sku};
 use crate::ports::{
     Clock, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger, OrderChanges,
     OrderSettlement, UserRepo,
@@ -139,21 +139,19 @@ impl OrderProcessor {
                 .collect();
             self.products.forget(&skus).await;
             self.changes.changed(message.order_id).await;
+            self.notify(&fulfilment.order).await?;
         }
-        self.notify(&fulfilment.order).await?;
         Ok(processed)
     }
 
-    /// Sends the outcome email unless it went out already or another worker is
+    /// Sends the outcome email of an order this call settled, unless another worker is
     /// sending it. Never makes the delivery fail for the email's sake: the email is
-    /// owed in the store from settlement on (`notify_due_at`), and `send_due` sends
-    /// whatever this attempt could not, on its own schedule, however long the mailer
-    /// is away and whatever became of the message.
+    /// owed in the ledger from settlement on, and `send_due` sends whatever this
+    /// attempt could not, on its own schedule, however long the mailer is away and
+    /// whatever became of the message. An order that was already final is left to
+    /// `send_due` too (a worker that died between settling and sending).
     #[instrument(name = "notify", skip_all)]
     async fn notify(&self, order: &Order) -> Result<(), ProcessError> {
-        if order.notified || !matches!(order.status, OrderStatus::Completed | OrderStatus::Failed) {
-            return Ok(());
-        }
         let now = self.clock.now();
         if !self
             .ledger
@@ -161,11 +159,12 @@ impl OrderProcessor {
             .await
             .map_err(|e| ProcessError::StoreUnavailable(Box::new(e)))?
         {
-            // Sent already, or another worker holds the claim: if that worker dies, its
-            // claim lapses and `send_due` picks the email up.
+            // Another worker holds the claim: if that worker dies, its claim lapses and
+            // `send_due` picks the email up.
             return Ok(());
         }
-        self.send_claimed(order)
+        // Settled just now: no send of this email has failed yet.
+        self.send_claimed(order, 0)
             .await
             .map(|_| ())
             .map_err(ProcessError::StoreUnavailable)
@@ -180,7 +179,8 @@ impl OrderProcessor {
         let now = self.clock.now();
         let due = self.ledger.due_notifications(now, limit.max(1)).await?;
         let mut done = DueSent::default();
-        for order in due {
+        for owed in due {
+            let order = &owed.order;
             let span = tracing::info_span!("notify", order_id = %order.id);
             let claimed = self
                 .ledger
@@ -190,7 +190,11 @@ impl OrderProcessor {
             if !claimed {
                 continue;
             }
-            match self.send_claimed(&order).instrument(span).await? {
+            match self
+                .send_claimed(order, owed.failures)
+                .instrument(span)
+                .await?
+            {
                 SendOutcome::Delivered => done.sent += 1,
                 SendOutcome::Deferred => {
                     done.deferred += 1;
@@ -213,8 +217,9 @@ impl OrderProcessor {
 
     /// Sends the email of an order this worker holds the claim on, and records the
     /// result: sent (or refused for good), or due again after a back-off, or given up
-    /// once `notify.give_up_after` has passed since the order settled.
-    async fn send_claimed(&self, order: &Order) -> Result<SendOutcome, BoxError> {
+    /// once `notify.give_up_after` has passed since the order settled. `failures`: the
+    /// failed sends of this email so far.
+    async fn send_claimed(&self, order: &Order, failures: u32) -> Result<SendOutcome, BoxError> {
         let user = match self.users.by_id(order.user_id).await {
             Ok(user) => user,
             Err(e) => {
@@ -235,7 +240,7 @@ impl OrderProcessor {
             }
             Err(e) => {
                 let now = self.clock.now();
-                let failures = order.notify_failures.saturating_add(1);
+                let failures = failures.saturating_add(1);
                 let settled = order.updated_at;
                 if now - settled
                     >= chrono::Duration::from_std(self.notify_retry.give_up_after)

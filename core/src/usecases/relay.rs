@@ -1,6 +1,6 @@
 use super::message::OrderMessage;
-use crate::domain::{Order, OrderId, PublishRefusal, Refusals};
-use crate::ports::{Clock, Handoff, OrderRepoError, Outbox, Queue};
+use crate::domain::{OrderId, PublishRefusal, Refusals};
+use crate::ports::{Clock, Handoff, OrderRepoError, Outbox, Queue, SetAside, Unpublished};
 use crate::BoxError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,12 +102,15 @@ impl Relay {
             let cutoff = now - chrono::Duration::from_std(self.min_age).unwrap_or_default();
             let due = self.outbox.unpublished(cutoff, now, batch).await?;
             let found = due.len();
-            let free: Vec<Order> = due
+            let free: Vec<Unpublished> = due
                 .into_iter()
-                .filter(|o| !self.handoff.holds(&o.id))
+                .filter(|u| !self.handoff.holds(&u.order.id))
                 .collect();
-            let messages: Vec<OrderMessage> = free.iter().map(OrderMessage::for_order).collect();
-            let prior: Vec<_> = free.iter().map(|o| o.publish_refusal.as_ref()).collect();
+            let messages: Vec<OrderMessage> = free
+                .iter()
+                .map(|u| OrderMessage::for_order(&u.order))
+                .collect();
+            let prior: Vec<_> = free.iter().map(|u| u.refusal.as_ref()).collect();
             let pass = self.publish(&messages, &prior).await?;
             if pass.published > 0 {
                 tracing::info!(count = pass.published, "relay published orders");
@@ -175,7 +178,7 @@ impl Relay {
 
     /// Orders set aside after repeated refusals, oldest first.
     #[instrument(skip_all)]
-    pub async fn list_set_aside(&self, limit: usize) -> Result<Vec<Order>, SetAsideError> {
+    pub async fn list_set_aside(&self, limit: usize) -> Result<Vec<SetAside>, SetAsideError> {
         self.outbox
             .set_aside(limit.clamp(1, 100))
             .await

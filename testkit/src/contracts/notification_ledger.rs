@@ -3,7 +3,8 @@
 //! tests set up state through its other ports.
 
 use super::fixtures::{now, order, product};
-use orderflow_core::domain::{Order, UserId};
+use orderflow_core::domain::UserId;
+use orderflow_core::ports::OwedEmail;
 
 use super::store::Store;
 
@@ -26,14 +27,26 @@ pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store
     );
     s.orders.cancel(cancelled.id, t0, None).await.unwrap();
     for (o, at) in [(&a, t0), (&b, t0 + secs(1)), (&c, t0 + secs(2))] {
-        let f = s.settlement.fulfil(o.id, at).await.unwrap();
-        assert_eq!(
-            f.order.notify_due_at,
-            Some(at),
-            "the settlement makes the email owed"
-        );
+        s.settlement.fulfil(o.id, at).await.unwrap();
     }
-    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    let owed = s.ledger.due_notifications(t0 + secs(60), 10).await.unwrap();
+    assert_eq!(
+        owed.iter()
+            .map(|e| (e.order.id, e.due_at, e.failures))
+            .collect::<Vec<_>>(),
+        vec![
+            (a.id, t0, 0),
+            (b.id, t0 + secs(1), 0),
+            (c.id, t0 + secs(2), 0)
+        ],
+        "the settlement makes the email owed from its time, with no failures yet"
+    );
+    assert_eq!(
+        owed[0].order,
+        s.orders.get(a.id).await.unwrap().unwrap(),
+        "with the order as it is now"
+    );
+    let ids = |v: Vec<OwedEmail>| v.iter().map(|e| e.order.id).collect::<Vec<_>>();
     assert_eq!(
         ids(s.ledger.due_notifications(t0 + secs(1), 10).await.unwrap()),
         vec![a.id, b.id],
@@ -61,10 +74,19 @@ pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store
         .defer_notification(a.id, t0 + secs(100), 1)
         .await
         .unwrap();
-    let deferred = s.orders.get(a.id).await.unwrap().unwrap();
+    let deferred = s
+        .ledger
+        .due_notifications(t0 + secs(100), 10)
+        .await
+        .unwrap();
     assert_eq!(
-        (deferred.notify_due_at, deferred.notify_failures),
-        (Some(t0 + secs(100)), 1)
+        (
+            deferred[2].order.id,
+            deferred[2].due_at,
+            deferred[2].failures
+        ),
+        (a.id, t0 + secs(100), 1),
+        "a deferral moves the due time and records the failures"
     );
     assert!(
         s.ledger
@@ -91,17 +113,22 @@ pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store
         "sent and given-up emails are no longer owed"
     );
     assert_eq!(s.ledger.count_owed_notifications(10).await.unwrap(), 1);
-    let given_up = s.orders.get(c.id).await.unwrap().unwrap();
-    assert!(!given_up.notified && given_up.notify_due_at.is_none());
-    s.ledger
-        .defer_notification(b.id, t0 + secs(100), 1)
-        .await
-        .unwrap();
+    for o in [&b, &c] {
+        s.ledger
+            .defer_notification(o.id, t0 + secs(100), 1)
+            .await
+            .unwrap();
+    }
     assert_eq!(
-        s.orders.get(b.id).await.unwrap().unwrap().notify_due_at,
-        None,
-        "a deferral after the send changes nothing"
+        ids(s
+            .ledger
+            .due_notifications(t0 + secs(1000), 10)
+            .await
+            .unwrap()),
+        vec![a.id],
+        "a deferral after the send or the give-up changes nothing"
     );
+    assert_eq!(s.ledger.count_owed_notifications(10).await.unwrap(), 1);
 }
 
 pub async fn notification_claims_are_exclusive(s: Store) {
@@ -138,7 +165,6 @@ pub async fn notification_claims_are_exclusive(s: Store) {
         "a released claim can be taken"
     );
     s.ledger.finish_notification(o.id).await.unwrap();
-    assert!(s.orders.get(o.id).await.unwrap().unwrap().notified);
     assert!(
         !s.ledger
             .claim_notification(

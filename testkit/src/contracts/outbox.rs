@@ -3,8 +3,8 @@
 //! tests set up state through its other ports.
 
 use super::fixtures::{now, order, order_at, product};
-use orderflow_core::domain::{Order, OrderId, PublishRefusal, UserId};
-use orderflow_core::ports::OrderRepoError;
+use orderflow_core::domain::{OrderId, PublishRefusal, UserId};
+use orderflow_core::ports::{OrderRepoError, Unpublished};
 
 use super::store::Store;
 
@@ -25,10 +25,12 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
         .await
         .unwrap();
     assert_eq!(
-        due.iter().map(|o| o.id).collect::<Vec<_>>(),
+        due.iter().map(|u| u.order.id).collect::<Vec<_>>(),
         vec![old.id],
         "only orders older than the cutoff"
     );
+    assert_eq!(due[0].order, old, "the order reads back as stored");
+    assert_eq!(due[0].refusal, None, "never refused");
     assert_eq!(s.outbox.count_unpublished(100).await.unwrap(), 2);
     assert_eq!(s.outbox.count_unpublished(1).await.unwrap(), 1, "capped");
     s.outbox.mark_published(&[old.id]).await.unwrap();
@@ -39,13 +41,16 @@ pub async fn outbox_lists_unpublished_until_marked(s: Store) {
         .await
         .unwrap()
         .is_empty());
-    assert!(s.orders.get(old.id).await.unwrap().unwrap().published);
     let all = s
         .outbox
         .unpublished(now() + chrono::Duration::seconds(1), now(), 10)
         .await
         .unwrap();
-    assert_eq!(all.iter().map(|o| o.id).collect::<Vec<_>>(), vec![young.id]);
+    assert_eq!(
+        all.iter().map(|u| u.order.id).collect::<Vec<_>>(),
+        vec![young.id],
+        "a published order is no longer listed, however old"
+    );
 }
 
 pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator(s: Store) {
@@ -73,7 +78,7 @@ pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_opera
         .refuse_publication(aside.id, &refusal(8, 60, true))
         .await
         .unwrap();
-    let ids = |v: Vec<Order>| v.iter().map(|o| o.id).collect::<Vec<_>>();
+    let ids = |v: Vec<Unpublished>| v.iter().map(|u| u.order.id).collect::<Vec<_>>();
     assert_eq!(
         ids(s.outbox.unpublished(t0, t0, 10).await.unwrap()),
         vec![plain.id],
@@ -88,11 +93,24 @@ pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_opera
         vec![refused.id, plain.id],
         "due again once its retry time has come; never while set aside"
     );
-    let listed = s.outbox.set_aside(10).await.unwrap();
-    assert_eq!(ids(listed.clone()), vec![aside.id]);
+    let due_later = s
+        .outbox
+        .unpublished(t0, t0 + chrono::Duration::minutes(2), 10)
+        .await
+        .unwrap();
     assert_eq!(
-        listed[0].publish_refusal,
-        Some(refusal(8, 60, true)),
+        due_later[0].refusal,
+        Some(refusal(1, 60, false)),
+        "a due order comes with its refusal so far, as written"
+    );
+    let listed = s.outbox.set_aside(10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|a| a.order.id).collect::<Vec<_>>(),
+        vec![aside.id]
+    );
+    assert_eq!(
+        listed[0].refusal,
+        refusal(8, 60, true),
         "the refusal reads back as written"
     );
     assert_eq!(s.outbox.count_set_aside(10).await.unwrap(), 1);
@@ -111,24 +129,26 @@ pub async fn refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_opera
         vec![aside.id, plain.id],
         "a retried order is due at once"
     );
-    s.outbox.mark_published(&[refused.id]).await.unwrap();
-    let published = s.orders.get(refused.id).await.unwrap().unwrap();
-    assert_eq!(
-        published.publish_refusal, None,
-        "publishing clears the refusal"
-    );
     s.outbox
-        .refuse_publication(refused.id, &refusal(2, 60, false))
+        .refuse_publication(aside.id, &refusal(9, 60, true))
         .await
         .unwrap();
+    s.outbox.mark_published(&[aside.id]).await.unwrap();
     assert_eq!(
-        s.orders
-            .get(refused.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .publish_refusal,
-        None,
+        s.outbox.count_set_aside(10).await.unwrap(),
+        0,
+        "publishing clears the refusal"
+    );
+    assert!(
+        !s.outbox.retry_set_aside(aside.id).await.unwrap(),
+        "a published order is not set aside"
+    );
+    s.outbox
+        .refuse_publication(aside.id, &refusal(10, 60, true))
+        .await
+        .unwrap();
+    assert!(
+        s.outbox.set_aside(10).await.unwrap().is_empty(),
         "a refusal recorded after the order was published is ignored"
     );
 }

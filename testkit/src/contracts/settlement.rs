@@ -15,7 +15,8 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
     s.inventory.insert(&b).await.unwrap();
     let short = order(UserId::new(), &[(&a, 2), (&b, 2)]);
     s.orders.insert(&short).await.unwrap();
-    let f = s.settlement.fulfil(short.id, now()).await.unwrap();
+    let settled_at = now();
+    let f = s.settlement.fulfil(short.id, settled_at).await.unwrap();
     assert_eq!(
         f.outcome,
         FulfilmentOutcome::Failed {
@@ -39,11 +40,18 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
     );
     let stored = s.orders.get(short.id).await.unwrap().unwrap();
     assert_eq!(
-        (stored.status, &stored.history, stored.notify_due_at),
-        (f.order.status, &f.order.history, f.order.notify_due_at),
+        (stored.status, &stored.history),
+        (f.order.status, &f.order.history),
         "the store holds exactly the settlement the domain decided"
     );
-    assert!(stored.notify_due_at.is_some(), "the outcome email is owed");
+    let owed = s.ledger.due_notifications(settled_at, 10).await.unwrap();
+    assert_eq!(
+        owed.iter()
+            .map(|e| (e.order.id, e.due_at))
+            .collect::<Vec<_>>(),
+        vec![(short.id, settled_at)],
+        "the outcome email is owed from the settlement, in the same unit"
+    );
 
     let ok = order(UserId::new(), &[(&a, 2), (&b, 1)]);
     s.orders.insert(&ok).await.unwrap();

@@ -246,7 +246,7 @@ async fn an_unavailable_store_is_a_503_with_retry_after() {
             c.bootstrap.admin_email = None;
             c.bootstrap.admin_password = None;
         },
-        |a| a.users = std::sync::Arc::new(DownUsers),
+        |a| a.store.users = std::sync::Arc::new(DownUsers),
     )
     .await;
     let r = app

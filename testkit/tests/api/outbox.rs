@@ -1,6 +1,7 @@
 //! Orders whose message the queue refuses: they never hold up other orders, are
 //! retried on their own schedule, and are set aside for an operator after a bound.
 
+use orderflow_core::ports::Outbox;
 use orderflow_testkit::spawn_app_with;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -47,15 +48,16 @@ async fn a_message_the_queue_always_refuses_never_blocks_later_orders() {
             .await;
         assert_eq!(r.body["status"], "completed", "{id}");
     }
-    let order = app
+    let far = chrono::Utc::now() + chrono::Duration::days(1);
+    let refusal = app
         .store
-        .all_orders()
+        .unpublished(far, far, 10)
+        .await
+        .unwrap()
         .into_iter()
-        .find(|o| o.id.to_string() == poisoned_id)
-        .unwrap();
-    let refusal = order
-        .publish_refusal
-        .expect("the refusal is recorded on the order");
+        .find(|u| u.order.id.to_string() == poisoned_id)
+        .and_then(|u| u.refusal)
+        .expect("the outbox records the refusal");
     assert_eq!(refusal.count, 1);
     assert!(!refusal.set_aside);
     assert_eq!(
@@ -94,14 +96,13 @@ async fn a_message_the_queue_always_refuses_never_blocks_later_orders() {
     app.run_relay().await;
     assert_eq!(
         app.store
-            .all_orders()
-            .into_iter()
-            .find(|o| o.id.to_string() == poisoned_id)
+            .set_aside(10)
+            .await
             .unwrap()
-            .publish_refusal
-            .unwrap()
-            .count,
-        3,
+            .iter()
+            .map(|a| (a.order.id.to_string(), a.refusal.count))
+            .collect::<Vec<_>>(),
+        vec![(poisoned_id.clone(), 3)],
         "a set-aside order is not retried by the relay"
     );
 

@@ -1,4 +1,4 @@
-use orderflow_core::ports::{NotificationLedger, OrderSettlement, Queue};
+use orderflow_core::ports::{NotificationLedger, OrderSettlement, Outbox, Queue};
 use orderflow_testkit::{spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -194,7 +194,11 @@ async fn orders_placed_while_the_queue_is_down_are_relayed_later() {
         app.services.relay.publish_due().await.is_err(),
         "relay cannot publish yet"
     );
-    assert!(!app.store.all_orders()[0].published);
+    assert_eq!(
+        app.store.count_unpublished(10).await.unwrap(),
+        1,
+        "still unpublished"
+    );
     app.queue_switch.set_down(false);
     assert_eq!(app.run_relay().await, 1);
     assert_eq!(app.run_relay().await, 0, "published once");
@@ -295,11 +299,11 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
     references.sort();
     references.dedup();
     assert_eq!(references.len(), 3, "one email per order");
-    assert!(app
-        .store
-        .all_orders()
-        .iter()
-        .all(|o| o.notified && o.notify_due_at.is_none()));
+    assert_eq!(
+        app.store.count_owed_notifications(10).await.unwrap(),
+        0,
+        "nothing owed any more"
+    );
     assert!(app
         .metrics_text()
         .await
@@ -659,9 +663,19 @@ async fn a_hung_mail_server_cannot_hold_a_worker_slot() {
     assert!(app.queue.is_empty(), "acked: the email stays owed instead");
     let order = app.store.all_orders().pop().unwrap();
     assert_eq!(order.status, orderflow_core::domain::OrderStatus::Completed);
-    assert!(!order.notified);
-    assert_eq!(order.notify_failures, 1);
-    assert!(order.notify_due_at.is_some(), "owed, due again later");
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let owed = app.store.due_notifications(later, 10).await.unwrap();
+    assert_eq!(
+        owed.iter()
+            .map(|e| (e.order.id, e.failures))
+            .collect::<Vec<_>>(),
+        vec![(order.id, 1)],
+        "owed, due again later, after one failure"
+    );
+    assert!(
+        owed[0].due_at > order.updated_at,
+        "deferred past the settlement"
+    );
     let now = chrono::Utc::now();
     assert!(
         app.store

@@ -110,6 +110,11 @@ pm.test("200", () => pm.response.to.have.status(200));
 pm.collectionVariables.set("accessToken", pm.response.json().access_token);
 pm.collectionVariables.set("refreshToken", pm.response.json().refresh_token);
 '''),
+    req("Ask for a password-reset link", "POST", "/api/auth/password-reset", {"email": "{{email}}"}, tests='pm.test("202", () => pm.response.to.have.status(202));'),
+    req("Ask for an address without an account: the same answer", "POST", "/api/auth/password-reset", {"email": "nobody-at-all@example.com"}, tests='pm.test("202", () => pm.response.to.have.status(202));'),
+    req("Ask with no address: validation_failed", "POST", "/api/auth/password-reset", {"email": "not an address"}, tests=problem(422, "validation_failed")),
+    req("Reset with a made-up token: invalid_reset_token", "POST", "/api/auth/password-reset/confirm", {"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "password": "a-brand-new-password"}, tests=problem(400, "invalid_reset_token")),
+    req("Reset with a short password: validation_failed", "POST", "/api/auth/password-reset/confirm", {"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "password": "short"}, tests=problem(422, "validation_failed")),
     req("Admin login", "POST", "/api/auth/login", {"email": "{{adminEmail}}", "password": "{{adminPassword}}"}, tests='''
 pm.test("200", () => pm.response.to.have.status(200));
 pm.collectionVariables.set("adminToken", pm.response.json().access_token);
@@ -181,6 +186,26 @@ if (o.status === "pending" && polls < 40) {
 pm.test("200", () => pm.response.to.have.status(200));
 pm.test("X-Cache: hit", () => pm.expect(pm.response.headers.get("X-Cache")).to.eql("hit"));
 '''),
+    req("Follow its status live: the completed order, then the stream ends", "GET", "/api/orders/{{orderId}}/events", auth="accessToken", headers={"Accept": "text/event-stream"}, tests='''
+pm.test("200 text/event-stream", () => {
+  pm.response.to.have.status(200);
+  pm.expect(pm.response.headers.get("Content-Type")).to.include("text/event-stream");
+});
+pm.test("one event with the completed order", () => {
+  const body = pm.response.text();
+  pm.expect(body).to.include("event: order");
+  const data = body.split("\n").filter(l => l.startsWith("data:")).map(l => JSON.parse(l.slice(5)));
+  pm.expect(data.length).to.eql(1);
+  pm.expect(data[0].id).to.eql(pm.collectionVariables.get("orderId"));
+  pm.expect(data[0].status).to.eql("completed");
+});
+'''),
+    req("Follow it having seen its last state: the stream ends at once", "GET", "/api/orders/{{orderId}}/events", auth="accessToken", headers={"Accept": "text/event-stream", "Last-Event-ID": "2"}, tests='''
+pm.test("200, no event", () => {
+  pm.response.to.have.status(200);
+  pm.expect(pm.response.text()).to.not.include("event: order");
+});
+'''),
     req("Stock was taken once", "GET", "/api/products/{{sku}}", tests='''
 pm.test("10 - 2 = 8 left", () => pm.expect(pm.response.json().stock).to.eql(8));
 '''),
@@ -214,10 +239,64 @@ pm.test("200", () => pm.response.to.have.status(200));
 pm.collectionVariables.set("otherToken", pm.response.json().access_token);
 '''),
     req("Another user's order is not found", "GET", "/api/orders/{{orderId}}", auth="otherToken", tests=problem(404, "not_found")),
+    req("Another user cannot follow it either", "GET", "/api/orders/{{orderId}}/events", auth="otherToken", tests=problem(404, "not_found")),
     req("An admin may read it", "GET", "/api/orders/{{orderId}}", auth="adminToken", tests='''
 pm.test("200", () => pm.response.to.have.status(200));
 pm.test("it is the first user's", () => pm.expect(pm.response.json().user_id).to.eql(pm.collectionVariables.get("userId")));
 '''),
+]})
+
+folders.append({"name": "Admin order desk", "item": [
+    req("Find a customer's orders (admin), newest first", "GET", "/api/admin/orders?user_id={{userId}}&limit=5", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+const items = pm.response.json().items;
+pm.test("only that customer's, newest first", () => {
+  pm.expect(items.length).to.be.above(0);
+  items.forEach(o => pm.expect(o.user_id).to.eql(pm.collectionVariables.get("userId")));
+  for (let i = 1; i < items.length; i++) pm.expect(Date.parse(items[i - 1].created_at) >= Date.parse(items[i].created_at)).to.eql(true);
+});
+'''),
+    req("Find completed orders with the SKU (filters combine)", "GET", "/api/admin/orders?status=completed&sku={{sku}}", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+const items = pm.response.json().items;
+pm.test("the completed order is there, and only completed ones with the SKU", () => {
+  pm.expect(items.map(o => o.id)).to.include(pm.collectionVariables.get("orderId"));
+  items.forEach(o => {
+    pm.expect(o.status).to.eql("completed");
+    pm.expect(o.items.map(l => l.sku)).to.include(pm.collectionVariables.get("sku"));
+  });
+});
+'''),
+    req("Find with an unknown status: validation_failed", "GET", "/api/admin/orders?status=shipped", auth="adminToken", tests=problem(422, "validation_failed")),
+    req("Find as a customer: forbidden", "GET", "/api/admin/orders", auth="accessToken", tests=problem(403, "forbidden")),
+    req("Look the customer up (admin)", "GET", "/api/admin/users/{{userId}}", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+const u = pm.response.json();
+pm.test("id, email, role, created_at", () => {
+  pm.expect(u.id).to.eql(pm.collectionVariables.get("userId"));
+  pm.expect(u.email).to.eql(pm.collectionVariables.get("email"));
+  pm.expect(u.role).to.eql("customer");
+  pm.expect(u.created_at).to.be.a("string");
+});
+'''),
+    req("Place an order for the desk to cancel", "POST", "/api/orders", {"items": [{"sku": "{{sku}}", "quantity": 1}]}, auth="accessToken", tests='''
+pm.test("202", () => pm.response.to.have.status(202));
+pm.collectionVariables.set("deskCancelId", pm.response.json().id);
+'''),
+    req("Cancel it from the desk (admin)", "POST", "/api/admin/orders/{{deskCancelId}}/cancel", auth="adminToken", tests='''
+// As with the customer's cancel, the embedded worker may settle it first.
+const b = pm.response.json();
+pm.test("one winner", () => {
+  if (pm.response.code === 200) {
+    pm.expect(b.status).to.eql("cancelled");
+    pm.expect(b.history[1].reason).to.eql("cancelled by an administrator");
+  } else {
+    pm.expect(pm.response.code).to.eql(409);
+    pm.expect(b.code).to.eql("invalid_state");
+  }
+});
+'''),
+    req("Cancel it again: invalid_state", "POST", "/api/admin/orders/{{deskCancelId}}/cancel", auth="adminToken", tests=problem(409, "invalid_state")),
 ]})
 
 folders.append({"name": "Logout", "item": [

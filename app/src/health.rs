@@ -123,6 +123,11 @@ impl Readiness {
         self.phase.send_replace(phase);
     }
 
+    /// Follows the phase, for work that ends when the process starts draining.
+    pub fn watch(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
+    }
+
     pub fn phase(&self) -> Phase {
         *self.phase.borrow()
     }

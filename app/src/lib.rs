@@ -10,6 +10,7 @@
 
 pub mod admin_client;
 pub mod aws;
+pub mod background_mail;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;

@@ -92,11 +92,13 @@ def actions(policy):
 
 
 api = actions("ApiPolicy")
-expect(api == {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, f"the api policy only publishes: {sorted(api)}")
+expect(api == {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "ses:SendEmail"},
+       f"the api policy publishes and mails reset links, nothing else: {sorted(api)}")
 worker = actions("WorkerPolicy")
 expect("sqs:SendMessage" not in worker and "ses:SendEmail" in worker, f"the worker policy consumes and mails, never publishes: {sorted(worker)}")
-ses = [s for s in cfn["Resources"]["WorkerPolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "ses:SendEmail"]
-expect(all("ses:FromAddress" in s.get("Condition", {}).get("StringEquals", {}) for s in ses), "the worker may send only from ses.from")
+ses = [s for p in ("ApiPolicy", "WorkerPolicy") for s in cfn["Resources"][p]["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "ses:SendEmail"]
+expect(len(ses) == 2 and all("ses:FromAddress" in s.get("Condition", {}).get("StringEquals", {}) for s in ses),
+       "the api and the worker may send only from ses.from")
 expect(not any("*" in str(s.get("Resource")) for p in ("ApiPolicy", "WorkerPolicy", "OperatorPolicy")
                for s in cfn["Resources"][p]["Properties"]["PolicyDocument"]["Statement"]), "no policy names every resource")
 

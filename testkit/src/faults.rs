@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, Product, ProductCursor, ProductPage,
-    ProductPatch, PublishRefusal, Sku, UserId,
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderSearch, Product, ProductCursor,
+    ProductPage, ProductPatch, PublishRefusal, Sku, UserId,
 };
 use orderflow_core::ports::{
     DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, NotificationLedger,
@@ -233,14 +233,25 @@ impl Orders for SwitchableStore {
         self.orders.list_for_user(user, limit, cursor).await
     }
 
+    async fn search(
+        &self,
+        filter: &OrderSearch,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.orders.search(filter, limit, cursor).await
+    }
+
     async fn cancel(
         &self,
         id: OrderId,
         at: DateTime<Utc>,
         reason: Option<String>,
+        email_owed: bool,
     ) -> Result<Order, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
-        self.orders.cancel(id, at, reason).await
+        self.orders.cancel(id, at, reason, email_owed).await
     }
 }
 
@@ -398,5 +409,26 @@ impl OrderSettlement for SwitchableStore {
     ) -> Result<Fulfilment, InventoryError> {
         guard!(self, InventoryError::Unavailable);
         self.settlement.fulfil(order, at).await
+    }
+}
+
+/// A mail server that accepts the connection and never answers: every send waits
+/// forever (bounded only by whatever deadline the caller puts on it).
+pub struct HungMailer;
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Health for HungMailer {
+    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl orderflow_core::ports::Mailer for HungMailer {
+    async fn send(
+        &self,
+        _: &orderflow_core::ports::OutgoingEmail,
+    ) -> Result<(), orderflow_core::ports::MailError> {
+        std::future::pending().await
     }
 }

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod services;
 mod spawn;
 pub mod sqs_proxy;
+pub mod sse;
 
 pub use spawn::{
     memory_adapters, spawn_app, spawn_app_custom, spawn_app_with, spawn_stack, start, test_config,

@@ -58,6 +58,34 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
+    /// Opens an order's live status stream; the answer as a `Reply` when it is not
+    /// a stream (an error).
+    pub async fn events(
+        &self,
+        order_id: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<crate::sse::EventStream, Reply> {
+        let mut req = self
+            .client
+            .get(self.url(&format!("/api/orders/{order_id}/events")))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.expect("request sent");
+        let is_stream = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if res.status().is_success() && is_stream {
+            Ok(crate::sse::EventStream::new(res))
+        } else {
+            Err(Self::read(res).await)
+        }
+    }
+
     pub async fn read(res: reqwest::Response) -> Reply {
         RunningApp::read(res).await
     }
@@ -121,6 +149,7 @@ pub fn memory_adapters(
     Adapters {
         store: StorePorts::of(store.clone()),
         cache: Arc::new(MemoryCache::new(config.cache.max_entries)),
+        feed: Arc::new(orderflow_adapter_memory::MemoryFeed::default()),
         queue,
         mailer,
         tokens: Arc::new(jwt_issuer(config).expect("test jwt settings")),

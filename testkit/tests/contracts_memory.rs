@@ -1,7 +1,9 @@
 //! The port contracts, run against the in-memory adapters.
 
 use orderflow_adapter_memory::{MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore};
-use orderflow_core::ports::{Cache, Leases, Queue, RateLimiter, SessionRepo, UserRepo};
+use orderflow_core::ports::{
+    Cache, Leases, Queue, RateLimiter, ResetTokens, SessionRepo, UserRepo,
+};
 use orderflow_testkit::contracts::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,9 @@ fn store() -> Store {
     Store::of(MemoryStore::new())
 }
 fn leases() -> Arc<dyn Leases> {
+    Arc::new(MemoryStore::new())
+}
+fn resets() -> Arc<dyn ResetTokens> {
     Arc::new(MemoryStore::new())
 }
 fn cache() -> Arc<dyn Cache> {
@@ -34,6 +39,14 @@ orderflow_testkit::inventory_contract!(async { Some(store()) });
 orderflow_testkit::settlement_contract!(async { Some(store()) });
 orderflow_testkit::cache_contract!(async { Some(cache()) });
 orderflow_testkit::leases_contract!(async { Some(leases()) });
+orderflow_testkit::reset_tokens_contract!(async { Some(resets()) });
+
+/// Within one process a feed's clones are its "processes".
+fn feeds() -> orderflow_testkit::contracts::feed::Processes {
+    let feed = orderflow_adapter_memory::MemoryFeed::default();
+    orderflow_testkit::contracts::feed::Processes(Arc::new(feed.clone()), Arc::new(feed))
+}
+orderflow_testkit::order_feed_contract!(async { Some(feeds()) });
 orderflow_testkit::queue_contract!(queue);
 
 fn limiter() -> Arc<dyn RateLimiter> {

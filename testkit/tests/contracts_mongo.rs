@@ -1,7 +1,7 @@
 //! The store contracts against MongoDB (`ORDERFLOW_TEST_MONGO_URL`), one database per test.
 
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
-use orderflow_core::ports::{Leases, SessionRepo, UserRepo};
+use orderflow_core::ports::{Leases, ResetTokens, SessionRepo, UserRepo};
 use orderflow_testkit::contracts::store::Store;
 use orderflow_testkit::services::{mongo_url, unique};
 use std::sync::Arc;
@@ -37,6 +37,9 @@ async fn sessions() -> Option<Arc<dyn SessionRepo>> {
 async fn leases() -> Option<Arc<dyn Leases>> {
     Some(Arc::new(mongo().await?))
 }
+async fn resets() -> Option<Arc<dyn ResetTokens>> {
+    Some(Arc::new(mongo().await?))
+}
 async fn store() -> Option<Store> {
     let m = mongo().await?;
     Some(Store::of(m))
@@ -50,6 +53,7 @@ orderflow_testkit::notification_ledger_contract!(store());
 orderflow_testkit::inventory_contract!(store());
 orderflow_testkit::settlement_contract!(store());
 orderflow_testkit::leases_contract!(leases());
+orderflow_testkit::reset_tokens_contract!(resets());
 
 /// A worker killed inside its settlement transaction leaves the order locked until the
 /// server reaps the transaction (a minute). A cancel meanwhile answers `Busy` after a
@@ -89,7 +93,7 @@ async fn a_cancel_of_an_order_a_dead_settlement_holds_is_busy_not_stuck() {
     assert_eq!(r.matched_count, 1);
 
     let started = std::time::Instant::now();
-    let busy = store.cancel(order.id, fixtures::now(), None).await;
+    let busy = store.cancel(order.id, fixtures::now(), None, false).await;
     assert!(
         matches!(busy, Err(OrderRepoError::Busy)),
         "{busy:?} after {:?}",
@@ -97,10 +101,66 @@ async fn a_cancel_of_an_order_a_dead_settlement_holds_is_busy_not_stuck() {
     );
 
     held.abort_transaction().await.unwrap();
-    let cancelled = store.cancel(order.id, fixtures::now(), None).await.unwrap();
+    let cancelled = store
+        .cancel(order.id, fixtures::now(), None, false)
+        .await
+        .unwrap();
     assert_eq!(
         cancelled.status,
         orderflow_core::domain::OrderStatus::Cancelled
     );
     store.drop_database().await.unwrap();
+}
+
+/// The order desk answers each of its filters from an index, never by scanning the
+/// orders (the plans the README shows). Where two indexes fit, the planner may take
+/// either: pending orders have a partial index of their own (the relay's sweep's).
+#[tokio::test]
+async fn every_order_desk_filter_is_answered_from_an_index() {
+    use orderflow_core::domain::{OrderSearch, OrderStatus, Sku, UserId};
+    let Some(store) = mongo().await else {
+        return;
+    };
+    let t = chrono::Utc::now();
+    let status = |s| OrderSearch {
+        status: Some(s),
+        ..OrderSearch::default()
+    };
+    let cases: [(OrderSearch, &[&str]); 6] = [
+        (OrderSearch::default(), &["desk_recent"]),
+        (status(OrderStatus::Completed), &["desk_status"]),
+        (status(OrderStatus::Pending), &["desk_status", "pending"]),
+        (
+            OrderSearch {
+                sku: Some(Sku::parse("SKU-1").unwrap()),
+                ..OrderSearch::default()
+            },
+            &["desk_sku"],
+        ),
+        (
+            OrderSearch {
+                user_id: Some(UserId::new()),
+                ..OrderSearch::default()
+            },
+            &["user_id_1_created_at_-1__id_-1"],
+        ),
+        (
+            OrderSearch {
+                created_from: Some(t - chrono::Duration::days(1)),
+                created_to: Some(t),
+                ..OrderSearch::default()
+            },
+            &["desk_recent"],
+        ),
+    ];
+    for (filter, fitting) in cases {
+        let used = store
+            .search_plan_indexes(&filter)
+            .await
+            .expect("explain answers");
+        assert!(
+            used.len() == 1 && fitting.contains(&used[0].as_str()),
+            "{filter:?}: the plan uses {used:?}, not one of {fitting:?}"
+        );
+    }
 }

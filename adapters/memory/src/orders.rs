@@ -1,7 +1,8 @@
 use crate::MemoryStore;
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
-    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal, UserId,
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderSearch, OrderStatus,
+    PublishRefusal, UserId,
 };
 use orderflow_core::ports::{
     NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
@@ -21,6 +22,7 @@ impl Orders for MemoryStore {
         }
         let list_key = (order.created_at, order.id);
         o.by_user.entry(order.user_id).or_default().insert(list_key);
+        o.by_time.insert(list_key);
         o.unpublished.insert(list_key);
         o.by_id.insert(order.id, order.clone());
         Ok(())
@@ -69,18 +71,66 @@ impl Orders for MemoryStore {
         Ok(OrderPage::from_overfetch(items, limit))
     }
 
+    async fn search(
+        &self,
+        filter: &OrderSearch,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        let o = self.inner.orders.read();
+        // A user filter walks that user's list; anything else walks every order.
+        let keys = match filter.user_id {
+            Some(user) => match o.by_user.get(&user) {
+                Some(keys) => keys,
+                None => return Ok(OrderPage::from_overfetch(Vec::new(), limit)),
+            },
+            None => &o.by_time,
+        };
+        // The time filters and the cursor bound the walk; `matches` checks the rest.
+        let first_at = |t| (t, OrderId(uuid::Uuid::nil()));
+        let upper = match (
+            filter.created_to.map(first_at),
+            cursor.map(|c| (c.created_at, c.id)),
+        ) {
+            (Some(a), Some(b)) => Bound::Excluded(a.min(b)),
+            (Some(a), None) | (None, Some(a)) => Bound::Excluded(a),
+            (None, None) => Bound::Unbounded,
+        };
+        let lower = match filter.created_from {
+            Some(t) => Bound::Included(first_at(t)),
+            None => Bound::Unbounded,
+        };
+        if matches!((&lower, &upper), (Bound::Included(l), Bound::Excluded(u)) if l >= u) {
+            return Ok(OrderPage::from_overfetch(Vec::new(), limit));
+        }
+        let items: Vec<Order> = keys
+            .range((lower, upper))
+            .rev()
+            .filter_map(|(_, id)| o.by_id.get(id))
+            .filter(|x| filter.matches(x))
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        Ok(OrderPage::from_overfetch(items, limit))
+    }
+
     async fn cancel(
         &self,
         id: OrderId,
         at: DateTime<Utc>,
         reason: Option<String>,
+        email_owed: bool,
     ) -> Result<Order, OrderRepoError> {
         let mut o = self.inner.orders.write();
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
         order
             .transition(OrderStatus::Cancelled, at, reason)
             .map_err(OrderRepoError::InvalidState)?;
-        Ok(order.clone())
+        let order = order.clone();
+        if email_owed {
+            o.set_due(id, Some(at));
+        }
+        Ok(order)
     }
 }
 

@@ -24,6 +24,9 @@ pub(crate) struct Inner {
     pub(crate) orders: RwLock<Orders>,
     pub(crate) products: RwLock<BTreeMap<Sku, Product>>,
     pub(crate) leases: Mutex<crate::leases::LeaseTable>,
+    /// Password-reset tokens by hash.
+    pub(crate) resets:
+        Mutex<HashMap<orderflow_core::domain::ResetTokenHash, orderflow_core::domain::ResetToken>>,
 }
 
 #[derive(Default)]
@@ -73,6 +76,8 @@ pub(crate) struct Orders {
     pub(crate) by_id: BTreeMap<OrderId, Order>,
     pub(crate) by_user: HashMap<UserId, BTreeSet<ListKey>>,
     pub(crate) by_key: BTreeMap<(UserId, IdempotencyKey), OrderId>,
+    /// Every order, for the order desk's newest-first search.
+    pub(crate) by_time: BTreeSet<ListKey>,
     /// The outbox: orders not yet accepted by the queue, oldest first.
     pub(crate) unpublished: BTreeSet<ListKey>,
     /// The outbox's record of the queue refusing an unpublished order's message.

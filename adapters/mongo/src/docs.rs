@@ -27,13 +27,7 @@ fn corrupt(collection: &'static str, reason: impl std::fmt::Display) -> Corrupt 
 }
 
 fn parse_status(s: &str) -> Option<OrderStatus> {
-    Some(match s {
-        "pending" => OrderStatus::Pending,
-        "completed" => OrderStatus::Completed,
-        "failed" => OrderStatus::Failed,
-        "cancelled" => OrderStatus::Cancelled,
-        _ => return None,
-    })
+    OrderStatus::parse(s).ok()
 }
 
 #[derive(Debug, Serialize, Deserialize)]

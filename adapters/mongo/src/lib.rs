@@ -1,9 +1,9 @@
 //! MongoDB adapters for the store ports.
 //!
 //! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `Orders`,
-//!   `Outbox`, `NotificationLedger`, `InventoryRepo`, `OrderSettlement` and `Leases`
-//!   over five collections (`users`, `sessions`, `orders`,
-//!   `products`, `leases`).
+//!   `Outbox`, `NotificationLedger`, `InventoryRepo`, `OrderSettlement`, `Leases` and
+//!   `ResetTokens` over six collections (`users`, `sessions`, `orders`, `products`,
+//!   `leases`, `password_resets`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
 //! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
 //!
@@ -20,7 +20,9 @@ mod errors;
 mod fulfil;
 mod inventory;
 mod leases;
+mod order_search;
 mod orders;
+mod resets;
 mod sessions;
 mod store;
 mod users;

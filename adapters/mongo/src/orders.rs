@@ -1,13 +1,14 @@
 use crate::docs::{bdate, cdate, HistoryDoc, OrderDoc, RefusalDoc};
 use crate::errors::{is_duplicate, is_max_time_expired};
+use crate::order_search::search_filter;
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::ReturnDocument;
 use orderflow_core::domain::{
-    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, PublishRefusal,
-    StatusChange, UserId,
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderSearch, OrderStatus,
+    PublishRefusal, StatusChange, UserId,
 };
 use orderflow_core::ports::{
     NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
@@ -118,11 +119,29 @@ impl Orders for MongoStore {
         Ok(OrderPage::from_overfetch(items, limit))
     }
 
+    async fn search(
+        &self,
+        filter: &OrderSearch,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError> {
+        let limit = limit.min(1000);
+        let items = self
+            .find_orders(
+                search_filter(filter, cursor),
+                doc! {"created_at": -1, "_id": -1},
+                limit as i64 + 1,
+            )
+            .await?;
+        Ok(OrderPage::from_overfetch(items, limit))
+    }
+
     async fn cancel(
         &self,
         id: OrderId,
         at: DateTime<Utc>,
         reason: Option<String>,
+        email_owed: bool,
     ) -> Result<Order, OrderRepoError> {
         let entry = HistoryDoc::from(&StatusChange {
             status: OrderStatus::Cancelled,
@@ -130,7 +149,9 @@ impl Orders for MongoStore {
             reason,
         });
         let entry = mongodb::bson::to_document(&entry).map_err(unavailable)?;
-        let updated = self.cancel_within_patience(id, at, entry).await?;
+        let updated = self
+            .cancel_within_patience(id, at, entry, email_owed)
+            .await?;
         match updated {
             Some(d) => Order::try_from(d).map_err(unavailable),
             None => match self.get(id).await? {
@@ -445,13 +466,18 @@ impl MongoStore {
         id: OrderId,
         at: DateTime<Utc>,
         entry: Document,
+        email_owed: bool,
     ) -> Result<Option<OrderDoc>, OrderRepoError> {
+        let mut set = doc! {"status": "cancelled", "updated_at": bdate(at)};
+        if email_owed {
+            set.insert("notify_due_at", bdate(at));
+        }
         let result = self
             .bounded(
                 self.orders
                     .find_one_and_update(
                         doc! {"_id": id.to_string(), "status": "pending"},
-                        doc! {"$set": {"status": "cancelled", "updated_at": bdate(at)}, "$push": {"history": entry}},
+                        doc! {"$set": set, "$push": {"history": entry}},
                     )
                     .return_document(ReturnDocument::After)
                     .max_time(CANCEL_PATIENCE),

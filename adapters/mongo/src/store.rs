@@ -32,6 +32,7 @@ pub struct MongoStore {
     pub(crate) orders: Collection<OrderDoc>,
     pub(crate) products: Collection<ProductDoc>,
     pub(crate) leases: Collection<mongodb::bson::Document>,
+    pub(crate) resets: Collection<crate::resets::ResetDoc>,
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
     pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
@@ -53,6 +54,7 @@ impl MongoStore {
             orders: db.collection("orders"),
             products: db.collection("products"),
             leases: db.collection("leases"),
+            resets: db.collection("password_resets"),
             client,
             db,
             op_timeout: s.operation_timeout,
@@ -142,6 +144,32 @@ impl MongoStore {
                     .build(),
             )
             .await?;
+        // Redeeming one token ends the user's others; expired ones go by themselves.
+        self.resets
+            .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).build())
+            .await?;
+        self.resets
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"expires_at": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .expire_after(std::time::Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        for (name, leading) in crate::order_search::DESK_INDEXES {
+            self.orders
+                .create_index(
+                    IndexModel::builder()
+                        .keys(crate::order_search::desk_keys(leading))
+                        .options(IndexOptions::builder().name(name.to_owned()).build())
+                        .build(),
+                )
+                .await?;
+        }
         self.orders
             .create_index(
                 IndexModel::builder()

@@ -95,6 +95,23 @@ impl RedisConn {
         }
     }
 
+    /// A connection of its own subscribed to `channel` (a subscribed connection can
+    /// do nothing else), made and subscribed within the timeout.
+    pub(crate) async fn subscribed(&self, channel: &str) -> Result<redis::aio::PubSub, BoxError> {
+        let timeout = self.inner.settings.timeout;
+        let made = tokio::time::timeout(timeout, async {
+            let mut pubsub = self.inner.client.get_async_pubsub().await?;
+            pubsub.subscribe(channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        })
+        .await;
+        match made {
+            Ok(Ok(pubsub)) => Ok(pubsub),
+            Ok(Err(e)) => Err(Box::new(e)),
+            Err(_) => Err(format!("redis did not answer within {timeout:?}").into()),
+        }
+    }
+
     /// A round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), BoxError> {
         self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })

@@ -2,6 +2,7 @@
 //!
 //! - [`RedisCache`]: `Cache`. A cache must never decide whether a request succeeds:
 //!   every error or timeout is `Unavailable` (callers treat it as a miss).
+//! - [`RedisFeed`]: `OrderFeed` over pub/sub, on a connection of its own per process.
 //! - [`RedisLimiter`]: `RateLimiter`, fixed windows counted atomically by a Lua script,
 //!   shared by every process.
 //!
@@ -11,8 +12,10 @@
 
 mod cache;
 mod conn;
+mod feed;
 mod limiter;
 
 pub use cache::RedisCache;
 pub use conn::{RedisConn, RedisSettings};
+pub use feed::RedisFeed;
 pub use limiter::RedisLimiter;

@@ -173,6 +173,29 @@ impl Config {
         if self.smtp.username.is_some() != self.smtp.password.is_some() {
             return bad("smtp.username and smtp.password: set both or neither".into());
         }
+        let url = &self.auth.reset_url;
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        if !scheme_ok || url.contains(char::is_whitespace) || url.contains('#') {
+            return bad(format!(
+                "auth.reset_url: must be an http(s) URL without spaces or a fragment, not {url:?}"
+            ));
+        }
+        // A token in a plain-http link to another machine crosses the network readable.
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""))
+            .unwrap_or("");
+        let local = ["localhost", "127.0.0.1", "[::1]"]
+            .iter()
+            .any(|h| host == *h || host.starts_with(&format!("{h}:")));
+        if url.starts_with("http://") && !local {
+            return bad(format!(
+                "auth.reset_url: the emailed link carries the reset token, so it must be https unless it points at this machine, not {url:?}"
+            ));
+        }
+        if self.auth.reset_ttl_ms < 60_000 {
+            return bad("auth.reset_ttl_ms: must be at least 60000 (a minute)".into());
+        }
         Ok(())
     }
 

@@ -80,6 +80,14 @@ pub struct HttpConfig {
     /// Proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the
     /// right-most address that is not one of them. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<Cidr>,
+    /// Live order-status streams (`GET /api/orders/{id}/events`) one process holds at
+    /// most; beyond, 429 `too_many_streams`.
+    pub max_streams: usize,
+    /// A comment line on every stream this often, so proxies keep it open.
+    pub stream_heartbeat_ms: u64,
+    /// A stream re-reads its order from the store this often when no change message
+    /// came: the order feed may lose messages, the store is the source of truth.
+    pub stream_recheck_ms: u64,
 }
 
 /// The operations listener every role serves: `/healthz`, `/readyz`, `/metrics`.
@@ -283,6 +291,11 @@ pub struct AuthConfig {
     pub argon2_max_waiting: usize,
     pub login_per_client: u32,
     pub refresh_per_client: u32,
+    /// The page a reset link opens; the token goes in its `token` query parameter.
+    pub reset_url: String,
+    pub reset_ttl_ms: u64,
+    pub reset_per_client: u32,
+    pub reset_per_email: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -414,3 +414,31 @@ fn every_duration_key_is_in_milliseconds() {
         "{err}"
     );
 }
+
+#[test]
+fn the_reset_link_must_be_an_http_url_and_live_a_minute_at_least() {
+    for bad in [
+        "javascript:alert(1)",
+        "ftp://x/reset",
+        "https://x/reset#frag",
+        "https://x/a b",
+        "http://shop.example/reset",
+    ] {
+        let mut c = Config::defaults();
+        c.auth.reset_url = bad.into();
+        let err = c.check().unwrap_err().to_string();
+        assert!(err.contains("auth.reset_url"), "{bad}: {err}");
+    }
+    let mut c = Config::defaults();
+    c.auth.reset_url = "https://shop.example/account/reset?lang=en".into();
+    c.check().unwrap();
+    c.auth.reset_url = "http://127.0.0.1:3000/reset".into();
+    c.check()
+        .expect("plain http to this machine (the local stack)");
+    c.auth.reset_ttl_ms = 59_999;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("auth.reset_ttl_ms"));
+}

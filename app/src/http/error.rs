@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use orderflow_core::domain::ParseError;
 use orderflow_core::usecases::{
     AuthError, CancelOrderError, CatalogError, GetOrderError, ListOrdersError, LoginError,
-    PasswordChangeError, PlaceOrderError, RefreshError, RegisterError, RoleChangeError,
+    PasswordChangeError, PlaceOrderError, RefreshError, RegisterError, ResetConfirmError,
+    ResetRequestError, RoleChangeError, UserLookupError,
 };
 use orderflow_core::BoxError;
 use serde::Serialize;
@@ -36,6 +37,9 @@ pub enum ApiError {
     /// 403 `forbidden`
     #[error("this action needs the admin role")]
     Forbidden,
+    /// 400 `invalid_reset_token`: unknown, used or expired (one answer for all three)
+    #[error("this reset link is invalid, used or expired; ask for a new one")]
+    InvalidResetToken,
     /// 403 `wrong_password`
     #[error("the current password is wrong")]
     WrongPassword,
@@ -67,6 +71,10 @@ pub enum ApiError {
     /// 429 `rate_limited`, with `Retry-After`
     #[error("too many attempts; retry after {} s", .0.as_secs())]
     RateLimited(std::time::Duration),
+    /// 429 `too_many_streams`, with `Retry-After`: this process holds `http.max_streams`
+    /// live streams; another instance (or a retry) takes it.
+    #[error("too many live streams on this instance; retry shortly")]
+    TooManyStreams,
     /// 413 `payload_too_large`
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -89,6 +97,7 @@ impl ApiError {
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            InvalidResetToken => (StatusCode::BAD_REQUEST, "invalid_reset_token"),
             WrongPassword => (StatusCode::FORBIDDEN, "wrong_password"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -100,6 +109,7 @@ impl ApiError {
             Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            TooManyStreams => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -170,7 +180,7 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Unavailable(_) | ApiError::OrderBusy(_) = self {
+        if let ApiError::Unavailable(_) | ApiError::OrderBusy(_) | ApiError::TooManyStreams = self {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -240,6 +250,37 @@ impl From<RoleChangeError> for ApiError {
             RoleChangeError::UnknownUser => ApiError::NotFound("no such user"),
             RoleChangeError::OwnRole => ApiError::InvalidState(e.to_string()),
             RoleChangeError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<UserLookupError> for ApiError {
+    fn from(e: UserLookupError) -> Self {
+        match e {
+            UserLookupError::NotFound => ApiError::NotFound("no such user"),
+            UserLookupError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<ResetRequestError> for ApiError {
+    fn from(e: ResetRequestError) -> Self {
+        match e {
+            ResetRequestError::Invalid(p) => p.into(),
+            ResetRequestError::RateLimited(d) => ApiError::RateLimited(d),
+            ResetRequestError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<ResetConfirmError> for ApiError {
+    fn from(e: ResetConfirmError) -> Self {
+        match e {
+            ResetConfirmError::Invalid(p) => p.into(),
+            ResetConfirmError::InvalidToken => ApiError::InvalidResetToken,
+            ResetConfirmError::RateLimited(d) => ApiError::RateLimited(d),
+            ResetConfirmError::Unavailable(c) => ApiError::Unavailable(c),
+            ResetConfirmError::Unexpected(c) => ApiError::Internal(c),
         }
     }
 }

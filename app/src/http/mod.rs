@@ -6,13 +6,16 @@
 
 pub mod admin;
 pub mod auth;
+pub mod desk;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod layers;
 pub mod openapi;
 pub mod order_cache;
+pub mod order_events;
 pub mod orders;
+pub mod password_reset;
 pub mod products;
 pub mod routes;
 pub mod views;
@@ -49,6 +52,7 @@ pub struct Shared {
     /// Proxies whose `X-Forwarded-For` entries are believed (see `extract::ClientAddr`).
     pub trusted_proxies: Vec<Cidr>,
     pub readiness: Arc<Readiness>,
+    pub streams: order_events::Streams,
 }
 
 impl std::ops::Deref for AppState {
@@ -73,6 +77,9 @@ pub fn operations() -> routes::Api {
         auth::logout,
         auth::me,
         auth::change_password,
+        password_reset::request_password_reset,
+        password_reset::confirm_password_reset,
+        desk::get_user,
         admin::change_role,
         products::list,
         products::create,
@@ -81,7 +88,10 @@ pub fn operations() -> routes::Api {
         orders::list,
         orders::place,
         orders::get,
+        order_events::order_events,
         orders::cancel,
+        desk::search_orders,
+        desk::cancel_order,
         admin::dead_letters,
         admin::redrive,
         admin::set_aside,
@@ -114,6 +124,11 @@ pub fn router(services: Services, c: &HttpConfig, readiness: Arc<Readiness>) -> 
             services,
             trusted_proxies: c.trusted_proxies.clone(),
             readiness,
+            streams: order_events::Streams {
+                slots: Arc::new(tokio::sync::Semaphore::new(c.max_streams)),
+                heartbeat: Duration::from_millis(c.stream_heartbeat_ms.max(1)),
+                recheck: Duration::from_millis(c.stream_recheck_ms.max(1)),
+            },
         })));
 
     Router::new()

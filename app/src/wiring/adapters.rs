@@ -7,17 +7,17 @@ use crate::until_up::until_up;
 use anyhow::Context;
 use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
 use orderflow_adapter_memory::{
-    LogMailer, MemoryCache, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
+    LogMailer, MemoryCache, MemoryFeed, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
 };
 use orderflow_adapter_mongo::{MongoSettings, MongoStore};
-use orderflow_adapter_redis::{RedisCache, RedisConn, RedisLimiter, RedisSettings};
+use orderflow_adapter_redis::{RedisCache, RedisConn, RedisFeed, RedisLimiter, RedisSettings};
 use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
-    Cache, Clock, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderSettlement,
-    Orders, Outbox, PasswordHasher, Queue, RateLimiter, SessionRepo, SystemClock, TokenIssuer,
-    UserRepo,
+    Cache, Clock, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderFeed,
+    OrderSettlement, Orders, Outbox, PasswordHasher, Queue, RateLimiter, ResetTokens, SessionRepo,
+    SystemClock, TokenIssuer, UserRepo,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +27,8 @@ use std::time::Duration;
 pub struct Adapters {
     pub store: StorePorts,
     pub cache: Arc<dyn Cache>,
+    /// Tells every process that an order changed (live status streams listen).
+    pub feed: Arc<dyn OrderFeed>,
     pub queue: Arc<dyn Queue>,
     pub mailer: Arc<dyn Mailer>,
     pub tokens: Arc<dyn TokenIssuer>,
@@ -42,6 +44,7 @@ impl Adapters {
         let mut probes = Vec::new();
         let store = store_ports(c, &mut probes).await?;
         let redis = redis_conn(c)?;
+        let feed = order_feed(redis.as_ref());
         let (cache, limiter) = cache_and_limiter(c, redis, &mut probes);
         let needs_aws = c.adapters.queue == QueueKind::Sqs || c.adapters.mailer == MailerKind::Ses;
         let sdk = if needs_aws {
@@ -54,6 +57,7 @@ impl Adapters {
         Ok(Self {
             store,
             cache,
+            feed,
             queue,
             mailer,
             tokens: Arc::new(jwt_issuer(c)?),
@@ -100,6 +104,16 @@ fn redis_conn(c: &Config) -> anyhow::Result<Option<RedisConn>> {
     })
     .context("redis.url")?;
     Ok(Some(conn))
+}
+
+/// The order feed: over Redis whenever it is configured, so a change made by any
+/// process reaches streams held by every other; otherwise within this process (other
+/// processes' changes then show at each stream's recheck).
+fn order_feed(redis: Option<&RedisConn>) -> Arc<dyn OrderFeed> {
+    match redis {
+        Some(conn) => Arc::new(RedisFeed::start(conn.clone())),
+        None => Arc::new(MemoryFeed::default()),
+    }
 }
 
 /// The cache, and the limiter: throttling counts must be shared by every process when
@@ -198,6 +212,7 @@ pub struct StorePorts {
     pub settlement: Arc<dyn OrderSettlement>,
     /// Work one process of the fleet does at a time (the sweep) is held here.
     pub leases: Arc<dyn Leases>,
+    pub resets: Arc<dyn ResetTokens>,
 }
 
 impl StorePorts {
@@ -211,6 +226,7 @@ impl StorePorts {
             + InventoryRepo
             + OrderSettlement
             + Leases
+            + ResetTokens
             + Clone
             + 'static,
     {
@@ -222,7 +238,8 @@ impl StorePorts {
             ledger: Arc::new(s.clone()),
             inventory: Arc::new(s.clone()),
             settlement: Arc::new(s.clone()),
-            leases: Arc::new(s),
+            leases: Arc::new(s.clone()),
+            resets: Arc::new(s),
         }
     }
 }

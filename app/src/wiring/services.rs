@@ -6,10 +6,10 @@ use crate::handoff::{handoff_channel, HandoffReceiver};
 use crate::http::order_cache::{CachedOrders, DropCachedOrder};
 use crate::metrics::Metrics;
 use orderflow_core::domain::Refusals;
-use orderflow_core::ports::{Handoff, OrderChanges};
+use orderflow_core::ports::{AllOf, Handoff, OrderChanges, PublishChanges};
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
-    ProductSnapshots, Relay, RevokedSessions, Throttle,
+    ProductSnapshots, Relay, ResetSettings, RevokedSessions, Throttle,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,12 @@ impl Services {
             cache: a.cache.clone(),
             ttl: Duration::from_millis(c.cache.product_ttl_ms),
         });
-        let changes: Arc<dyn OrderChanges> = Arc::new(DropCachedOrder(a.cache.clone()));
+        // Copies of the order are dropped first, so a stream woken by the feed reads
+        // the new state.
+        let changes: Arc<dyn OrderChanges> = Arc::new(AllOf(vec![
+            Arc::new(DropCachedOrder(a.cache.clone())),
+            Arc::new(PublishChanges(a.feed.clone())),
+        ]));
         let orders = Arc::new(OrderService {
             orders: a.store.orders.clone(),
             products: products.clone(),
@@ -95,6 +100,20 @@ fn auth_service(c: &Config, a: &Adapters) -> AuthService {
             register_per_client: c.auth.register_per_client,
             login_per_client: c.auth.login_per_client,
             refresh_per_client: c.auth.refresh_per_client,
+            reset_per_client: c.auth.reset_per_client,
+            reset_per_email: c.auth.reset_per_email,
+        },
+        resets: a.store.resets.clone(),
+        reset_mailer: Arc::new(crate::background_mail::InBackground::new(
+            Arc::new(crate::mail_deadline::Deadlined::new(
+                a.mailer.clone(),
+                Duration::from_millis(c.mail.send_timeout_ms),
+            )),
+            64,
+        )),
+        reset: ResetSettings {
+            url: c.auth.reset_url.clone(),
+            ttl: Duration::from_millis(c.auth.reset_ttl_ms),
         },
         // An ended login matters while one of its access tokens may be alive: the
         // tokens' lifetime plus the skew leeway. Each read goes back a check

@@ -5,10 +5,12 @@ mod idempotency;
 mod ids;
 mod money;
 mod order;
+mod order_search;
 mod password;
 mod product;
 mod quantity;
 mod refusal;
+mod reset;
 mod role;
 mod session;
 mod settlement;
@@ -23,10 +25,12 @@ pub use money::{Currency, Money, Price};
 pub use order::{
     NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, Origin, StatusChange, MAX_ORDER_LINES,
 };
+pub use order_search::OrderSearch;
 pub use password::{Password, PasswordHash};
 pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};
 pub use quantity::Quantity;
 pub use refusal::{PublishRefusal, Refusals};
+pub use reset::{ResetSecret, ResetToken, ResetTokenHash};
 pub use role::Role;
 pub use session::{RefreshSecret, RefreshTokenHash, Revocation, Session, SessionFamilyId};
 pub use settlement::{FulfilmentOutcome, Settlement};

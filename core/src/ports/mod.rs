@@ -16,10 +16,12 @@ mod limiter;
 mod mailer;
 mod notification_ledger;
 mod order_changes;
+mod order_feed;
 mod orders;
 mod outbox;
 mod passwords;
 mod queue;
+mod resets;
 mod sessions;
 mod settlement;
 mod tokens;
@@ -36,6 +38,7 @@ pub use limiter::{Allowance, LimiterError, RateLimiter};
 pub use mailer::{MailError, Mailer, OutgoingEmail};
 pub use notification_ledger::{NotificationLedger, OwedEmail};
 pub use order_changes::{NoCopies, OrderChanges};
+pub use order_feed::{AllOf, FeedEvent, OrderFeed, PublishChanges};
 pub use orders::{OrderRepoError, Orders};
 pub use outbox::{Outbox, SetAside, Unpublished};
 pub use passwords::{HashError, PasswordHasher};
@@ -43,6 +46,7 @@ pub use queue::{
     DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
     MAX_BODY_BYTES,
 };
+pub use resets::{ResetRepoError, ResetTokens};
 pub use sessions::{Rotation, SessionRepo, SessionRepoError};
 pub use settlement::{Fulfilment, OrderSettlement};
 pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};

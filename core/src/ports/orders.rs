@@ -1,4 +1,6 @@
-use crate::domain::{IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderStatus, UserId};
+use crate::domain::{
+    IdempotencyKey, Order, OrderCursor, OrderId, OrderPage, OrderSearch, OrderStatus, UserId,
+};
 use crate::BoxError;
 use chrono::{DateTime, Utc};
 
@@ -30,11 +32,16 @@ pub enum OrderRepoError {
 ///   `insert` stores the order unpublished (for the `Outbox`);
 /// - list a user's orders newest first by `(created_at, id)`, starting strictly after
 ///   `cursor`; a page is stable: inserting newer orders never shifts later pages;
+/// - answer `search` the same way over every user's orders, with exactly the orders
+///   `OrderSearch::matches` accepts (every filter holds), from an index for each
+///   single filter (the order desk must not scan the collection);
 /// - make `cancel` conditional on `status == pending` so that it races
 ///   `OrderSettlement::fulfil` with exactly one winner; `InvalidState(current)`
 ///   otherwise, `NotFound` when there is no such order; `Busy` when a settlement holds
 ///   the order for longer than a moment (a settlement whose worker died holds it until
-///   the store gives it up), instead of waiting out the call's bound;
+///   the store gives it up), instead of waiting out the call's bound; with
+///   `email_owed`, record in the same write that the customer is owed an email about
+///   it (`NotificationLedger`, due at `at`), and never when the cancel is refused;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
 pub trait Orders: super::Health {
@@ -51,10 +58,18 @@ pub trait Orders: super::Health {
         limit: usize,
         cursor: Option<OrderCursor>,
     ) -> Result<OrderPage, OrderRepoError>;
+    /// Orders of every user that pass `filter`, newest first (the admin order desk).
+    async fn search(
+        &self,
+        filter: &OrderSearch,
+        limit: usize,
+        cursor: Option<OrderCursor>,
+    ) -> Result<OrderPage, OrderRepoError>;
     async fn cancel(
         &self,
         id: OrderId,
         at: DateTime<Utc>,
         reason: Option<String>,
+        email_owed: bool,
     ) -> Result<Order, OrderRepoError>;
 }

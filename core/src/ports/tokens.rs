@@ -1,4 +1,6 @@
-use crate::domain::{RefreshSecret, RefreshTokenHash, Role, SessionFamilyId, UserId};
+use crate::domain::{
+    RefreshSecret, RefreshTokenHash, ResetSecret, ResetTokenHash, Role, SessionFamilyId, UserId,
+};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
@@ -53,4 +55,15 @@ pub trait TokenIssuer: Send + Sync {
     fn hash_refresh(&self, secret: &RefreshSecret) -> RefreshTokenHash;
     /// The refresh secret that replaces `secret` when it is rotated, and its hash.
     fn successor_refresh(&self, secret: &RefreshSecret) -> (RefreshSecret, RefreshTokenHash);
+
+    /// A password-reset secret and its hash: the same kind of random secret and
+    /// one-way hash as a refresh token's, under a type of its own.
+    fn new_reset(&self) -> (ResetSecret, ResetTokenHash) {
+        let (secret, hash) = self.new_refresh();
+        (ResetSecret(secret.0), ResetTokenHash(hash.0))
+    }
+
+    fn hash_reset(&self, secret: &ResetSecret) -> ResetTokenHash {
+        ResetTokenHash(self.hash_refresh(&RefreshSecret(secret.0.clone())).0)
+    }
 }

@@ -59,6 +59,20 @@ impl From<HashError> for PasswordChangeError {
         }
     }
 }
+/// Looking one account up (admin).
+#[derive(Debug, thiserror::Error)]
+pub enum UserLookupError {
+    #[error("no such user")]
+    NotFound,
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+}
+
+impl From<UserRepoError> for UserLookupError {
+    fn from(e: UserRepoError) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+}
 impl From<UserRepoError> for RoleChangeError {
     fn from(e: UserRepoError) -> Self {
         Self::Unavailable(Box::new(e))
@@ -117,6 +131,12 @@ impl AuthService {
         })
     }
 
+    /// One account as an administrator sees it.
+    #[instrument(skip_all, fields(user_id = %id))]
+    pub async fn user(&self, id: UserId) -> Result<User, UserLookupError> {
+        self.users.by_id(id).await?.ok_or(UserLookupError::NotFound)
+    }
+
     /// Gives `user_id` another role and ends their logins, so no token carries the old
     /// role: they log in again and get the new one.
     #[instrument(skip_all, fields(user_id = %user_id, role))]
@@ -143,7 +163,7 @@ impl AuthService {
     }
 
     /// Revokes every login of `user`, here at once and elsewhere at the next refresh.
-    async fn end_logins(&self, user: UserId) -> Result<usize, SessionRepoError> {
+    pub(super) async fn end_logins(&self, user: UserId) -> Result<usize, SessionRepoError> {
         let now = self.clock.now();
         let families: Vec<SessionFamilyId> = self.sessions.revoke_user(user, now).await?;
         for f in &families {

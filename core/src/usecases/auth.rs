@@ -2,8 +2,8 @@ use crate::domain::{
     Email, ParseError, Password, RefreshSecret, Role, Session, SessionFamilyId, User, UserId,
 };
 use crate::ports::{
-    AccessClaims, Clock, HashError, PasswordHasher, RateLimiter, Rotation, SessionRepo,
-    SessionRepoError, TokenError, TokenIssuer, UserRepo, UserRepoError,
+    AccessClaims, Clock, HashError, Mailer, PasswordHasher, RateLimiter, ResetTokens, Rotation,
+    SessionRepo, SessionRepoError, TokenError, TokenIssuer, UserRepo, UserRepoError,
 };
 use crate::BoxError;
 use std::sync::Arc;
@@ -173,6 +173,10 @@ pub struct Throttle {
     pub refresh_per_client: u32,
     /// Registrations per client address per window.
     pub register_per_client: u32,
+    /// Password-reset requests per client address per window (beyond: 429).
+    pub reset_per_client: u32,
+    /// Reset emails per address per window (beyond: the usual answer, no email).
+    pub reset_per_email: u32,
 }
 
 impl Throttle {
@@ -188,6 +192,29 @@ impl Throttle {
             }
             None => Ok(()),
         }
+    }
+
+    /// Counts a reset request: `Err` when the client asks too often; `Ok(false)` when
+    /// the address had its share of emails (answered as usual, nothing sent).
+    pub(super) async fn reset_request(
+        &self,
+        email: &Email,
+        client: Option<&str>,
+    ) -> Result<bool, Duration> {
+        if let Some(c) = client {
+            self.check(
+                &[(format!("reset:client:{c}"), self.reset_per_client)],
+                Outage::Refuse,
+            )
+            .await?;
+        }
+        Ok(self
+            .check(
+                &[(format!("reset:email:{email}"), self.reset_per_email)],
+                Outage::Refuse,
+            )
+            .await
+            .is_ok())
     }
 
     /// Counts one attempt against each key in turn and refuses at the first one over
@@ -239,6 +266,12 @@ pub struct AuthService {
     pub throttle: Throttle,
     /// Logins ended recently, so their access tokens are refused without I/O.
     pub revoked: Arc<super::RevokedSessions>,
+    pub resets: Arc<dyn ResetTokens>,
+    /// Sends reset links. It MUST answer without waiting for the mail server (the
+    /// wiring gives a mailer that sends in the background), so a reset request takes
+    /// the same time whether or not an account has the address.
+    pub reset_mailer: Arc<dyn Mailer>,
+    pub reset: super::ResetSettings,
 }
 
 impl AuthService {

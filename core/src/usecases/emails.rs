@@ -17,8 +17,8 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// The email that tells a customer how their order ended. Only completed and failed
-/// orders are mailed; a cancel is the customer's own doing.
+/// The email that tells a customer how their order ended: completed, failed, or
+/// cancelled by an administrator (a customer's own cancel is not mailed).
 pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
     let currency = order.currency;
     let (subject, headline, kind) = match order.status {
@@ -26,6 +26,11 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
             format!("Your order {} is confirmed", order.id),
             "Thank you! Your order is confirmed.",
             "completed",
+        ),
+        OrderStatus::Cancelled => (
+            format!("Your order {} was cancelled", order.id),
+            "Your order was cancelled by our staff. You have not been charged.",
+            "cancelled",
         ),
         _ => (
             format!("We could not complete your order {}", order.id),
@@ -90,9 +95,58 @@ pub fn outcome_email(order: &Order, to: &Email) -> OutgoingEmail {
     }
 }
 
+/// The email with a password-reset link. `reference` names it (never the token: the
+/// link is the one secret, and it appears in the body only).
+pub fn reset_email(
+    to: &Email,
+    link: &str,
+    valid_for: std::time::Duration,
+    reference: String,
+) -> OutgoingEmail {
+    let minutes = (valid_for.as_secs() / 60).max(1);
+    let text = format!(
+        "Someone asked to reset the password of your Orderflow account.\n\n\
+         To choose a new one, open this link within {minutes} minutes:\n\n{link}\n\n\
+         It works once. If you did not ask, ignore this email: your password stays as it is.\n"
+    );
+    let html = format!(
+        "<p>Someone asked to reset the password of your Orderflow account.</p>\
+         <p>To choose a new one, open <a href=\"{link}\">this link</a> within {minutes} minutes. \
+         It works once.</p><p>If you did not ask, ignore this email: your password stays as it is.</p>",
+        link = escape(link)
+    );
+    OutgoingEmail {
+        to: to.clone(),
+        subject: "Reset your Orderflow password".into(),
+        text,
+        html,
+        reference,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reset_email_carries_the_link_in_both_parts_and_not_in_its_name() {
+        let link = "https://shop.example/reset?a=1&token=abc_DEF-123";
+        let e = reset_email(
+            &Email::parse("ada@example.com").unwrap(),
+            link,
+            std::time::Duration::from_secs(1800),
+            "password-reset-0123".into(),
+        );
+        assert!(e.text.contains(link), "{}", e.text);
+        assert!(e.text.contains("30 minutes"), "{}", e.text);
+        assert!(
+            e.html
+                .contains("href=\"https://shop.example/reset?a=1&amp;token=abc_DEF-123\""),
+            "{}",
+            e.html
+        );
+        assert!(!e.reference.contains("abc_DEF"));
+    }
 
     #[test]
     fn escapes_html() {

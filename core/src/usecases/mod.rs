@@ -8,12 +8,13 @@ mod dead_letters;
 mod emails;
 mod message;
 mod orders;
+mod password_reset;
 mod processor;
 mod products;
 mod relay;
 mod revocations;
 
-pub use account::{PasswordChangeError, RoleChangeError};
+pub use account::{PasswordChangeError, RoleChangeError, UserLookupError};
 pub use auth::{
     AuthError, AuthService, LoginError, RefreshError, RegisterError, Throttle, TokenPair,
 };
@@ -25,6 +26,7 @@ pub use orders::{
     Actor, CancelOrderError, GetOrderError, ListOrdersError, OrderService, PlaceOrder,
     PlaceOrderError, Placed,
 };
+pub use password_reset::{ResetConfirmError, ResetRequestError, ResetSettings};
 pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::{Relay, Relayed, SetAsideError};

@@ -1,7 +1,7 @@
 use super::products::ProductSnapshots;
 use crate::domain::{
-    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderStatus, Origin,
-    ParseError, Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
+    IdempotencyKey, NewOrderLine, Order, OrderCursor, OrderId, OrderPage, OrderSearch, OrderStatus,
+    Origin, ParseError, Quantity, Role, Sku, UserId, MAX_ORDER_LINES,
 };
 use crate::ports::{Clock, Handoff, InventoryError, OrderChanges, OrderRepoError, Orders};
 use crate::BoxError;
@@ -245,16 +245,38 @@ impl OrderService {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<OrderPage, ListOrdersError> {
-        if !(1..=Self::MAX_PAGE).contains(&limit) {
-            return Err(
-                ParseError::new("limit", format!("must be from 1 to {}", Self::MAX_PAGE)).into(),
-            );
-        }
-        let cursor = cursor.map(OrderCursor::decode).transpose()?;
+        let cursor = Self::page(limit, cursor)?;
         self.orders
             .list_for_user(actor.user_id, limit, cursor)
             .await
             .map_err(|e| ListOrdersError::Unavailable(boxed(e)))
+    }
+
+    /// Every customer's orders that pass `filter`, newest first, with the customer
+    /// list's paging (the admin order desk; the caller checks the role).
+    #[instrument(skip_all)]
+    pub async fn search(
+        &self,
+        filter: &OrderSearch,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<OrderPage, ListOrdersError> {
+        let cursor = Self::page(limit, cursor)?;
+        self.orders
+            .search(filter, limit, cursor)
+            .await
+            .map_err(|e| ListOrdersError::Unavailable(boxed(e)))
+    }
+
+    /// Checks a page request: the limit's range and the cursor's form.
+    fn page(limit: usize, cursor: Option<&str>) -> Result<Option<OrderCursor>, ParseError> {
+        if !(1..=Self::MAX_PAGE).contains(&limit) {
+            return Err(ParseError::new(
+                "limit",
+                format!("must be from 1 to {}", Self::MAX_PAGE),
+            ));
+        }
+        cursor.map(OrderCursor::decode).transpose()
     }
 
     /// Cancels a pending order. Races the worker through the store's conditional
@@ -269,16 +291,17 @@ impl OrderService {
         if !order.as_ref().is_some_and(|o| actor.may_see(o)) {
             return Err(CancelOrderError::NotFound);
         }
-        let reason = if actor.role == Role::Admin
-            && order.as_ref().is_some_and(|o| o.user_id != actor.user_id)
-        {
+        // The customer did not do it themselves: they are owed an email about it.
+        let by_admin =
+            actor.role == Role::Admin && order.as_ref().is_some_and(|o| o.user_id != actor.user_id);
+        let reason = if by_admin {
             "cancelled by an administrator"
         } else {
             "cancelled by the customer"
         };
         let result = self
             .orders
-            .cancel(id, self.clock.now(), Some(reason.to_owned()))
+            .cancel(id, self.clock.now(), Some(reason.to_owned()), by_admin)
             .await;
         // Whatever the answer: a refused cancel may have met an order the worker had
         // just settled, whose copies are stale too.

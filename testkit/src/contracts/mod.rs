@@ -10,6 +10,7 @@
 //! or `None` to skip (a service that is not there; see `services`).
 
 pub mod cache;
+pub mod feed;
 pub mod fixtures;
 pub mod inventory;
 pub mod leases;
@@ -19,6 +20,7 @@ pub mod notification_ledger;
 pub mod orders;
 pub mod outbox;
 pub mod queue;
+pub mod resets;
 pub mod sessions;
 pub mod settlement;
 pub mod store;
@@ -80,11 +82,14 @@ const SUITES: &[(&str, &str)] = &[
     ),
     ("inventory", include_str!("inventory.rs")),
     ("settlement", include_str!("settlement.rs")),
+    ("resets", include_str!("resets.rs")),
+    ("feed", include_str!("feed.rs")),
     ("users", include_str!("users.rs")),
 ];
 
 /// Panics unless `listed` names every test `suite` defines: every `pub async fn` whose
-/// one parameter is the adapter (`Arc<dyn …>`, or the store's `Store`).
+/// one parameter is the adapter (`Arc<dyn …>`, the store's `Store`, or the feed's two
+/// `Processes`).
 pub fn assert_every_test_listed(suite: &str, listed: &[&str]) {
     let (_, source) = SUITES
         .iter()
@@ -97,7 +102,9 @@ pub fn assert_every_test_listed(suite: &str, listed: &[&str]) {
             let (name, after) = rest.split_once('(')?;
             let params = after.split_once(')')?.0;
             let one_adapter = !params.contains(',') || params.trim_end().ends_with(',');
-            let adapter = params.contains("Arc<dyn") || params.contains("Store");
+            let adapter = ["Arc<dyn", "Store", "Processes"]
+                .iter()
+                .any(|t| params.contains(t));
             (one_adapter && adapter).then_some(name.trim())
         })
         .collect();

@@ -25,7 +25,10 @@ pub async fn owed_emails_are_due_from_settlement_until_sent_or_given_up(s: Store
             .is_empty(),
         "nothing is owed before settlement"
     );
-    s.orders.cancel(cancelled.id, t0, None).await.unwrap();
+    s.orders
+        .cancel(cancelled.id, t0, None, false)
+        .await
+        .unwrap();
     for (o, at) in [(&a, t0), (&b, t0 + secs(1)), (&c, t0 + secs(2))] {
         s.settlement.fulfil(o.id, at).await.unwrap();
     }

@@ -123,7 +123,7 @@ pub async fn cancel_racing_fulfil_has_one_winner(s: Store) {
         let (s1, s2) = (s.clone(), s.clone());
         let fulfil =
             tokio::spawn(async move { s1.settlement.fulfil(o.id, now()).await.unwrap().outcome });
-        let cancel = tokio::spawn(async move { s2.orders.cancel(o.id, now(), None).await });
+        let cancel = tokio::spawn(async move { s2.orders.cancel(o.id, now(), None, false).await });
         let (f, c) = (fulfil.await.unwrap(), cancel.await.unwrap());
         match (&f, &c) {
             (

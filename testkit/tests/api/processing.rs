@@ -622,26 +622,6 @@ async fn app_with_switchable_store(
     (app, store)
 }
 
-/// A mail server that accepts and never answers.
-struct HungMailer;
-
-#[async_trait::async_trait]
-impl orderflow_core::ports::Health for HungMailer {
-    async fn health(&self) -> Result<(), orderflow_core::BoxError> {
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl orderflow_core::ports::Mailer for HungMailer {
-    async fn send(
-        &self,
-        _: &orderflow_core::ports::OutgoingEmail,
-    ) -> Result<(), orderflow_core::ports::MailError> {
-        std::future::pending().await
-    }
-}
-
 #[tokio::test]
 async fn a_hung_mail_server_cannot_hold_a_worker_slot() {
     let app = orderflow_testkit::spawn_app_custom(
@@ -649,7 +629,7 @@ async fn a_hung_mail_server_cannot_hold_a_worker_slot() {
             c.mail.send_timeout_ms = 100;
             c.worker.notify_lease_ms = 3000;
         },
-        |a| a.mailer = std::sync::Arc::new(HungMailer),
+        |a| a.mailer = std::sync::Arc::new(orderflow_testkit::faults::HungMailer),
     )
     .await;
     app.product("H", 100, 10).await;
@@ -693,7 +673,7 @@ async fn one_delivery_is_worked_on_for_at_most_the_deadline() {
             c.mail.send_timeout_ms = 10_000;
             c.worker.notify_lease_ms = 12000;
         },
-        |a| a.mailer = std::sync::Arc::new(HungMailer),
+        |a| a.mailer = std::sync::Arc::new(orderflow_testkit::faults::HungMailer),
     )
     .await;
     app.product("D", 100, 10).await;

@@ -194,7 +194,7 @@ pm.test("200 text/event-stream", () => {
 pm.test("one event with the completed order", () => {
   const body = pm.response.text();
   pm.expect(body).to.include("event: order");
-  const data = body.split("\n").filter(l => l.startsWith("data:")).map(l => JSON.parse(l.slice(5)));
+  const data = body.split("\\n").filter(l => l.startsWith("data:")).map(l => JSON.parse(l.slice(5)));
   pm.expect(data.length).to.eql(1);
   pm.expect(data[0].id).to.eql(pm.collectionVariables.get("orderId"));
   pm.expect(data[0].status).to.eql("completed");

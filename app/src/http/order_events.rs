@@ -28,6 +28,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
+/// One event of the stream, as the OpenAPI document describes it (and schema checkers
+/// read an event: its `id`, `event` and `data` fields).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the wire format; the events are built by `Event`
+pub struct OrderEvent {
+    /// The order's history length at this state: later states have larger ids.
+    #[schema(example = "2")]
+    pub id: String,
+    /// Always `order`.
+    #[schema(example = "order")]
+    pub event: String,
+    /// The order as `GET /api/orders/{id}` shows it, as JSON text.
+    pub data: String,
+}
+
 /// The live streams of one process: how many may be open, and their pace.
 pub struct Streams {
     pub slots: Arc<Semaphore>,
@@ -40,8 +55,8 @@ pub struct Streams {
 /// (15 s); `Last-Event-ID` resumes without repeating a state; the stream ends after a
 /// terminal status, and when the instance shuts down (resume elsewhere).
 #[utoipa::path(get, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
-    params(("id" = String, Path), ("Last-Event-ID" = Option<u64>, Header, description = "the id of the last event received")),
-    responses((status = 200, description = "an event stream: `id: <n>`, `event: order`, `data: <the order>` per state", content_type = "text/event-stream", body = String),
+    params(("id" = String, Path), ("Last-Event-ID" = Option<u32>, Header, description = "the id of the last event received")),
+    responses((status = 200, description = "an event stream: `id: <n>`, `event: order`, `data: <the order>` per state", content_type = "text/event-stream", body = OrderEvent),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (also for other users' orders)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: Last-Event-ID is not a number", body = Problem, content_type = "application/problem+json"),
@@ -92,7 +107,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<usize, ApiError> {
         Some(v) => v
             .to_str()
             .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok())
+            // The document declares it an int32 of at least 0, as utoipa writes a u32.
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| {
                 ApiError::Validation("Last-Event-ID: must be an event id this stream sent".into())
             }),

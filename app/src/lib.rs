@@ -2,7 +2,8 @@
 //! production starts.
 //!
 //! - [`config`]: layered settings; [`wiring`]: adapters and use cases from settings.
-//! - [`http`]: the axum API; [`worker`]: the queue consumer; [`relay`]: the outbox relay.
+//! - [`http`]: the axum API; [`worker`]: the queue consumer; [`relay`]: the outbox relay;
+//!   [`webhook_deliveries`]: the worker's webhook fan-out and sender.
 //! - [`startup`]: `Application::build` / `run_until_stopped`, for every role and for
 //!   the test harness; [`run`]: a role as a process (signals).
 //! - [`ops`]: the probes and metrics listener; [`health`]: readiness; [`metrics`].
@@ -32,5 +33,6 @@ pub mod startup;
 pub mod sweeper;
 pub mod telemetry;
 mod until_up;
+pub mod webhook_deliveries;
 pub mod wiring;
 pub mod worker;

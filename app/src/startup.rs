@@ -257,7 +257,7 @@ impl Application {
         Ok(tokio::spawn(sweeper.run(stop.clone())))
     }
 
-    /// The worker and its due-email scan.
+    /// The worker, its due-email scan and the webhook tasks.
     fn spawn_worker(&self, tasks: &mut JoinSet<&'static str>, stop: &watch::Receiver<bool>) {
         spawn_named(tasks, "the worker", self.worker().run(stop.clone()));
         let notifier = crate::notifier::run_notifier(
@@ -268,6 +268,28 @@ impl Application {
             stop.clone(),
         );
         spawn_named(tasks, "the due-email scan", notifier);
+        let w = &self.config.webhooks;
+        let pace = crate::webhook_deliveries::Pace {
+            every: Duration::from_millis(w.scan_interval_ms),
+            batch: w.scan_batch,
+            concurrency: w.concurrency,
+            per_endpoint: w.per_endpoint,
+        };
+        let s = &self.services;
+        let fan_out = crate::webhook_deliveries::run_fan_out(
+            s.webhooks.clone(),
+            s.metrics.clone(),
+            pace,
+            stop.clone(),
+        );
+        spawn_named(tasks, "the webhook fan-out", fan_out);
+        let sender = crate::webhook_deliveries::run_sender(
+            s.webhooks.clone(),
+            s.metrics.clone(),
+            pace,
+            stop.clone(),
+        );
+        spawn_named(tasks, "the webhook sender", sender);
     }
 
     /// After a clean stop signal, an API keeps serving for `http.drain_delay_ms` with

@@ -164,6 +164,10 @@ pub fn memory_adapters(
         ),
         clock: Arc::new(SystemClock),
         limiter: Arc::new(MemoryLimiter::default()),
+        webhook_sender: Arc::new(
+            orderflow::wiring::webhook_sender(config).expect("test webhook settings"),
+        ),
+        signer: Arc::new(orderflow_adapter_auth::HmacSigner),
         probes: Vec::new(),
     }
 }
@@ -190,6 +194,11 @@ pub fn test_config(tweak: impl FnOnce(&mut Config)) -> Config {
     config.auth.login_failures_per_email = 10_000;
     config.auth.register_per_client = 10_000;
     config.auth.refresh_per_client = 10_000;
+    // Receivers run on this machine; failed tries are due again at once (tests that
+    // look at the pacing set their own).
+    config.webhooks.allow_private_networks = true;
+    config.webhooks.retry_first_ms = 1;
+    config.webhooks.retry_max_ms = 1;
     tweak(&mut config);
     config
 }
@@ -443,6 +452,29 @@ impl RunningApp {
             .await
             .expect("relay")
             .published
+    }
+
+    /// Hands out every owed webhook event, then sends every due delivery one at a time
+    /// until none is due (a retry due within a few milliseconds is waited for); what
+    /// each try did, in order. Counted in the metrics as the sender task counts.
+    pub async fn deliver_webhooks(&self) -> Vec<orderflow_core::usecases::Sent> {
+        let w = &self.services.webhooks;
+        while w.fan_out(100).await.expect("webhook fan-out") > 0 {}
+        let mut sent = Vec::new();
+        let mut idle = 0;
+        while idle < 3 {
+            let Some(lane) = w.claim(&[]).await.expect("claim a lane") else {
+                idle += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            idle = 0;
+            let outcome = w.send(&lane).await.expect("send");
+            self.services.metrics.count_webhook(&outcome);
+            sent.push(outcome);
+            assert!(sent.len() < 10_000, "deliveries do not end");
+        }
+        sent
     }
 
     pub async fn stock(&self, sku: &str) -> i64 {

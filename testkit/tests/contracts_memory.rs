@@ -40,6 +40,15 @@ orderflow_testkit::settlement_contract!(async { Some(store()) });
 orderflow_testkit::cache_contract!(async { Some(cache()) });
 orderflow_testkit::leases_contract!(async { Some(leases()) });
 orderflow_testkit::reset_tokens_contract!(async { Some(resets()) });
+fn webhook_store() -> orderflow_testkit::contracts::webhooks::WebhookStore {
+    let m = MemoryStore::new();
+    orderflow_testkit::contracts::webhooks::WebhookStore {
+        endpoints: Arc::new(m.clone()),
+        deliveries: Arc::new(m.clone()),
+        store: Store::of(m),
+    }
+}
+orderflow_testkit::webhooks_contract!(async { Some(webhook_store()) });
 
 /// Within one process a feed's clones are its "processes".
 fn feeds() -> orderflow_testkit::contracts::feed::Processes {

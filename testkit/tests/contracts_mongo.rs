@@ -54,6 +54,15 @@ orderflow_testkit::inventory_contract!(store());
 orderflow_testkit::settlement_contract!(store());
 orderflow_testkit::leases_contract!(leases());
 orderflow_testkit::reset_tokens_contract!(resets());
+async fn webhook_store() -> Option<orderflow_testkit::contracts::webhooks::WebhookStore> {
+    let m = mongo().await?;
+    Some(orderflow_testkit::contracts::webhooks::WebhookStore {
+        endpoints: Arc::new(m.clone()),
+        deliveries: Arc::new(m.clone()),
+        store: Store::of(m),
+    })
+}
+orderflow_testkit::webhooks_contract!(webhook_store());
 
 /// A worker killed inside its settlement transaction leaves the order locked until the
 /// server reaps the transaction (a minute). A cancel meanwhile answers `Busy` after a

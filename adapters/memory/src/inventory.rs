@@ -111,6 +111,7 @@ impl OrderSettlement for MemoryStore {
         }
         let order = order.clone();
         orders.set_due(order.id, Some(settlement.email_due_at()));
+        orders.hooks_owed.insert(order.id);
         Ok(Fulfilment {
             order,
             outcome: settlement.into_outcome(),

@@ -2,7 +2,7 @@
 //! and the contract suites use them as the reference every real adapter must match.
 //!
 //! - [`MemoryStore`]: users, sessions, orders, inventory, leases and password-reset
-//!   tokens behind one set of locks.
+//!   tokens, webhook endpoints and deliveries behind one set of locks.
 //! - [`MemoryCache`], [`NoCache`]: TTL cache, and the "no cache" choice.
 //! - [`MemoryFeed`]: the order feed within one process (a broadcast channel).
 //! - [`MemoryQueue`]: visibility timeouts, receive counts, dead-lettering.
@@ -23,6 +23,7 @@ mod resets;
 mod sessions;
 mod store;
 mod users;
+mod webhooks;
 
 pub use cache::{MemoryCache, NoCache};
 pub use clock::ManualClock;

@@ -25,6 +25,7 @@ impl Orders for MemoryStore {
         o.by_time.insert(list_key);
         o.unpublished.insert(list_key);
         o.by_id.insert(order.id, order.clone());
+        o.hooks_owed.insert(order.id);
         Ok(())
     }
 
@@ -127,6 +128,7 @@ impl Orders for MemoryStore {
             .transition(OrderStatus::Cancelled, at, reason)
             .map_err(OrderRepoError::InvalidState)?;
         let order = order.clone();
+        o.hooks_owed.insert(id);
         if email_owed {
             o.set_due(id, Some(at));
         }

@@ -27,6 +27,7 @@ pub(crate) struct Inner {
     /// Password-reset tokens by hash.
     pub(crate) resets:
         Mutex<HashMap<orderflow_core::domain::ResetTokenHash, orderflow_core::domain::ResetToken>>,
+    pub(crate) webhooks: Mutex<crate::webhooks::Tables>,
 }
 
 #[derive(Default)]
@@ -92,6 +93,11 @@ pub(crate) struct Orders {
     /// The ledger's claims: a worker holds the right to send an order's outcome email
     /// until then, so two workers racing on one order do not both mail the customer.
     pub(crate) claims: HashMap<OrderId, DateTime<Utc>>,
+    /// Orders with status changes not yet handed to the webhook endpoints (marked in
+    /// the same critical section as the change), and how many were handed out of the
+    /// orders that may still change.
+    pub(crate) hooks_owed: BTreeSet<OrderId>,
+    pub(crate) hooks_fanned: BTreeMap<OrderId, usize>,
 }
 
 /// An owed email's place in the ledger.

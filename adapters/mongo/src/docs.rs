@@ -220,6 +220,13 @@ pub struct OrderDoc {
     /// Absent unless the queue refused the order's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_refusal: Option<RefusalDoc>,
+    /// True while status changes are owed to the webhook endpoints (absent otherwise, so
+    /// the partial index holds only those); set with every change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks_owed: Option<bool>,
+    /// How many status changes were handed to the endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks_fanned: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -290,6 +297,9 @@ impl From<&Order> for OrderDoc {
             notify_claimed_until: None,
             swept_at: None,
             publish_refusal: None,
+            // A new order owes its placement to the webhook endpoints.
+            hooks_owed: Some(true),
+            hooks_fanned: Some(0),
         }
     }
 }

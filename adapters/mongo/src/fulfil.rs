@@ -134,6 +134,7 @@ impl MongoStore {
                         "status": order.status.as_str(),
                         "updated_at": bdate(order.updated_at),
                         "notify_due_at": bdate(settlement.email_due_at()),
+                        "hooks_owed": true,
                     },
                     "$push": {"history": entry},
                 },

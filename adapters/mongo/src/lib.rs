@@ -2,8 +2,9 @@
 //!
 //! - [`MongoStore`]: one handle implementing `UserRepo`, `SessionRepo`, `Orders`,
 //!   `Outbox`, `NotificationLedger`, `InventoryRepo`, `OrderSettlement`, `Leases` and
-//!   `ResetTokens` over six collections (`users`, `sessions`, `orders`, `products`,
-//!   `leases`, `password_resets`).
+//!   `ResetTokens`, `WebhookEndpoints` and `WebhookDeliveries` over nine collections
+//!   (`users`, `sessions`, `orders`, `products`, `leases`, `password_resets`,
+//!   `webhooks`, `webhook_lanes`, `webhook_attempts`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
 //! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
 //!
@@ -26,5 +27,6 @@ mod resets;
 mod sessions;
 mod store;
 mod users;
+mod webhooks;
 
 pub use store::{MongoSettings, MongoStore};

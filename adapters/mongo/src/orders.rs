@@ -468,7 +468,7 @@ impl MongoStore {
         entry: Document,
         email_owed: bool,
     ) -> Result<Option<OrderDoc>, OrderRepoError> {
-        let mut set = doc! {"status": "cancelled", "updated_at": bdate(at)};
+        let mut set = doc! {"status": "cancelled", "updated_at": bdate(at), "hooks_owed": true};
         if email_owed {
             set.insert("notify_due_at", bdate(at));
         }

@@ -33,6 +33,9 @@ pub struct MongoStore {
     pub(crate) products: Collection<ProductDoc>,
     pub(crate) leases: Collection<mongodb::bson::Document>,
     pub(crate) resets: Collection<crate::resets::ResetDoc>,
+    pub(crate) webhooks: Collection<crate::webhooks::WebhookDoc>,
+    pub(crate) webhook_lanes: Collection<mongodb::bson::Document>,
+    pub(crate) webhook_attempts: Collection<crate::webhooks::AttemptDoc>,
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
     pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
@@ -55,6 +58,9 @@ impl MongoStore {
             products: db.collection("products"),
             leases: db.collection("leases"),
             resets: db.collection("password_resets"),
+            webhooks: db.collection("webhooks"),
+            webhook_lanes: db.collection("webhook_lanes"),
+            webhook_attempts: db.collection("webhook_attempts"),
             client,
             db,
             op_timeout: s.operation_timeout,
@@ -178,6 +184,49 @@ impl MongoStore {
                         IndexOptions::builder()
                             .partial_filter_expression(doc! {"notify_due_at": {"$exists": true}})
                             .name("owed_notifications".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        self.create_webhook_indexes().await
+    }
+
+    async fn create_webhook_indexes(&self) -> Result<(), mongodb::error::Error> {
+        // The fan-out reads the orders that still owe status changes, oldest first.
+        self.orders
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"hooks_owed": 1, "_id": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .partial_filter_expression(doc! {"hooks_owed": true})
+                            .name("webhook_fan_out".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        self.webhook_lanes
+            .create_index(IndexModel::builder().keys(doc! {"due_at": 1}).build())
+            .await?;
+        self.webhook_lanes
+            .create_index(IndexModel::builder().keys(doc! {"webhook": 1}).build())
+            .await?;
+        self.webhook_attempts
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"webhook": 1, "_id": -1})
+                    .build(),
+            )
+            .await?;
+        self.webhook_attempts
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"at": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .expire_after(crate::webhooks::ATTEMPTS_KEPT)
                             .build(),
                     )
                     .build(),

@@ -196,7 +196,30 @@ impl Config {
         if self.auth.reset_ttl_ms < 60_000 {
             return bad("auth.reset_ttl_ms: must be at least 60000 (a minute)".into());
         }
+        self.check_webhooks()
+    }
+
+    fn check_webhooks(&self) -> Result<(), ConfigError> {
+        let w = &self.webhooks;
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if w.timeout_ms == 0 || w.retry_first_ms == 0 || w.scan_interval_ms == 0 {
+            return bad(
+                "webhooks.timeout_ms, retry_first_ms and scan_interval_ms: must be at least 1",
+            );
+        }
+        if w.retry_max_ms < w.retry_first_ms {
+            return bad("webhooks.retry_max_ms: must be at least webhooks.retry_first_ms");
+        }
+        if w.concurrency == 0 || w.per_endpoint == 0 || w.scan_batch == 0 {
+            return bad("webhooks.concurrency, per_endpoint and scan_batch: must be at least 1");
+        }
         Ok(())
+    }
+
+    /// Endpoints may be on private networks in the embedded configuration (everything
+    /// on this machine) or when configured so.
+    pub fn webhooks_may_reach_private_networks(&self) -> bool {
+        self.webhooks.allow_private_networks || self.not_embedded_because().is_none()
     }
 
     /// Timeouts, leases and intervals that must fit inside one another.

@@ -32,6 +32,11 @@ pub const RENAMED_TO_MS: &[(&str, &str)] = &[
     ("notify.give_up_after_secs", "notify.give_up_after_ms"),
     ("relay.sweep_age_secs", "relay.sweep_age_ms"),
     ("relay.sweep_lease_secs", "relay.sweep_lease_ms"),
+    ("webhooks.give_up_after_secs", "webhooks.give_up_after_ms"),
+    (
+        "webhooks.rotation_overlap_secs",
+        "webhooks.rotation_overlap_ms",
+    ),
 ];
 
 /// Refuses the first renamed key the layers still set.

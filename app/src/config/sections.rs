@@ -51,6 +51,7 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub relay: RelayConfig,
     pub notify: NotifyConfig,
+    pub webhooks: WebhooksConfig,
     pub mail: MailConfig,
     pub bootstrap: BootstrapConfig,
     pub log: LogConfig,
@@ -333,6 +334,32 @@ pub struct NotifyConfig {
     /// How often each worker looks for due emails.
     pub scan_interval_ms: u64,
     /// Emails sent per look, at most.
+    pub scan_batch: usize,
+}
+
+/// Webhook deliveries, sent by the worker processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// One delivery's whole exchange (connect, send, answer).
+    pub timeout_ms: u64,
+    /// How long an event is retried before it is given up.
+    pub give_up_after_ms: u64,
+    /// The pauses between tries of one event: doubling from the first, capped.
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
+    /// How long a rotated-out secret keeps signing beside the new one.
+    pub rotation_overlap_ms: u64,
+    /// Whether endpoints may resolve to loopback, private, link-local or metadata
+    /// addresses. Always allowed in the embedded configuration.
+    pub allow_private_networks: bool,
+    /// Deliveries in flight per worker process, and at most this many to one endpoint
+    /// (so a slow endpoint leaves the rest to the others).
+    pub concurrency: usize,
+    pub per_endpoint: usize,
+    /// How often a worker looks for new status changes and due deliveries when idle.
+    pub scan_interval_ms: u64,
+    /// Orders handed to the endpoints per look.
     pub scan_batch: usize,
 }
 

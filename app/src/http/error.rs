@@ -6,9 +6,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orderflow_core::domain::ParseError;
 use orderflow_core::usecases::{
-    AuthError, CancelOrderError, CatalogError, GetOrderError, ListOrdersError, LoginError,
-    PasswordChangeError, PlaceOrderError, RefreshError, RegisterError, ResetConfirmError,
-    ResetRequestError, RoleChangeError, UserLookupError,
+    AuthError, CancelOrderError, CatalogError, CreateWebhookError, GetOrderError, ListOrdersError,
+    LoginError, PasswordChangeError, PlaceOrderError, RedeliverError, RefreshError, RegisterError,
+    ResetConfirmError, ResetRequestError, RoleChangeError, UserLookupError, WebhookError,
 };
 use orderflow_core::BoxError;
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 422 `unknown_sku`
     #[error("{0}")]
     UnknownSku(String),
+    /// 422 `webhook_url_refused`: well formed, but not an address webhooks may reach
+    #[error("{0}")]
+    WebhookUrlRefused(String),
     /// 422 `idempotency_conflict`
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyConflict,
@@ -93,6 +96,7 @@ impl ApiError {
             Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             UnknownSku(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku"),
             IdempotencyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict"),
+            WebhookUrlRefused(_) => (StatusCode::UNPROCESSABLE_ENTITY, "webhook_url_refused"),
             InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
@@ -259,6 +263,35 @@ impl From<UserLookupError> for ApiError {
         match e {
             UserLookupError::NotFound => ApiError::NotFound("no such user"),
             UserLookupError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<CreateWebhookError> for ApiError {
+    fn from(e: CreateWebhookError) -> Self {
+        match e {
+            CreateWebhookError::Invalid(p) => p.into(),
+            CreateWebhookError::Refused(why) => ApiError::WebhookUrlRefused(format!("url: {why}")),
+            CreateWebhookError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::NotFound => ApiError::NotFound("no such webhook"),
+            WebhookError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
+impl From<RedeliverError> for ApiError {
+    fn from(e: RedeliverError) -> Self {
+        match e {
+            RedeliverError::NotFound => ApiError::NotFound("no such webhook"),
+            RedeliverError::UnknownEvent => ApiError::NotFound("no such event for this webhook"),
+            RedeliverError::Unavailable(c) => ApiError::Unavailable(c),
         }
     }
 }

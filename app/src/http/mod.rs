@@ -19,6 +19,7 @@ pub mod password_reset;
 pub mod products;
 pub mod routes;
 pub mod views;
+pub mod webhooks;
 
 use crate::config::{Cidr, HttpConfig};
 use crate::health::Readiness;
@@ -92,6 +93,12 @@ pub fn operations() -> routes::Api {
         orders::cancel,
         desk::search_orders,
         desk::cancel_order,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::delete_webhook,
+        webhooks::deliveries,
+        webhooks::redeliver,
+        webhooks::rotate_secret,
         admin::dead_letters,
         admin::redrive,
         admin::set_aside,

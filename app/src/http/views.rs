@@ -273,3 +273,12 @@ pub fn page_limit(raw: Option<i64>) -> Result<usize, super::error::ApiError> {
         )),
     }
 }
+
+/// Webhook events carry the order exactly as `GET /api/orders/{id}` shows it.
+pub struct ApiOrderJson;
+
+impl orderflow_core::usecases::OrderJson for ApiOrderJson {
+    fn order_json(&self, order: &Order) -> serde_json::Value {
+        serde_json::to_value(OrderView::from(order)).unwrap_or(serde_json::Value::Null)
+    }
+}

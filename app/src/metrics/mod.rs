@@ -43,6 +43,12 @@ pub struct CacheLabels {
     pub result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// delivered | failed | given_up | dropped
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -148,6 +154,12 @@ metrics! {
     notifications_abandoned: Counter = Counter::default(),
         "notifications_abandoned",
         "Outcome emails given up after notify.give_up_after_ms";
+    webhook_deliveries: Family<WebhookLabels, Counter> = Family::default(),
+        "webhook_deliveries",
+        "Webhook delivery tries by outcome: delivered, failed (retried later), given_up (after webhooks.give_up_after_ms), dropped (the endpoint was removed)";
+    webhook_fanned_out: Counter = Counter::default(),
+        "webhook_fanned_out",
+        "Orders whose status changes were handed to the webhook endpoints";
 }
 
 impl Default for Metrics {
@@ -159,6 +171,19 @@ impl Default for Metrics {
 impl Metrics {
     pub fn observe_processing(&self, took: Duration) {
         self.order_processing.observe(took.as_secs_f64());
+    }
+
+    pub fn count_webhook(&self, sent: &orderflow_core::usecases::Sent) {
+        use orderflow_core::usecases::Sent;
+        let outcome = match sent {
+            Sent::Delivered => "delivered",
+            Sent::Failed => "failed",
+            Sent::GaveUp => "given_up",
+            Sent::Dropped => "dropped",
+        };
+        self.webhook_deliveries
+            .get_or_create(&WebhookLabels { outcome })
+            .inc();
     }
 
     /// Counts an order read by whether the cache had it.

@@ -5,7 +5,10 @@ use crate::config::{CacheKind, Config, MailerKind, QueueKind, SmtpTls, StoreKind
 use crate::health::Probe;
 use crate::until_up::until_up;
 use anyhow::Context;
-use orderflow_adapter_auth::{Argon2Hasher, Argon2Settings, JwtIssuer, JwtKey, JwtSettings};
+use orderflow_adapter_auth::{
+    Argon2Hasher, Argon2Settings, HmacSigner, JwtIssuer, JwtKey, JwtSettings,
+};
+use orderflow_adapter_http::{HttpSender, HttpSenderSettings};
 use orderflow_adapter_memory::{
     LogMailer, MemoryCache, MemoryFeed, MemoryLimiter, MemoryQueue, MemoryStore, NoCache,
 };
@@ -17,7 +20,8 @@ use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
     Cache, Clock, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderFeed,
     OrderSettlement, Orders, Outbox, PasswordHasher, Queue, RateLimiter, ResetTokens, SessionRepo,
-    SystemClock, TokenIssuer, UserRepo,
+    SystemClock, TokenIssuer, UserRepo, WebhookDeliveries, WebhookEndpoints, WebhookSender,
+    WebhookSigner,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +39,9 @@ pub struct Adapters {
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Posts webhook events; signs them.
+    pub webhook_sender: Arc<dyn WebhookSender>,
+    pub signer: Arc<dyn WebhookSigner>,
     /// Readiness checks of the outside dependencies (none for in-memory adapters).
     pub probes: Vec<Probe>,
 }
@@ -64,6 +71,8 @@ impl Adapters {
             hasher: Arc::new(argon2_hasher(c)?),
             clock: Arc::new(SystemClock),
             limiter,
+            webhook_sender: Arc::new(webhook_sender(c)?),
+            signer: Arc::new(HmacSigner),
             probes,
         })
     }
@@ -213,6 +222,8 @@ pub struct StorePorts {
     /// Work one process of the fleet does at a time (the sweep) is held here.
     pub leases: Arc<dyn Leases>,
     pub resets: Arc<dyn ResetTokens>,
+    pub webhooks: Arc<dyn WebhookEndpoints>,
+    pub deliveries: Arc<dyn WebhookDeliveries>,
 }
 
 impl StorePorts {
@@ -227,6 +238,8 @@ impl StorePorts {
             + OrderSettlement
             + Leases
             + ResetTokens
+            + WebhookEndpoints
+            + WebhookDeliveries
             + Clone
             + 'static,
     {
@@ -239,9 +252,19 @@ impl StorePorts {
             inventory: Arc::new(s.clone()),
             settlement: Arc::new(s.clone()),
             leases: Arc::new(s.clone()),
-            resets: Arc::new(s),
+            resets: Arc::new(s.clone()),
+            webhooks: Arc::new(s.clone()),
+            deliveries: Arc::new(s),
         }
     }
+}
+
+pub fn webhook_sender(c: &Config) -> anyhow::Result<HttpSender> {
+    HttpSender::new(&HttpSenderSettings {
+        timeout: Duration::from_millis(c.webhooks.timeout_ms),
+        allow_private_networks: c.webhooks_may_reach_private_networks(),
+    })
+    .map_err(anyhow::Error::msg)
 }
 
 pub fn mongo_settings(c: &Config) -> MongoSettings {

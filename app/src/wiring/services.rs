@@ -7,9 +7,11 @@ use crate::http::order_cache::{CachedOrders, DropCachedOrder};
 use crate::metrics::Metrics;
 use orderflow_core::domain::Refusals;
 use orderflow_core::ports::{AllOf, Handoff, OrderChanges, PublishChanges};
+use orderflow_core::retry::Backoff;
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
-    ProductSnapshots, Relay, ResetSettings, RevokedSessions, Throttle,
+    ProductSnapshots, Relay, ResetSettings, RevokedSessions, Throttle, WebhookDispatch,
+    WebhookSettings,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,8 @@ pub struct Services {
     pub processor: Arc<OrderProcessor>,
     pub relay: Arc<Relay>,
     pub dead_letters: Arc<DeadLetters>,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: Arc<WebhookDispatch>,
     pub adapters: Adapters,
     pub metrics: Arc<Metrics>,
     /// The relay's end of the placements' hand-off, taken by the process that runs the
@@ -76,10 +80,35 @@ impl Services {
             dead_letters: Arc::new(DeadLetters {
                 queue: a.queue.clone(),
             }),
+            webhooks: Arc::new(webhook_dispatch(c, &a)),
             adapters: a,
             metrics,
             handoff: Arc::new(std::sync::Mutex::new(Some(handoff_rx))),
         }
+    }
+}
+
+fn webhook_dispatch(c: &Config, a: &Adapters) -> WebhookDispatch {
+    let w = &c.webhooks;
+    WebhookDispatch {
+        endpoints: a.store.webhooks.clone(),
+        deliveries: a.store.deliveries.clone(),
+        orders: a.store.orders.clone(),
+        signer: a.signer.clone(),
+        sender: a.webhook_sender.clone(),
+        render: Arc::new(crate::http::views::ApiOrderJson),
+        clock: a.clock.clone(),
+        settings: WebhookSettings {
+            rotation_overlap: Duration::from_millis(w.rotation_overlap_ms),
+            give_up_after: Duration::from_millis(w.give_up_after_ms),
+            retry: Backoff::new(
+                Duration::from_millis(w.retry_first_ms),
+                Duration::from_millis(w.retry_max_ms),
+            ),
+            // A lane stays its sender's through the longest send and then some, so a
+            // second worker never sends the same try.
+            claim: Duration::from_millis(w.timeout_ms.saturating_add(30_000)),
+        },
     }
 }
 

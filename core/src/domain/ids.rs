@@ -42,3 +42,11 @@ id_type!(
     /// Identifies an order; also the queue message's subject.
     OrderId
 );
+id_type!(
+    /// Identifies a webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// Identifies one delivery attempt; UUIDv7, so newer attempts sort later.
+    AttemptId
+);

@@ -17,10 +17,11 @@ mod settlement;
 mod sku;
 mod status;
 mod user;
+mod webhook;
 
 pub use email::Email;
 pub use idempotency::IdempotencyKey;
-pub use ids::{OrderId, UserId};
+pub use ids::{AttemptId, OrderId, UserId, WebhookId};
 pub use money::{Currency, Money, Price};
 pub use order::{
     NewOrderLine, Order, OrderCursor, OrderLine, OrderPage, Origin, StatusChange, MAX_ORDER_LINES,
@@ -37,6 +38,10 @@ pub use settlement::{FulfilmentOutcome, Settlement};
 pub use sku::Sku;
 pub use status::OrderStatus;
 pub use user::User;
+pub use webhook::{
+    is_private_address, signed_content, DeliveryAttempt, EventFilter, EventKind, SigningSecret,
+    Webhook, WebhookEvent, WebhookEventId, WebhookSecret, WebhookUrl, MAX_WEBHOOK_URL,
+};
 
 /// Why a raw value was refused. `field` names the input so the API can say which one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -26,6 +26,7 @@ mod sessions;
 mod settlement;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use crate::domain::FulfilmentOutcome;
 pub use cache::{Cache, CacheError};
@@ -51,3 +52,7 @@ pub use sessions::{Rotation, SessionRepo, SessionRepoError};
 pub use settlement::{Fulfilment, OrderSettlement};
 pub use tokens::{AccessClaims, AccessToken, TokenError, TokenIssuer};
 pub use users::{UserRepo, UserRepoError};
+pub use webhooks::{
+    HandedOut, Lane, OwedEvents, SendOutcome, WebhookDeliveries, WebhookEndpoints,
+    WebhookRepoError, WebhookSender, WebhookSigner,
+};

@@ -13,6 +13,8 @@ mod processor;
 mod products;
 mod relay;
 mod revocations;
+mod webhook_dispatch;
+mod webhooks;
 
 pub use account::{PasswordChangeError, RoleChangeError, UserLookupError};
 pub use auth::{
@@ -31,3 +33,5 @@ pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processe
 pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::{Relay, Relayed, SetAsideError};
 pub use revocations::RevokedSessions;
+pub use webhook_dispatch::{OrderJson, Sent, WebhookDispatch, WebhookSettings};
+pub use webhooks::{AttemptPage, CreateWebhookError, RedeliverError, WebhookError};

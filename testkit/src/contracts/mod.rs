@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod settlement;
 pub mod store;
 pub mod users;
+pub mod webhooks;
 
 /// Stamps out one suite's tests for one adapter from a single list: each entry is the
 /// test's attribute, its name in `contracts::$suite`, and for factories that take them
@@ -85,6 +86,7 @@ const SUITES: &[(&str, &str)] = &[
     ("resets", include_str!("resets.rs")),
     ("feed", include_str!("feed.rs")),
     ("users", include_str!("users.rs")),
+    ("webhooks", include_str!("webhooks.rs")),
 ];
 
 /// Panics unless `listed` names every test `suite` defines: every `pub async fn` whose

@@ -14,3 +14,4 @@ mod password_reset;
 mod processing;
 mod product_copies;
 mod products;
+mod webhooks;

@@ -32,7 +32,8 @@ async fn openapi_documents_every_route_and_docs_are_served() {
     for (path, item) in paths {
         let concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{sku}", "SKU-1");
+            .replace("{sku}", "SKU-1")
+            .replace("{event_id}", "evt_0_0");
         assert!(!concrete.contains('{'), "a parameter to fill in: {path}");
         for method in item.as_object().unwrap().keys() {
             operations += 1;

@@ -299,7 +299,50 @@ pm.test("one winner", () => {
     req("Cancel it again: invalid_state", "POST", "/api/admin/orders/{{deskCancelId}}/cancel", auth="adminToken", tests=problem(409, "invalid_state")),
 ]})
 
+folders.append({"name": "Webhooks", "item": [
+    req("Add a webhook (admin)", "POST", "/api/admin/webhooks", {"url": "http://127.0.0.1:9/orderflow-hook", "events": ["order.completed", "order.failed"]}, auth="adminToken", tests='''
+pm.test("201", () => pm.response.to.have.status(201));
+const h = pm.response.json();
+pm.test("a Standard Webhooks secret, shown once", () => {
+  pm.expect(h.secret).to.match(/^whsec_[A-Za-z0-9+/]+=*$/);
+  pm.expect(h.events).to.eql(["order.completed", "order.failed"]);
+});
+pm.collectionVariables.set("hookId", h.id);
+pm.collectionVariables.set("hookSecret", h.secret);
+'''),
+    req("Add one with an ftp URL: validation_failed", "POST", "/api/admin/webhooks", {"url": "ftp://example.com/", "events": ["*"]}, auth="adminToken", tests=problem(422, "validation_failed")),
+    req("Add one for an unknown event: validation_failed", "POST", "/api/admin/webhooks", {"url": "http://127.0.0.1:9/", "events": ["order.shipped"]}, auth="adminToken", tests=problem(422, "validation_failed")),
+    req("Add one as a customer: forbidden", "POST", "/api/admin/webhooks", {"url": "http://127.0.0.1:9/", "events": ["*"]}, auth="accessToken", tests=problem(403, "forbidden")),
+    req("List webhooks (admin)", "GET", "/api/admin/webhooks", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+const mine = pm.response.json().items.find(h => h.id === pm.collectionVariables.get("hookId"));
+pm.test("listed, without its secret", () => {
+  pm.expect(mine).to.be.an("object");
+  pm.expect(mine).to.not.have.property("secret");
+});
+'''),
+    req("Rotate its secret (admin)", "POST", "/api/admin/webhooks/{{hookId}}/rotate-secret", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+pm.test("a new secret", () => {
+  const s = pm.response.json().secret;
+  pm.expect(s).to.match(/^whsec_/);
+  pm.expect(s).to.not.eql(pm.collectionVariables.get("hookSecret"));
+});
+'''),
+    req("Its delivery log (admin)", "GET", "/api/admin/webhooks/{{hookId}}/deliveries?limit=10", auth="adminToken", tests='''
+pm.test("200", () => pm.response.to.have.status(200));
+pm.test("a page", () => pm.expect(pm.response.json().items).to.be.an("array"));
+'''),
+    req("The log with a bad cursor: validation_failed", "GET", "/api/admin/webhooks/{{hookId}}/deliveries?cursor=nope", auth="adminToken", tests=problem(422, "validation_failed")),
+    req("Redeliver an unknown event: not_found", "POST", "/api/admin/webhooks/{{hookId}}/events/evt_nope_0/redeliver", auth="adminToken", tests=problem(404, "not_found")),
+    req("Remove it (admin)", "DELETE", "/api/admin/webhooks/{{hookId}}", auth="adminToken", tests='pm.test("204", () => pm.response.to.have.status(204));'),
+    req("Remove it again: not_found", "DELETE", "/api/admin/webhooks/{{hookId}}", auth="adminToken", tests=problem(404, "not_found")),
+]})
+
 folders.append({"name": "Logout", "item": [
+    req("Change the password with a wrong current one: wrong_password", "POST", "/api/auth/password", {"current_password": "not-the-password", "new_password": "another horse battery"}, auth="accessToken", tests=problem(403, "wrong_password")),
+    req("Change the password", "POST", "/api/auth/password", {"current_password": "{{password}}", "new_password": "another horse battery"}, auth="accessToken", tests='pm.test("204", () => pm.response.to.have.status(204));'),
+    req("The caller's login goes on", "GET", "/api/auth/me", auth="accessToken", tests='pm.test("200", () => pm.response.to.have.status(200));'),
     req("Logout", "POST", "/api/auth/logout", {"refresh_token": "{{refreshToken}}"}, tests='pm.test("204", () => pm.response.to.have.status(204));'),
     req("Refresh after logout fails", "POST", "/api/auth/refresh", {"refresh_token": "{{refreshToken}}"}, tests=problem(401, "unauthorized")),
 ]})
@@ -331,6 +374,8 @@ collection = {
         {"key": "orderId", "value": ""},
         {"key": "cancelId", "value": ""},
         {"key": "polls", "value": "0"},
+        {"key": "hookId", "value": ""},
+        {"key": "hookSecret", "value": ""},
     ],
 }
 collection["info"]["_postman_id"] = "6f1c2b0e-8d4a-4c1e-9b7a-5e1f0a7d2c11"

@@ -204,3 +204,34 @@ async fn api_and_worker_processes_side_by_side() {
     assert_eq!(via_a.body["status"], "completed");
     assert_eq!(a.drain().await, 0, "nothing processed twice");
 }
+
+/// Outside the embedded configuration, an endpoint on a private address is refused
+/// unless `webhooks.allow_private_networks` says otherwise (the local profile does).
+#[tokio::test]
+async fn webhooks_to_private_addresses_are_refused_outside_the_embedded_configuration() {
+    let Some(app) = spawn_stack(|c| c.webhooks.allow_private_networks = false).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/",
+        "http://10.0.0.8/",
+    ] {
+        let r = app
+            .post(
+                "/api/admin/webhooks",
+                Some(&admin),
+                json!({"url": url, "events": ["*"]}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "webhook_url_refused"),
+            "{url}: {:?}",
+            r.body
+        );
+    }
+}

@@ -77,6 +77,7 @@ impl SessionRepo for MemoryStore {
     async fn revoke_user(
         &self,
         user: UserId,
+        keep: Option<SessionFamilyId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionFamilyId>, SessionRepoError> {
         let mut s = self.inner.sessions.lock();
@@ -84,7 +85,7 @@ impl SessionRepo for MemoryStore {
         let live: Vec<SessionFamilyId> = s
             .families
             .values()
-            .filter(|f| f.user_id == user && !f.revoked())
+            .filter(|f| f.user_id == user && !f.revoked() && Some(f.family) != keep)
             .map(|f| f.family)
             .collect();
         for f in &live {

@@ -107,9 +107,13 @@ impl SessionRepo for MongoStore {
     async fn revoke_user(
         &self,
         user: UserId,
+        keep: Option<SessionFamilyId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionFamilyId>, SessionRepoError> {
-        let live = doc! {"user_id": user.to_string(), "revoked": false};
+        let mut live = doc! {"user_id": user.to_string(), "revoked": false};
+        if let Some(k) = keep {
+            live.insert("_id", doc! {"$ne": k.0.to_string()});
+        }
         let ids: Vec<String> = self
             .bounded(async {
                 self.sessions

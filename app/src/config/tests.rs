@@ -442,3 +442,30 @@ fn the_reset_link_must_be_an_http_url_and_live_a_minute_at_least() {
         .to_string()
         .contains("auth.reset_ttl_ms"));
 }
+
+#[test]
+fn webhooks_reach_private_networks_only_when_embedded_or_allowed() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(&Sources::default()).unwrap();
+        assert!(!c.webhooks.allow_private_networks, "refused by default");
+        assert!(
+            c.webhooks_may_reach_private_networks(),
+            "the embedded configuration"
+        );
+        jail.set_env("ORDERFLOW_ADAPTERS__STORE", "mongo");
+        jail.set_env("ORDERFLOW_AUTH__JWT_SECRET", REAL_SECRET);
+        jail.set_env(
+            "ORDERFLOW_BOOTSTRAP__ADMIN_PASSWORD",
+            "another-real-password",
+        );
+        let c = Config::load(&Sources::default()).unwrap();
+        assert!(
+            !c.webhooks_may_reach_private_networks(),
+            "a shared store is not embedded"
+        );
+        jail.set_env("ORDERFLOW_WEBHOOKS__ALLOW_PRIVATE_NETWORKS", "true");
+        let c = Config::load(&Sources::default()).unwrap();
+        assert!(c.webhooks_may_reach_private_networks());
+        Ok(())
+    });
+}

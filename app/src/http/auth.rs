@@ -1,7 +1,7 @@
 //! `/api/auth/*`
 
 use super::error::{ApiError, Problem};
-use super::extract::{Authenticated, ClientAddr, JsonBody};
+use super::extract::{Authenticated, ClientAddr, CurrentLogin, JsonBody};
 use super::views::{Credentials, MeView, PasswordChange, RefreshRequest, TokenView, UserView};
 use super::AppState;
 use axum::extract::State;
@@ -75,11 +75,11 @@ pub async fn refresh(
     ))
 }
 
-/// Change the caller's password. Every login of the account ends (its refresh tokens
-/// at once, its access tokens within `auth.revocation_check_ms`), and the answer is
-/// a fresh login for the caller.
+/// Change the caller's password. Every other login of the account ends (its refresh
+/// tokens at once, its access tokens within `auth.revocation_check_ms`); the caller's
+/// login goes on.
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
-    responses((status = 200, description = "a new pair for a new login", body = TokenView),
+    responses((status = 204, description = "changed; the account's other logins ended"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password: the current password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: the new password", body = Problem, content_type = "application/problem+json"),
@@ -87,20 +87,20 @@ pub async fn refresh(
 pub async fn change_password(
     State(s): State<AppState>,
     ClientAddr(client): ClientAddr,
-    Authenticated(actor): Authenticated,
+    login: CurrentLogin,
     JsonBody(body): JsonBody<PasswordChange>,
-) -> Result<Json<TokenView>, ApiError> {
-    Ok(tokens(
-        s.services
-            .auth
-            .change_password(
-                actor.user_id,
-                body.current_password,
-                body.new_password,
-                client.as_deref(),
-            )
-            .await?,
-    ))
+) -> Result<StatusCode, ApiError> {
+    s.services
+        .auth
+        .change_password(
+            login.actor.user_id,
+            login.session,
+            body.current_password,
+            body.new_password,
+            client.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// End the login the refresh token belongs to: its refresh token at once, its access

@@ -74,6 +74,44 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let claims = claims(parts, state)?;
+        Ok(Authenticated(Actor {
+            user_id: claims.user_id,
+            role: claims.role,
+        }))
+    }
+}
+
+/// The authenticated caller and the login their token was issued for.
+pub struct CurrentLogin {
+    pub actor: Actor,
+    pub session: orderflow_core::domain::SessionFamilyId,
+}
+
+impl FromRequestParts<AppState> for CurrentLogin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let claims = claims(parts, state)?;
+        Ok(CurrentLogin {
+            actor: Actor {
+                user_id: claims.user_id,
+                role: claims.role,
+            },
+            session: claims.session,
+        })
+    }
+}
+
+/// The bearer token's verified claims.
+fn claims(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<orderflow_core::ports::AccessClaims, ApiError> {
+    {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -88,10 +126,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let claims = state.services.auth.authenticate(token.trim())?;
         // On the request's span, so every log line of the request says who asked.
         tracing::Span::current().record("user_id", tracing::field::display(claims.user_id));
-        Ok(Authenticated(Actor {
-            user_id: claims.user_id,
-            role: claims.role,
-        }))
+        Ok(claims)
     }
 }
 

@@ -31,7 +31,7 @@ pub struct CreateWebhookRequest {
     pub events: Vec<String>,
 }
 
-/// An event type, or `*` (every type, also ones added later); `*` stands alone.
+/// An event type, or `*` (every type, also ones added later).
 #[derive(Serialize, ToSchema)]
 pub enum WebhookEventType {
     #[serde(rename = "*")]

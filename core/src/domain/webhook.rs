@@ -65,15 +65,8 @@ impl EventFilter {
                 "must name at least one event type",
             ));
         }
-        if raw.iter().any(|r| r == "*") {
-            return if raw.len() == 1 {
-                Ok(EventFilter::All)
-            } else {
-                Err(ParseError::new("events", "\"*\" stands alone"))
-            };
-        }
         let mut kinds = Vec::with_capacity(raw.len());
-        for r in raw {
+        for r in raw.iter().filter(|r| *r != "*") {
             let kind = EventKind::parse(r).ok_or_else(|| {
                 ParseError::new(
                     "events",
@@ -83,6 +76,10 @@ impl EventFilter {
             if !kinds.contains(&kind) {
                 kinds.push(kind);
             }
+        }
+        // `*` covers every type, so beside it the others add nothing.
+        if raw.iter().any(|r| r == "*") {
+            return Ok(EventFilter::All);
         }
         kinds.sort();
         Ok(EventFilter::Only(kinds))
@@ -439,7 +436,11 @@ mod tests {
         assert_eq!(EventFilter::parse(&["*".into()]).unwrap(), EventFilter::All);
         assert!(EventFilter::parse(&[]).is_err());
         assert!(EventFilter::parse(&["order.shipped".into()]).is_err());
-        assert!(EventFilter::parse(&["*".into(), "order.placed".into()]).is_err());
+        assert!(EventFilter::parse(&["*".into(), "order.shipped".into()]).is_err());
+        assert_eq!(
+            EventFilter::parse(&["*".into(), "order.placed".into()]).unwrap(),
+            EventFilter::All
+        );
         let f = EventFilter::parse(&["order.failed".into(), "order.placed".into()]).unwrap();
         assert!(f.wants(EventKind::Placed) && !f.wants(EventKind::Completed));
         assert_eq!(f.names(), ["order.placed", "order.failed"]);

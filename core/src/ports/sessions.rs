@@ -63,10 +63,12 @@ pub trait SessionRepo: super::Health {
         token: &RefreshTokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionFamilyId>, SessionRepoError>;
-    /// Revokes every login of `user` not yet revoked; the families it revoked.
+    /// Revokes every login of `user` not yet revoked, but `keep` (the login of the
+    /// caller who asked, when it should survive); the families it revoked.
     async fn revoke_user(
         &self,
         user: UserId,
+        keep: Option<SessionFamilyId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<SessionFamilyId>, SessionRepoError>;
     async fn revoked_since(

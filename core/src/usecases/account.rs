@@ -2,8 +2,7 @@
 //! login revokes its refresh tokens at once and its access tokens within
 //! `auth.revocation_check_ms` on every process (see `RevokedSessions`).
 
-use super::auth::SessionStart;
-use super::{AuthService, TokenPair};
+use super::AuthService;
 use crate::domain::{ParseError, Password, Role, SessionFamilyId, User, UserId};
 use crate::ports::{HashError, SessionRepoError, UserRepoError};
 use crate::BoxError;
@@ -85,9 +84,9 @@ impl From<SessionRepoError> for RoleChangeError {
 }
 
 impl AuthService {
-    /// Sets a new password once the current one checks out, ends every login of the
-    /// account (the caller's too: changing a password is how people shut out whoever
-    /// learned the old one) and starts a fresh login for the caller.
+    /// Sets a new password once the current one checks out and ends every other login
+    /// of the account (changing a password is how people shut out whoever learned the
+    /// old one); the caller's login, `session`, goes on. Answers how many ended.
     ///
     /// The password changes before the logins end, so a login someone makes with the
     /// old password meanwhile is ended too. `client` is throttled as a login is: a
@@ -96,10 +95,11 @@ impl AuthService {
     pub async fn change_password(
         &self,
         user_id: UserId,
+        session: SessionFamilyId,
         current: String,
         new: String,
         client: Option<&str>,
-    ) -> Result<TokenPair, PasswordChangeError> {
+    ) -> Result<usize, PasswordChangeError> {
         self.throttle
             .login_attempt(client)
             .await
@@ -121,14 +121,14 @@ impl AuthService {
         if !self.users.set_password(user.id, &hash).await? {
             return Err(PasswordChangeError::Unauthenticated);
         }
-        let ended = self.end_logins(user.id).await.inspect_err(|e| {
-            tracing::error!(error = %e, "password changed, but its logins could not be ended; a retry with the new password ends them");
-        })?;
-        tracing::info!(ended, "password changed; every login ended");
-        self.start_session(&user).await.map_err(|e| match e {
-            SessionStart::Store(e) => e.into(),
-            SessionStart::Token(e) => PasswordChangeError::Unexpected(Box::new(e)),
-        })
+        let ended = self
+            .end_logins(user.id, Some(session))
+            .await
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "password changed, but its other logins could not be ended; a retry with the new password ends them");
+            })?;
+        tracing::info!(ended, "password changed; every other login ended");
+        Ok(ended)
     }
 
     /// One account as an administrator sees it.
@@ -154,7 +154,7 @@ impl AuthService {
         if !self.users.set_role(user_id, role).await? {
             return Err(RoleChangeError::UnknownUser);
         }
-        let ended = self.end_logins(user_id).await?;
+        let ended = self.end_logins(user_id, None).await?;
         tracing::info!(ended, "role changed; the user's logins ended");
         self.users
             .by_id(user_id)
@@ -162,10 +162,15 @@ impl AuthService {
             .ok_or(RoleChangeError::UnknownUser)
     }
 
-    /// Revokes every login of `user`, here at once and elsewhere at the next refresh.
-    pub(super) async fn end_logins(&self, user: UserId) -> Result<usize, SessionRepoError> {
+    /// Revokes every login of `user` but `keep`, here at once and elsewhere at the next
+    /// revocation read.
+    pub(super) async fn end_logins(
+        &self,
+        user: UserId,
+        keep: Option<SessionFamilyId>,
+    ) -> Result<usize, SessionRepoError> {
         let now = self.clock.now();
-        let families: Vec<SessionFamilyId> = self.sessions.revoke_user(user, now).await?;
+        let families: Vec<SessionFamilyId> = self.sessions.revoke_user(user, keep, now).await?;
         for f in &families {
             self.revoked.add(*f, now);
         }

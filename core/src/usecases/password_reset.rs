@@ -162,7 +162,7 @@ impl AuthService {
             // The account was deleted after the link was sent.
             return Err(ResetConfirmError::InvalidToken);
         }
-        let ended = self.end_logins(user_id).await.inspect_err(|e| {
+        let ended = self.end_logins(user_id, None).await.inspect_err(|e| {
             tracing::error!(error = %e, "password reset, but its logins could not be ended; a password change ends them");
         })?;
         tracing::info!(%user_id, ended, "password reset; every login ended");

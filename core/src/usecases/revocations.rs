@@ -147,6 +147,7 @@ mod tests {
         async fn revoke_user(
             &self,
             _: UserId,
+            _: Option<SessionFamilyId>,
             _: DateTime<Utc>,
         ) -> Result<Vec<SessionFamilyId>, SessionRepoError> {
             unreachable!()

@@ -219,7 +219,7 @@ pub async fn revocations_are_stamped_once_and_listed_in_order(repo: Arc<dyn Sess
     let (a, b, c) = (families[0], families[1], families[2]);
 
     assert_eq!(repo.revoke(&tokens[0], t0).await.unwrap(), Some(a));
-    let mut ended = repo.revoke_user(user, t0 + secs(1)).await.unwrap();
+    let mut ended = repo.revoke_user(user, None, t0 + secs(1)).await.unwrap();
     ended.sort();
     let mut expected = vec![b, c];
     expected.sort();
@@ -228,7 +228,7 @@ pub async fn revocations_are_stamped_once_and_listed_in_order(repo: Arc<dyn Sess
         "the user's live logins, not the one already ended"
     );
     assert!(
-        repo.revoke_user(user, t0 + secs(2))
+        repo.revoke_user(user, None, t0 + secs(2))
             .await
             .unwrap()
             .is_empty(),
@@ -287,6 +287,42 @@ pub async fn revocations_are_stamped_once_and_listed_in_order(repo: Arc<dyn Sess
         .is_empty());
 }
 
+/// A password change ends every login of the user but the caller's.
+pub async fn revoke_user_can_keep_the_callers_login(repo: Arc<dyn SessionRepo>) {
+    let user = UserId::new();
+    let mut logins = Vec::new();
+    for name in ["keep-a", "keep-b", "keep-c"] {
+        let token = h(name);
+        let mut s = session(&token, 60);
+        s.user_id = user;
+        repo.create(&s).await.unwrap();
+        logins.push((s.family, token));
+    }
+    let mut ended = repo
+        .revoke_user(user, Some(logins[1].0), now())
+        .await
+        .unwrap();
+    ended.sort();
+    let mut expected = vec![logins[0].0, logins[2].0];
+    expected.sort();
+    assert_eq!(ended, expected);
+    assert!(
+        matches!(
+            repo.rotate(&logins[1].1, &h("keep-b2"), now(), GRACE)
+                .await
+                .unwrap(),
+            Rotation::Rotated { .. }
+        ),
+        "the kept login goes on"
+    );
+    assert_eq!(
+        repo.rotate(&logins[0].1, &h("keep-a2"), now(), GRACE)
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    );
+}
+
 #[macro_export]
 macro_rules! session_repo_contract {
     ($factory:expr) => {
@@ -298,6 +334,8 @@ macro_rules! session_repo_contract {
             rotation_replaces_the_current_token,
             #[tokio::test]
             reuse_revokes_the_whole_family,
+            #[tokio::test]
+            revoke_user_can_keep_the_callers_login,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             concurrent_rotations_have_one_winner,
             #[tokio::test]

@@ -333,7 +333,7 @@ async fn registration_refuses_bad_urls_and_event_types_and_needs_an_admin() {
             "validation_failed",
         ),
         (
-            json!({"url": "https://example.com/", "events": ["*", "order.placed"]}),
+            json!({"url": "https://example.com/", "events": ["*", "order.shipped"]}),
             "validation_failed",
         ),
         (

@@ -66,7 +66,9 @@ all_ids = {g["headers"]["webhook-id"] for g in got}
 if set(successes) != all_ids:
     problems.append(f"never delivered: {sorted(all_ids - set(successes))}")
 types = [t for events in order_events.values() for t, _ in events]
-for wanted in ("order.placed", "order.completed", "order.cancelled"):
+# A cancel may lose its race with the worker (the collection accepts either), so
+# order.cancelled is checked where it appears, not required.
+for wanted in ("order.placed", "order.completed"):
     if wanted not in types:
         problems.append(f"no {wanted} event")
 for order_id, events in order_events.items():

@@ -93,6 +93,7 @@ impl OrderSettlement for MemoryStore {
                 })
             }
         };
+        let was = order.updated_at;
         // Both locks are held from the read of the stock to here, so the order is still
         // pending and every product still covers what the settlement takes.
         if let Err(now) = order.apply(&settlement) {
@@ -111,7 +112,7 @@ impl OrderSettlement for MemoryStore {
         }
         let order = order.clone();
         orders.set_due(order.id, Some(settlement.email_due_at()));
-        orders.hooks_owed.insert(order.id);
+        orders.owe_hooks(&order, was);
         Ok(Fulfilment {
             order,
             outcome: settlement.into_outcome(),

@@ -25,7 +25,7 @@ impl Orders for MemoryStore {
         o.by_time.insert(list_key);
         o.unpublished.insert(list_key);
         o.by_id.insert(order.id, order.clone());
-        o.hooks_owed.insert(order.id);
+        o.owe_hooks(order, order.updated_at);
         Ok(())
     }
 
@@ -124,11 +124,12 @@ impl Orders for MemoryStore {
     ) -> Result<Order, OrderRepoError> {
         let mut o = self.inner.orders.write();
         let order = o.by_id.get_mut(&id).ok_or(OrderRepoError::NotFound)?;
+        let was = order.updated_at;
         order
             .transition(OrderStatus::Cancelled, at, reason)
             .map_err(OrderRepoError::InvalidState)?;
         let order = order.clone();
-        o.hooks_owed.insert(id);
+        o.owe_hooks(&order, was);
         if email_owed {
             o.set_due(id, Some(at));
         }

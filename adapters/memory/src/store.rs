@@ -94,9 +94,10 @@ pub(crate) struct Orders {
     /// until then, so two workers racing on one order do not both mail the customer.
     pub(crate) claims: HashMap<OrderId, DateTime<Utc>>,
     /// Orders with status changes not yet handed to the webhook endpoints (marked in
-    /// the same critical section as the change), and how many were handed out of the
-    /// orders that may still change.
-    pub(crate) hooks_owed: BTreeSet<OrderId>,
+    /// the same critical section as the change), by the time of their latest change
+    /// (so the ones older than a time go in one split); and how many were handed out
+    /// of the orders that may still change.
+    pub(crate) hooks_owed: BTreeSet<ListKey>,
     pub(crate) hooks_fanned: BTreeMap<OrderId, usize>,
 }
 
@@ -129,6 +130,13 @@ impl Orders {
                 self.emails.remove(&id);
             }
         }
+    }
+
+    /// Marks `order`'s latest change as owed to the webhook endpoints; `was` is when it
+    /// last changed before (its mark, if still owed, moves).
+    pub(crate) fn owe_hooks(&mut self, order: &Order, was: DateTime<Utc>) {
+        self.hooks_owed.remove(&(was, order.id));
+        self.hooks_owed.insert((order.updated_at, order.id));
     }
 
     /// Whether the queue has accepted the order's message.

@@ -116,7 +116,7 @@ impl WebhookDeliveries for MemoryStore {
         let o = self.inner.orders.read();
         Ok(o.hooks_owed
             .iter()
-            .filter_map(|id| o.by_id.get(id))
+            .filter_map(|(_, id)| o.by_id.get(id))
             .take(limit)
             .map(|order| OwedEvents {
                 order: order.clone(),
@@ -140,17 +140,15 @@ impl WebhookDeliveries for MemoryStore {
         let mut guard = self.inner.orders.write();
         let o = &mut *guard;
         for h in handed {
+            let Some(current) = o.by_id.get(&h.order) else {
+                continue;
+            };
             let still = o.hooks_fanned.get(&h.order).copied().unwrap_or(0) == h.fanned
-                && o.by_id
-                    .get(&h.order)
-                    .is_some_and(|x| x.history.len() == h.upto);
-            if !still || !o.hooks_owed.remove(&h.order) {
+                && current.history.len() == h.upto;
+            let terminal = current.status.is_terminal();
+            if !still || !o.hooks_owed.remove(&(current.updated_at, h.order)) {
                 continue;
             }
-            let terminal = o
-                .by_id
-                .get(&h.order)
-                .is_some_and(|x| x.status.is_terminal());
             // A final order changes no more: nothing of it needs keeping.
             if terminal {
                 o.hooks_fanned.remove(&h.order);
@@ -159,6 +157,20 @@ impl WebhookDeliveries for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError> {
+        let mut guard = self.inner.orders.write();
+        let o = &mut *guard;
+        let after = before + chrono::Duration::milliseconds(1);
+        let kept = o.hooks_owed.split_off(&(after, OrderId(uuid::Uuid::nil())));
+        let forgotten = std::mem::replace(&mut o.hooks_owed, kept);
+        for (_, id) in &forgotten {
+            if o.by_id.get(id).is_none_or(|x| x.status.is_terminal()) {
+                o.hooks_fanned.remove(id);
+            }
+        }
+        Ok(forgotten.len())
     }
 
     async fn claim_lane(

@@ -312,6 +312,17 @@ impl WebhookDeliveries for MongoStore {
         Ok(())
     }
 
+    async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError> {
+        let r = self
+            .bounded(self.orders.update_many(
+                doc! {"hooks_owed": true, "updated_at": {"$lte": bdate(before)}},
+                doc! {"$unset": {"hooks_owed": ""}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(r.modified_count).unwrap_or(usize::MAX))
+    }
+
     async fn claim_lane(
         &self,
         now: DateTime<Utc>,

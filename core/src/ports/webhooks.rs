@@ -83,6 +83,9 @@ pub struct Lane {
 /// - make `finish_head` remove the claimed head (delivered or given up) and
 ///   `retry_head` record its failures and make it due at `due_at`; both release the
 ///   claim and change nothing if the claim no longer holds;
+/// - make `forget_owed` end what orders owe for their changes made at or before
+///   `before`, and nothing of an order changed after it (for when no endpoint exists:
+///   an endpoint receives only what happens after it was added), answering how many;
 /// - make `enqueue` queue one more delivery of an event behind what the lane holds;
 /// - list in `attempts` an endpoint's tries newest first, before the `before` attempt
 ///   when given, up to `limit`;
@@ -96,6 +99,7 @@ pub trait WebhookDeliveries: super::Health {
         handed: &[HandedOut],
         now: DateTime<Utc>,
     ) -> Result<(), WebhookRepoError>;
+    async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError>;
     async fn claim_lane(
         &self,
         now: DateTime<Utc>,

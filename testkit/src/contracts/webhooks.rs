@@ -289,6 +289,31 @@ pub async fn the_delivery_log_pages_newest_first(s: WebhookStore) {
         .is_empty());
 }
 
+/// With no endpoint, what changed before a time is owed to no one; later changes stay.
+pub async fn changes_before_a_time_can_be_forgotten(s: WebhookStore) {
+    let p = product("WH-FORGET", 100, 10);
+    s.store.inventory.insert(&p).await.unwrap();
+    let t = now();
+    let old = super::fixtures::order_at(UserId::new(), &[(&p, 1)], None, t - Span::seconds(60));
+    let new = super::fixtures::order_at(UserId::new(), &[(&p, 1)], None, t);
+    s.store.orders.insert(&old).await.unwrap();
+    s.store.orders.insert(&new).await.unwrap();
+    let forgotten = s
+        .deliveries
+        .forget_owed(t - Span::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1);
+    assert_eq!(owed(&s).await, vec![(new.id.0, 0, 1)]);
+    // A change after the time is owed again, whatever was forgotten before.
+    s.store.orders.cancel(old.id, t, None, false).await.unwrap();
+    let mut now_owed = owed(&s).await;
+    now_owed.sort();
+    let mut expected = vec![(new.id.0, 0, 1), (old.id.0, 0, 2)];
+    expected.sort();
+    assert_eq!(now_owed, expected);
+}
+
 /// A working adapter says so when asked (`Health`).
 pub async fn health_is_ok_while_the_service_answers(s: WebhookStore) {
     s.endpoints.health().await.expect("healthy");
@@ -316,6 +341,8 @@ macro_rules! webhooks_contract {
             removing_an_endpoint_drops_its_queue,
             #[tokio::test]
             the_delivery_log_pages_newest_first,
+            #[tokio::test]
+            changes_before_a_time_can_be_forgotten,
             );
         }
     };

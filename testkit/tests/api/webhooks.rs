@@ -432,3 +432,21 @@ async fn a_hanging_endpoint_holds_only_its_share_of_the_senders() {
     fan.await.unwrap();
     send.abort();
 }
+
+#[tokio::test]
+async fn an_endpoint_gets_only_what_happens_after_it_was_added() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.product("HOOK-8", 700, 5).await;
+    let user = app.customer().await;
+    order(&app, &user.access_token, "HOOK-8").await;
+    // Nobody listens yet: the fan-out finds no endpoint.
+    assert!(app.deliver_webhooks().await.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let receiver = Receiver::failing_first(0).await;
+    add_hook(&app, &admin, &receiver.url(), json!(["*"])).await;
+    app.drain().await;
+    assert_eq!(app.deliver_webhooks().await, [Sent::Delivered]);
+    let kinds: Vec<String> = receiver.seen().iter().map(|r| r.event_type()).collect();
+    assert_eq!(kinds, ["order.completed"]);
+}

@@ -74,11 +74,8 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let claims = claims(parts, state)?;
-        Ok(Authenticated(Actor {
-            user_id: claims.user_id,
-            role: claims.role,
-        }))
+        let login = CurrentLogin::from_request_parts(parts, state).await?;
+        Ok(Authenticated(login.actor))
     }
 }
 
@@ -111,23 +108,21 @@ fn claims(
     parts: &Parts,
     state: &AppState,
 ) -> Result<orderflow_core::ports::AccessClaims, ApiError> {
-    {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-        let (scheme, token) = header
-            .split_once(' ')
-            .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::Unauthorized("expected a Bearer token"));
-        }
-        let claims = state.services.auth.authenticate(token.trim())?;
-        // On the request's span, so every log line of the request says who asked.
-        tracing::Span::current().record("user_id", tracing::field::display(claims.user_id));
-        Ok(claims)
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let (scheme, token) = header
+        .split_once(' ')
+        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::Unauthorized("expected a Bearer token"));
     }
+    let claims = state.services.auth.authenticate(token.trim())?;
+    // On the request's span, so every log line of the request says who asked.
+    tracing::Span::current().record("user_id", tracing::field::display(claims.user_id));
+    Ok(claims)
 }
 
 /// An authenticated admin; customers get 403.

@@ -17,7 +17,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// API, worker and relay in one process (the default).
     Run,
@@ -61,7 +61,7 @@ pub enum OutboxAction {
     Retry { order_id: uuid::Uuid },
 }
 
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum DlqAction {
     /// Print dead letters, one JSON object per line.
     List {
@@ -73,4 +73,7 @@ pub enum DlqAction {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+    /// Delete one dead letter for good (a message no redrive can help), by the
+    /// `message_id` that `dlq list` prints.
+    Drop { message_id: String },
 }

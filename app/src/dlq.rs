@@ -34,6 +34,10 @@ pub async fn run(c: &Config, action: DlqAction) -> anyhow::Result<()> {
                     }
                 }
                 DlqAction::Redrive { limit } => println!("redriven {}", dl.redrive(limit).await?),
+                DlqAction::Drop { message_id } => {
+                    dl.drop_one(&message_id).await?;
+                    println!("dropped {message_id}");
+                }
             }
             Ok(())
         }
@@ -63,6 +67,25 @@ async fn via_api(c: &Config, action: DlqAction) -> anyhow::Result<()> {
                 )
                 .await?;
             println!("redriven {}", r["redriven"]);
+        }
+        DlqAction::Drop { message_id } => {
+            // Percent-encoded as a path segment, so the API judges the id as it was typed.
+            let segment: String = message_id
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            admin
+                .call(
+                    Method::DELETE,
+                    &format!("/api/admin/dead-letters/{segment}"),
+                )
+                .await?;
+            println!("dropped {message_id}");
         }
     }
     Ok(())

@@ -163,12 +163,15 @@ pub async fn run_handoff(
                     metrics.relay_refused.inc_by(done.refused as u64);
                     metrics.relay_publish_calls.inc();
                 }
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    source = ?e,
-                    count = messages.len(),
-                    "hand-off could not publish; the relay's scan will retry"
-                ),
+                Err(e) => {
+                    metrics.relay_failures.inc();
+                    tracing::warn!(
+                        error = %e,
+                        source = ?e,
+                        count = messages.len(),
+                        "hand-off could not publish; the relay's scan will retry"
+                    )
+                }
             }
         });
     }

@@ -30,7 +30,7 @@ pub async fn run_notifier(
     }
 }
 
-/// One look: sends what is due (up to `batch`), then refreshes the gauge.
+/// One look: sends what is due (up to `batch`), then refreshes the gauges.
 pub async fn scan_once(
     processor: &OrderProcessor,
     metrics: &Metrics,
@@ -49,6 +49,14 @@ pub async fn scan_once(
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         Err(e) => tracing::debug!(error = %e, "could not count owed emails"),
+    }
+    match processor.failing_notifications().await {
+        Ok(n) => {
+            metrics
+                .notifications_failing
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::debug!(error = %e, "could not count failing emails"),
     }
     done
 }

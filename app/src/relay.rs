@@ -26,6 +26,7 @@ pub async fn run_relay(
                     continue;
                 }
                 if let Err(e) = scan_once(&relay, &metrics).await {
+                    metrics.relay_failures.inc();
                     let wait = backoff.fail();
                     tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
                 } else {

@@ -290,6 +290,20 @@ impl Application {
             stop.clone(),
         );
         spawn_named(tasks, "the webhook sender", sender);
+        let gauges = crate::gauges::FleetGauges {
+            relay: s.relay.clone(),
+            dead_letters: s.dead_letters.clone(),
+            clock: s.adapters.clock.clone(),
+            metrics: s.metrics.clone(),
+        };
+        spawn_named(
+            tasks,
+            "the fleet gauges",
+            gauges.run(
+                Duration::from_millis(self.config.ops.gauge_interval_ms),
+                stop.clone(),
+            ),
+        );
     }
 
     /// After a clean stop signal, an API keeps serving for `http.drain_delay_ms` with

@@ -78,7 +78,7 @@ pub async fn run_sender(
             let hook = lane.webhook;
             let task = sends.spawn(async move {
                 match dispatch.send(&lane).await {
-                    Ok(sent) => metrics.count_webhook(&sent),
+                    Ok(sent) => metrics.count_webhook(&sent, hook),
                     Err(e) => {
                         tracing::warn!(error = %e, source = ?e, "webhook delivery failed to run; its claim lapses and it is tried again");
                     }

@@ -252,13 +252,50 @@ async fn dlq_list_and_redrive_on_sqs() {
         String::from_utf8_lossy(&listed.stderr)
     );
     assert!(stdout(&listed).contains("poison"), "{}", stdout(&listed));
-    let redriven = tokio::task::spawn_blocking(move || orderflow(&["dlq", "redrive"], &env))
+    let e = env.clone();
+    let redriven = tokio::task::spawn_blocking(move || orderflow(&["dlq", "redrive"], &e))
         .await
         .unwrap();
     assert_eq!(stdout(&redriven).trim(), "redriven 1");
     let back = q.receive(1, Duration::from_secs(2)).await.unwrap();
     assert_eq!(back.len(), 1);
     assert!(back[0].body.contains("poison"));
+
+    // Still unreadable: dead-lettered again, and this time dropped for good.
+    q.retry_after(&back[0].receipt, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(q
+        .receive(1, Duration::from_secs(1))
+        .await
+        .unwrap()
+        .is_empty());
+    let e = env.clone();
+    let listed = tokio::task::spawn_blocking(move || orderflow(&["dlq", "list"], &e))
+        .await
+        .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&listed).lines().next().expect("listed again")).unwrap();
+    let id = line["message_id"].as_str().unwrap().to_owned();
+    let (e, i) = (env.clone(), id.clone());
+    let dropped = tokio::task::spawn_blocking(move || orderflow(&["dlq", "drop", &i], &e))
+        .await
+        .unwrap();
+    assert_eq!(stdout(&dropped).trim(), format!("dropped {id}"));
+    let (e, i) = (env.clone(), id.clone());
+    let again = tokio::task::spawn_blocking(move || orderflow(&["dlq", "drop", &i], &e))
+        .await
+        .unwrap();
+    assert!(!again.status.success(), "nothing left to drop");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no such dead letter"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let listed = tokio::task::spawn_blocking(move || orderflow(&["dlq", "list"], &env))
+        .await
+        .unwrap();
+    assert_eq!(stdout(&listed).trim(), "", "the queue holds no dead letter");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,6 +320,15 @@ async fn dlq_reaches_the_in_memory_queue_through_the_running_process() {
     let redriven = orderflow_async(&["dlq", "redrive", "--limit", "5"], &env).await;
     assert_eq!(stdout(&redriven).trim(), "redriven 1");
     assert_eq!(app.queue.len(), 1);
+    app.drain().await;
+    let listed = orderflow_async(&["dlq", "list"], &env).await;
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&listed).lines().next().expect("dead again")).unwrap();
+    let id = line["message_id"].as_str().unwrap().to_owned();
+    let dropped = orderflow_async(&["dlq", "drop", &id], &env).await;
+    assert_eq!(stdout(&dropped).trim(), format!("dropped {id}"));
+    use orderflow_core::ports::Queue;
+    assert!(app.queue.dead_letters(10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

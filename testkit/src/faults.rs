@@ -7,8 +7,8 @@ use orderflow_core::domain::{
 };
 use orderflow_core::ports::{
     DeadLetter, Delivery, Fulfilment, InventoryError, InventoryRepo, NotificationLedger,
-    OrderRepoError, OrderSettlement, Orders, Outbox, Outgoing, OwedEmail, Published, Queue,
-    QueueError, Receipt, Refused, SetAside, Unpublished,
+    OrderRepoError, OrderSettlement, Orders, Outbox, Outgoing, OwedEmail, PendingOrders, Published,
+    Queue, QueueError, Receipt, Refused, SetAside, Unpublished,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -125,6 +125,14 @@ impl Queue for SwitchableQueue {
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {
         self.check()?;
         self.inner.redrive(limit).await
+    }
+    async fn count_dead_letters(&self) -> Result<usize, QueueError> {
+        self.check()?;
+        self.inner.count_dead_letters().await
+    }
+    async fn drop_dead_letter(&self, message_id: &str) -> Result<bool, QueueError> {
+        self.check()?;
+        self.inner.drop_dead_letter(message_id).await
     }
 }
 
@@ -318,6 +326,11 @@ impl Outbox for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.outbox.mark_swept(ids, at).await
     }
+
+    async fn pending_orders(&self, cap: usize) -> Result<PendingOrders, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.outbox.pending_orders(cap).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -369,6 +382,11 @@ impl NotificationLedger for SwitchableStore {
     async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
         guard!(self, OrderRepoError::Unavailable);
         self.ledger.count_owed_notifications(cap).await
+    }
+
+    async fn count_failing_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.ledger.count_failing_notifications(cap).await
     }
 }
 

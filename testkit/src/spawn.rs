@@ -445,6 +445,28 @@ impl RunningApp {
             .sent
     }
 
+    /// One look of the workers' fleet gauges (pending orders, dead letters).
+    pub async fn read_fleet_gauges(&self) {
+        let s = &self.services;
+        orderflow::gauges::FleetGauges {
+            relay: s.relay.clone(),
+            dead_letters: s.dead_letters.clone(),
+            clock: s.adapters.clock.clone(),
+            metrics: s.metrics.clone(),
+        }
+        .look()
+        .await;
+    }
+
+    /// One value from the ops listener's `/metrics`: the sample whose series (name and
+    /// labels, as rendered) is `series`; `None` when there is none.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        self.metrics_text().await.lines().find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
+    }
+
     /// One pass of the relay's timed scan, gauges included; returns how many orders it
     /// published.
     pub async fn run_relay(&self) -> usize {
@@ -470,7 +492,7 @@ impl RunningApp {
             };
             idle = 0;
             let outcome = w.send(&lane).await.expect("send");
-            self.services.metrics.count_webhook(&outcome);
+            self.services.metrics.count_webhook(&outcome, lane.webhook);
             sent.push(outcome);
             assert!(sent.len() < 10_000, "deliveries do not end");
         }

@@ -5,7 +5,8 @@ use orderflow_core::domain::{
     PublishRefusal, UserId,
 };
 use orderflow_core::ports::{
-    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
+    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, PendingOrders, SetAside,
+    Unpublished,
 };
 use std::ops::Bound;
 
@@ -242,6 +243,25 @@ impl Outbox for MemoryStore {
         Ok(stale)
     }
 
+    /// A scan of every order: it runs every few seconds at most (a gauge), and keeping
+    /// a pending index in step with every status change would cost each write instead.
+    async fn pending_orders(&self, cap: usize) -> Result<PendingOrders, OrderRepoError> {
+        let o = self.inner.orders.read();
+        let mut found = PendingOrders {
+            count: 0,
+            oldest: None,
+        };
+        for x in o
+            .by_id
+            .values()
+            .filter(|x| x.status == OrderStatus::Pending)
+        {
+            found.count = (found.count + 1).min(cap);
+            found.oldest = Some(found.oldest.map_or(x.created_at, |t| t.min(x.created_at)));
+        }
+        Ok(found)
+    }
+
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
         let mut o = self.inner.orders.write();
         for id in ids {
@@ -336,6 +356,15 @@ impl NotificationLedger for MemoryStore {
 
     async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
         Ok(self.inner.orders.read().owed.len().min(cap))
+    }
+
+    async fn count_failing_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        let o = self.inner.orders.read();
+        Ok(o.emails
+            .values()
+            .filter(|e| e.failures > 0)
+            .take(cap)
+            .count())
     }
 
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {

@@ -275,6 +275,17 @@ impl Queue for MemoryQueue {
         self.inner.wake.notify_waiters();
         Ok(n)
     }
+
+    async fn count_dead_letters(&self) -> Result<usize, QueueError> {
+        Ok(self.inner.state.lock().dead.len())
+    }
+
+    async fn drop_dead_letter(&self, message_id: &str) -> Result<bool, QueueError> {
+        let mut s = self.inner.state.lock();
+        let before = s.dead.len();
+        s.dead.retain(|d| d.message_id != message_id);
+        Ok(s.dead.len() < before)
+    }
 }
 
 /// Nothing outside the process to ask.

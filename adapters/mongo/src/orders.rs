@@ -11,7 +11,8 @@ use orderflow_core::domain::{
     PublishRefusal, StatusChange, UserId,
 };
 use orderflow_core::ports::{
-    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, SetAside, Unpublished,
+    NotificationLedger, OrderRepoError, Orders, Outbox, OwedEmail, PendingOrders, SetAside,
+    Unpublished,
 };
 use std::time::Duration;
 
@@ -303,6 +304,34 @@ impl Outbox for MongoStore {
         .await
     }
 
+    /// Both answered from the partial index on pending orders' `created_at`.
+    async fn pending_orders(&self, cap: usize) -> Result<PendingOrders, OrderRepoError> {
+        let pending = doc! {"status": "pending"};
+        let count = self
+            .bounded(
+                self.orders
+                    .count_documents(pending.clone())
+                    .limit(cap as u64),
+            )
+            .await
+            .map_err(unavailable)?;
+        let oldest = self
+            .bounded(
+                self.orders
+                    .clone_with_type::<Document>()
+                    .find_one(pending)
+                    .sort(doc! {"created_at": 1, "_id": 1})
+                    .projection(doc! {"created_at": 1, "_id": 0}),
+            )
+            .await
+            .map_err(unavailable)?
+            .and_then(|d| d.get_datetime("created_at").ok().map(|t| cdate(*t)));
+        Ok(PendingOrders {
+            count: usize::try_from(count).unwrap_or(cap),
+            oldest,
+        })
+    }
+
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         self.bounded(self.orders.update_many(
@@ -431,6 +460,21 @@ impl NotificationLedger for MongoStore {
             .bounded(
                 self.orders
                     .count_documents(doc! {"notify_due_at": {"$exists": true}})
+                    .limit(cap as u64),
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(n).unwrap_or(cap))
+    }
+
+    async fn count_failing_notifications(&self, cap: usize) -> Result<usize, OrderRepoError> {
+        let n = self
+            .bounded(
+                self.orders
+                    .count_documents(doc! {
+                        "notify_due_at": {"$exists": true},
+                        "notify_failures": {"$gt": 0},
+                    })
                     .limit(cap as u64),
             )
             .await

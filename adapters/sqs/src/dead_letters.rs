@@ -9,11 +9,13 @@
 //! - a listing or redrive ends at the first poll that brings nothing new, so one that
 //!   outlasts `HOLD` (and meets what it saw first again) still ends.
 //!
+//! - a count is SQS's approximate figure (`GetQueueAttributes`), received nothing.
+//!
 //! The dead-letter queue has no redrive policy of its own: receiving there counts
 //! toward nothing.
 
 use crate::{unavailable, SqsQueue};
-use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, QueueAttributeName};
 use orderflow_core::ports::{DeadLetter, Delivery, Outgoing, QueueError, Receipt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -50,6 +52,66 @@ impl SqsQueue {
             }
         }
         Ok(())
+    }
+
+    /// Visible, in-flight and delayed dead letters together: a listing in progress
+    /// hides messages, and they are still there.
+    pub(crate) async fn count_dead(&self) -> Result<usize, QueueError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.dlq_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let attributes = out.attributes();
+        let read = |name: QueueAttributeName| -> usize {
+            attributes
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(read(QueueAttributeName::ApproximateNumberOfMessages)
+            + read(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            + read(QueueAttributeName::ApproximateNumberOfMessagesDelayed))
+    }
+
+    /// Receives dead letters until the one with `message_id` comes (or a poll brings
+    /// nothing new), deletes it, and shows every other one again.
+    pub(crate) async fn drop_dead(&self, message_id: &str) -> Result<bool, QueueError> {
+        let mut seen = Seen::default();
+        let found = loop {
+            if let Some(&i) = seen.index.get(message_id) {
+                break Ok(Some(i));
+            }
+            match self.receive_from(&self.dlq_url, 10, POLL, HOLD).await {
+                Ok(batch) => {
+                    if seen.add(batch) == 0 {
+                        break Ok(None);
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        let outcome = match found {
+            Ok(Some(i)) => {
+                let receipt = seen.letters[i].receipt.clone();
+                match self.delete_batch(&self.dlq_url, &[receipt]).await {
+                    Ok(()) => {
+                        seen.letters.swap_remove(i);
+                        Ok(true)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        self.show_again(seen.receipts()).await;
+        outcome
     }
 
     /// Sends each dead letter to the main queue, then deletes it from the dead-letter

@@ -454,6 +454,14 @@ impl Queue for SqsQueue {
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError> {
         self.redrive_dead(limit).await
     }
+
+    async fn count_dead_letters(&self) -> Result<usize, QueueError> {
+        self.count_dead().await
+    }
+
+    async fn drop_dead_letter(&self, message_id: &str) -> Result<bool, QueueError> {
+        self.drop_dead(message_id).await
+    }
 }
 
 /// `GetQueueAttributes` on the main queue, bounded by the call timeout.

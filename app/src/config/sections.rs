@@ -96,6 +96,9 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields)]
 pub struct OpsConfig {
     pub bind: SocketAddr,
+    /// How often each worker reads the fleet-wide gauges (pending orders, dead letters)
+    /// from the store and the queue.
+    pub gauge_interval_ms: u64,
 }
 
 /// An IP network, written `10.0.0.0/8` (a bare address is its own /32 or /128).

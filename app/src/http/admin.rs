@@ -86,6 +86,23 @@ pub async fn redrive(
     }))
 }
 
+/// Deletes one dead letter for good, for a message no redrive can help (admin): the
+/// order it named, if any, stays as it is (the relay's sweep publishes a pending order
+/// again).
+#[utoipa::path(delete, path = "/api/admin/dead-letters/{message_id}", tag = "admin", security(("bearer" = [])), params(("message_id" = String, Path)),
+    responses((status = 204, description = "the dead letter is gone"),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json")))]
+pub async fn drop_dead_letter(
+    State(s): State<AppState>,
+    Admin(_admin): Admin,
+    PathParam(message_id): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    s.services.dead_letters.drop_one(&message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SetAsideView {
     pub order: OrderView,

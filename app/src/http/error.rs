@@ -200,8 +200,10 @@ impl IntoResponse for ApiError {
 
 impl From<orderflow_core::usecases::DeadLetterError> for ApiError {
     fn from(e: orderflow_core::usecases::DeadLetterError) -> Self {
+        use orderflow_core::usecases::DeadLetterError::*;
         match e {
-            orderflow_core::usecases::DeadLetterError::Unavailable(c) => ApiError::Unavailable(c),
+            NotFound => ApiError::NotFound("no such dead letter"),
+            Unavailable(c) => ApiError::Unavailable(c),
         }
     }
 }

@@ -42,7 +42,13 @@ pub async fn readyz(State(r): State<Arc<Readiness>>) -> (StatusCode, Json<Readin
 }
 
 /// Prometheus metrics in the text exposition format; served on the ops listener only.
-pub async fn metrics(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
+/// Readiness is read first (the same cached report `/readyz` gives), so a scrape shows
+/// whether the instance is taking traffic.
+pub async fn metrics(
+    State(m): State<Arc<Metrics>>,
+    State(r): State<Arc<Readiness>>,
+) -> impl IntoResponse {
+    m.record_readiness(&r.report().await);
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         m.render(),

@@ -101,6 +101,7 @@ pub fn operations() -> routes::Api {
         webhooks::rotate_secret,
         admin::dead_letters,
         admin::redrive,
+        admin::drop_dead_letter,
         admin::set_aside,
         admin::retry_set_aside,
         health::healthz,

@@ -7,6 +7,7 @@
 mod process;
 
 use crate::http::order_cache::CacheStatus;
+use orderflow_core::domain::WebhookId;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -47,6 +48,15 @@ pub struct CacheLabels {
 pub struct WebhookLabels {
     /// delivered | failed | given_up | dropped
     pub outcome: &'static str,
+    /// The endpoint's id: a set only admins grow, so an alert can name the endpoint
+    /// that is failing.
+    pub endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DependencyLabels {
+    /// A readiness check's name: store, cache, queue, mailer.
+    pub dependency: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -127,6 +137,9 @@ metrics! {
     relay_backlog: Gauge = Gauge::default(),
         "relay_backlog",
         "Orders not yet accepted by the queue, as of the relay's last run";
+    relay_failures: Counter = Counter::default(),
+        "relay_failures",
+        "Hand-off calls and timed scans that failed to publish (queue or store unreachable); the scan retries them";
     relay_refused: Counter = Counter::default(),
         "relay_refused",
         "Order messages the queue refused (each is retried on its own schedule)";
@@ -145,6 +158,9 @@ metrics! {
     notifications_due: Gauge = Gauge::default(),
         "notifications_due",
         "Outcome emails owed (due now or after a back-off), as of this worker's last look";
+    notifications_failing: Gauge = Gauge::default(),
+        "notifications_failing",
+        "Owed outcome emails whose last send failed (zero unless the mail provider refuses or is unreachable), as of this worker's last look";
     notifications_sent: Counter = Counter::default(),
         "notifications_sent",
         "Owed outcome emails sent by the due-email scan (first sends are not counted)";
@@ -160,6 +176,21 @@ metrics! {
     webhook_fanned_out: Counter = Counter::default(),
         "webhook_fanned_out",
         "Orders whose status changes were handed to the webhook endpoints";
+    orders_pending: Gauge = Gauge::default(),
+        "orders_pending",
+        "Orders accepted and not yet settled or cancelled (counted up to 10,000), as of this worker's last look";
+    orders_pending_oldest_age: Gauge = Gauge::default(),
+        "orders_pending_oldest_age_seconds",
+        "How long ago the oldest pending order was placed (0 when none is pending), as of this worker's last look";
+    dead_letters: Gauge = Gauge::default(),
+        "dead_letters",
+        "Messages in the dead-letter queue (SQS's approximate count), as of this worker's last look";
+    ready: Gauge = Gauge::default(),
+        "ready",
+        "1 while this process would answer /readyz with 200 (ready or degraded), else 0; read at each scrape";
+    dependency_up: Family<DependencyLabels, Gauge> = Family::default(),
+        "dependency_up",
+        "1 while a readiness check of this dependency passes, 0 while it fails; read at each scrape";
 }
 
 impl Default for Metrics {
@@ -173,7 +204,17 @@ impl Metrics {
         self.order_processing.observe(took.as_secs_f64());
     }
 
-    pub fn count_webhook(&self, sent: &orderflow_core::usecases::Sent) {
+    /// Records what `/readyz` would answer now.
+    pub fn record_readiness(&self, view: &crate::health::ReadinessView) {
+        self.ready.set(i64::from(view.ready()));
+        for (name, check) in &view.checks {
+            self.dependency_up
+                .get_or_create(&DependencyLabels { dependency: name })
+                .set(i64::from(check.status == "up"));
+        }
+    }
+
+    pub fn count_webhook(&self, sent: &orderflow_core::usecases::Sent, endpoint: WebhookId) {
         use orderflow_core::usecases::Sent;
         let outcome = match sent {
             Sent::Delivered => "delivered",
@@ -182,7 +223,10 @@ impl Metrics {
             Sent::Dropped => "dropped",
         };
         self.webhook_deliveries
-            .get_or_create(&WebhookLabels { outcome })
+            .get_or_create(&WebhookLabels {
+                outcome,
+                endpoint: endpoint.to_string(),
+            })
             .inc();
     }
 

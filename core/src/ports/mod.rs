@@ -41,7 +41,7 @@ pub use notification_ledger::{NotificationLedger, OwedEmail};
 pub use order_changes::{NoCopies, OrderChanges};
 pub use order_feed::{AllOf, FeedEvent, OrderFeed, PublishChanges};
 pub use orders::{OrderRepoError, Orders};
-pub use outbox::{Outbox, SetAside, Unpublished};
+pub use outbox::{Outbox, PendingOrders, SetAside, Unpublished};
 pub use passwords::{HashError, PasswordHasher};
 pub use queue::{
     DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,

@@ -26,7 +26,8 @@ pub struct OwedEmail {
 ///   `defer_notification` moves the due time, records the failures and releases the
 ///   claim, and changes nothing once the email was sent or given up;
 ///   `release_notification` releases the claim alone;
-/// - count in `count_owed_notifications` the owed emails, due now or later, without
+/// - count in `count_owed_notifications` the owed emails, due now or later, and in
+///   `count_failing_notifications` those of them with at least one failed send, without
 ///   loading the orders;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
@@ -55,5 +56,8 @@ pub trait NotificationLedger: super::Health {
     async fn abandon_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
     /// Orders whose outcome email is owed (due now or later), counted up to `cap`.
     async fn count_owed_notifications(&self, cap: usize) -> Result<usize, OrderRepoError>;
+    /// Owed emails whose last send failed, counted up to `cap`: zero unless the mail
+    /// provider is refusing or unreachable.
+    async fn count_failing_notifications(&self, cap: usize) -> Result<usize, OrderRepoError>;
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
 }

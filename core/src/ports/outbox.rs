@@ -17,6 +17,14 @@ pub struct SetAside {
     pub refusal: PublishRefusal,
 }
 
+/// The pending orders, published or not: how many (counted up to a cap) and when the
+/// oldest was placed (`None` when there is none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingOrders {
+    pub count: usize,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
 /// The orders whose message the queue has not accepted yet, and what the relay records
 /// about publishing them: whether the queue accepted it, its refusals, when the sweep
 /// last republished it. This record is the outbox's, not part of `Order`.
@@ -30,6 +38,8 @@ pub struct SetAside {
 /// - list in `stale_pending` only published pending orders not swept since
 ///   `older_than`, and leave an order out once `mark_swept` recorded a later sweep;
 /// - count without loading the orders (the counts are gauges read every second);
+///   `pending_orders` counts every pending order up to `cap` and reads the oldest one's
+///   placement time, loading at most that one order;
 /// - return `NotFound` from `retry_set_aside` when there is no such order;
 /// - return `Unavailable` when the store cannot answer.
 #[async_trait::async_trait]
@@ -70,4 +80,6 @@ pub trait Outbox: super::Health {
         limit: usize,
     ) -> Result<Vec<Order>, OrderRepoError>;
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError>;
+    /// Orders accepted and not settled or cancelled yet (a gauge).
+    async fn pending_orders(&self, cap: usize) -> Result<PendingOrders, OrderRepoError>;
 }

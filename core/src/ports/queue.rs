@@ -150,7 +150,12 @@ pub struct DeadLetter {
 ///   once), and move every dead letter up to `limit` on `redrive`, also when the queue
 ///   answers one poll with fewer than it holds. `DeadLetter::receive_count` is for
 ///   reading only: some queues count a listing as a receive, and nothing acts on it (a
-///   redriven message starts again at one).
+///   redriven message starts again at one);
+/// - count in `count_dead_letters` the dead letters the queue holds, visible or not
+///   (an approximate count is allowed: SQS's is), without receiving them;
+/// - have `drop_dead_letter` delete the dead letter with that message id for good and
+///   return true, or return false (and delete nothing) when there is none; every other
+///   dead letter stays where it is.
 #[async_trait::async_trait]
 pub trait Queue: super::Health {
     async fn publish(&self, messages: &[Outgoing]) -> Result<Published, QueueError>;
@@ -170,4 +175,8 @@ pub trait Queue: super::Health {
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
     /// Moves up to `limit` dead letters back to the main queue with a fresh receive count.
     async fn redrive(&self, limit: usize) -> Result<usize, QueueError>;
+    /// How many dead letters the queue holds (a gauge: read every few seconds).
+    async fn count_dead_letters(&self) -> Result<usize, QueueError>;
+    /// Deletes one dead letter for good (a message no redrive can help).
+    async fn drop_dead_letter(&self, message_id: &str) -> Result<bool, QueueError>;
 }

@@ -5,6 +5,8 @@ use tracing::instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
+    #[error("no such dead letter")]
+    NotFound,
     #[error("the queue is unavailable")]
     Unavailable(#[source] BoxError),
 }
@@ -36,5 +38,27 @@ impl DeadLetters {
         let n = self.queue.redrive(limit.clamp(1, Self::MAX)).await?;
         tracing::info!(count = n, "dead letters redriven");
         Ok(n)
+    }
+
+    /// How many dead letters the queue holds (approximately, on SQS).
+    pub async fn count(&self) -> Result<usize, DeadLetterError> {
+        Ok(self.queue.count_dead_letters().await?)
+    }
+
+    /// Deletes one dead letter for good: for a message no redrive can help (a body no
+    /// worker can read). An id no queue issues (queues' ids are at most 128 letters,
+    /// digits, `-` and `_`) is not looked for.
+    #[instrument(skip_all, fields(message_id))]
+    pub async fn drop_one(&self, message_id: &str) -> Result<(), DeadLetterError> {
+        let plausible = !message_id.is_empty()
+            && message_id.len() <= 128
+            && message_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plausible || !self.queue.drop_dead_letter(message_id).await? {
+            return Err(DeadLetterError::NotFound);
+        }
+        tracing::warn!(message_id, "dead letter dropped");
+        Ok(())
     }
 }

@@ -211,6 +211,12 @@ impl OrderProcessor {
         Ok(self.ledger.count_owed_notifications(100_000).await?)
     }
 
+    /// How many owed emails have failed to send at least once: zero unless the mail
+    /// provider refuses or cannot be reached.
+    pub async fn failing_notifications(&self) -> Result<usize, BoxError> {
+        Ok(self.ledger.count_failing_notifications(100_000).await?)
+    }
+
     fn lease_end(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
         now + chrono::Duration::from_std(self.notify_lease).unwrap_or(chrono::Duration::seconds(30))
     }

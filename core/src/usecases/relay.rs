@@ -87,6 +87,12 @@ impl Relay {
         Ok(self.outbox.count_unpublished(10_000).await?)
     }
 
+    /// The orders accepted and not settled yet (counted up to 10,000), and when the
+    /// oldest of them was placed.
+    pub async fn pending_orders(&self) -> Result<crate::ports::PendingOrders, BoxError> {
+        Ok(self.outbox.pending_orders(10_000).await?)
+    }
+
     /// How many orders are set aside (counted up to 10,000).
     pub async fn set_aside_count(&self) -> Result<usize, BoxError> {
         Ok(self.outbox.count_set_aside(10_000).await?)

@@ -181,6 +181,44 @@ pub async fn notification_claims_are_exclusive(s: Store) {
     );
 }
 
+pub async fn emails_that_failed_to_send_are_counted_until_they_end(s: Store) {
+    let p = product("NF-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let later = t0 + chrono::Duration::seconds(60);
+    let [a, b, c] = [(); 3].map(|_| order(UserId::new(), &[(&p, 1)]));
+    for o in [&a, &b, &c] {
+        s.orders.insert(o).await.unwrap();
+        s.settlement.fulfil(o.id, t0).await.unwrap();
+    }
+    assert_eq!(
+        s.ledger.count_failing_notifications(10).await.unwrap(),
+        0,
+        "owed, but no send has failed"
+    );
+    s.ledger.defer_notification(a.id, later, 1).await.unwrap();
+    s.ledger.defer_notification(b.id, later, 3).await.unwrap();
+    assert_eq!(s.ledger.count_failing_notifications(10).await.unwrap(), 2);
+    assert_eq!(
+        s.ledger.count_failing_notifications(1).await.unwrap(),
+        1,
+        "capped"
+    );
+    assert_eq!(s.ledger.count_owed_notifications(10).await.unwrap(), 3);
+    s.ledger.finish_notification(a.id).await.unwrap();
+    assert_eq!(
+        s.ledger.count_failing_notifications(10).await.unwrap(),
+        1,
+        "sent at last"
+    );
+    s.ledger.abandon_notification(b.id).await.unwrap();
+    assert_eq!(
+        s.ledger.count_failing_notifications(10).await.unwrap(),
+        0,
+        "given up"
+    );
+}
+
 /// A working adapter says so when asked (`Health`).
 pub async fn health_is_ok_while_the_service_answers(s: Store) {
     s.ledger
@@ -202,6 +240,8 @@ macro_rules! notification_ledger_contract {
             owed_emails_are_due_from_settlement_until_sent_or_given_up,
             #[tokio::test]
             notification_claims_are_exclusive,
+            #[tokio::test]
+            emails_that_failed_to_send_are_counted_until_they_end,
             );
         }
     };

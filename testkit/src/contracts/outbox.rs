@@ -204,6 +204,50 @@ pub async fn the_sweep_finds_orders_pending_too_long_once_per_age(s: Store) {
     );
 }
 
+pub async fn pending_orders_are_counted_with_the_oldest_placement(s: Store) {
+    let none = s.outbox.pending_orders(100).await.unwrap();
+    assert_eq!((none.count, none.oldest), (0, None), "nothing pending");
+    let p = product("PD-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let placed = |mins: i64| {
+        order_at(
+            UserId::new(),
+            &[(&p, 1)],
+            None,
+            t0 - chrono::Duration::minutes(mins),
+        )
+    };
+    let (oldest, middle, youngest) = (placed(30), placed(10), placed(0));
+    // Out of placement order, and published or not: both are pending.
+    for o in [&middle, &youngest, &oldest] {
+        s.orders.insert(o).await.unwrap();
+    }
+    s.outbox.mark_published(&[middle.id]).await.unwrap();
+    let all = s.outbox.pending_orders(100).await.unwrap();
+    assert_eq!((all.count, all.oldest), (3, Some(oldest.created_at)));
+    let capped = s.outbox.pending_orders(2).await.unwrap();
+    assert_eq!(
+        (capped.count, capped.oldest),
+        (2, Some(oldest.created_at)),
+        "the count stops at the cap, the oldest is still the oldest"
+    );
+    s.settlement.fulfil(oldest.id, t0).await.unwrap();
+    let after = s.outbox.pending_orders(100).await.unwrap();
+    assert_eq!(
+        (after.count, after.oldest),
+        (2, Some(middle.created_at)),
+        "a settled order is no longer pending"
+    );
+    s.orders.cancel(middle.id, t0, None, false).await.unwrap();
+    let last = s.outbox.pending_orders(100).await.unwrap();
+    assert_eq!(
+        (last.count, last.oldest),
+        (1, Some(youngest.created_at)),
+        "nor is a cancelled one"
+    );
+}
+
 /// A working adapter says so when asked (`Health`).
 pub async fn health_is_ok_while_the_service_answers(s: Store) {
     s.outbox
@@ -227,6 +271,8 @@ macro_rules! outbox_contract {
             refused_orders_wait_for_their_retry_and_set_aside_ones_for_an_operator,
             #[tokio::test]
             the_sweep_finds_orders_pending_too_long_once_per_age,
+            #[tokio::test]
+            pending_orders_are_counted_with_the_oldest_placement,
             );
         }
     };

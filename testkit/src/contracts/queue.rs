@@ -256,6 +256,61 @@ pub async fn health_is_ok_while_the_service_answers(q: Arc<dyn Queue>) {
     q.health().await.expect("a working adapter is healthy");
 }
 
+/// Expects a queue created with `max_receives = 1`.
+pub async fn dead_letters_are_counted_and_dropped_one_by_one(q: Arc<dyn Queue>) {
+    assert_eq!(q.count_dead_letters().await.unwrap(), 0);
+    let (first, second) = (body("poison-1"), body("poison-2"));
+    assert!(q
+        .publish(&[first.as_str().into(), second.as_str().into()])
+        .await
+        .unwrap()
+        .refused
+        .is_empty());
+    for d in receive_n(q.as_ref(), 2, Duration::from_secs(10)).await {
+        q.retry_after(&d.receipt, Duration::ZERO).await.unwrap();
+    }
+    // The next receive finds both past their allowed receives: the queue moves them.
+    assert!(receive_n(q.as_ref(), 1, Duration::from_secs(3))
+        .await
+        .is_empty());
+    let mut counted = 0;
+    for _ in 0..40 {
+        counted = q.count_dead_letters().await.unwrap();
+        if counted == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(counted, 2, "both are counted");
+    let dead = q.dead_letters(10).await.unwrap();
+    let doomed = dead
+        .iter()
+        .find(|d| d.body == first)
+        .expect("listed")
+        .message_id
+        .clone();
+    assert!(q.drop_dead_letter(&doomed).await.unwrap(), "dropped");
+    assert!(
+        !q.drop_dead_letter(&doomed).await.unwrap(),
+        "a dropped dead letter is gone"
+    );
+    assert!(!q.drop_dead_letter("no-such-message").await.unwrap());
+    let left = q.dead_letters(10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
+        [second.as_str()],
+        "the other stays where it was"
+    );
+    for _ in 0..40 {
+        counted = q.count_dead_letters().await.unwrap();
+        if counted == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(counted, 1);
+}
+
 #[macro_export]
 macro_rules! queue_contract {
     ($factory:expr) => {
@@ -279,6 +334,8 @@ macro_rules! queue_contract {
             retry_after_zero_redelivers_at_once(std::time::Duration::from_secs(30), 5),
             #[tokio::test]
             dead_letters_after_max_receives_and_redrives(std::time::Duration::from_secs(30), 2),
+            #[tokio::test]
+            dead_letters_are_counted_and_dropped_one_by_one(std::time::Duration::from_secs(30), 1),
             #[tokio::test]
             receive_never_waits_past_its_wait(std::time::Duration::from_secs(30), 5),
             );

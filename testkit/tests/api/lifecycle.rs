@@ -348,6 +348,12 @@ impl Queue for PanickingQueue {
     async fn redrive(&self, _: usize) -> Result<usize, QueueError> {
         Ok(0)
     }
+    async fn count_dead_letters(&self) -> Result<usize, QueueError> {
+        Ok(0)
+    }
+    async fn drop_dead_letter(&self, _: &str) -> Result<bool, QueueError> {
+        Ok(false)
+    }
 }
 
 #[tokio::test]

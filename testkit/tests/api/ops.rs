@@ -1,5 +1,5 @@
 use orderflow_testkit::spawn_app;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 #[tokio::test]
 async fn health_and_readiness() {
@@ -33,7 +33,8 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         let concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
             .replace("{sku}", "SKU-1")
-            .replace("{event_id}", "evt_0_0");
+            .replace("{event_id}", "evt_0_0")
+            .replace("{message_id}", "m-1");
         assert!(!concrete.contains('{'), "a parameter to fill in: {path}");
         for method in item.as_object().unwrap().keys() {
             operations += 1;
@@ -238,4 +239,148 @@ async fn admins_see_and_redrive_dead_letters() {
     assert_eq!(r.body["redriven"], 1);
     assert_eq!(app.queue.len(), 1, "back in the work queue");
     assert!(app.queue.dead_letters(10).await.unwrap().is_empty());
+}
+
+/// A message no redrive can help is dropped by its id; the dead-letter gauge follows.
+#[tokio::test]
+async fn admins_drop_a_dead_letter_and_the_gauge_counts_what_is_left() {
+    let app = spawn_app().await;
+    use orderflow_core::ports::Queue;
+    for body in ["garbage-1", "garbage-2"] {
+        assert!(app
+            .queue
+            .publish(&[body.into()])
+            .await
+            .unwrap()
+            .refused
+            .is_empty());
+    }
+    app.drain().await;
+    app.read_fleet_gauges().await;
+    assert_eq!(app.metric("orderflow_dead_letters").await, Some(2.0));
+    let admin = app.admin_token().await;
+    let listed = app.get("/api/admin/dead-letters", Some(&admin)).await;
+    let doomed = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["body"] == "garbage-1")
+        .unwrap()["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/admin/dead-letters/{doomed}");
+    let customer = app.customer().await;
+    let r = app
+        .call(Method::DELETE, &path, Some(&customer.access_token), None)
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    for odd in ["a%20b", "%E2%9C%93", &"x".repeat(200)] {
+        let r = app
+            .call(
+                Method::DELETE,
+                &format!("/api/admin/dead-letters/{odd}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{odd}"
+        );
+    }
+    let left = app.queue.dead_letters(10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|d| d.body.as_str()).collect::<Vec<_>>(),
+        ["garbage-2"]
+    );
+    app.read_fleet_gauges().await;
+    assert_eq!(app.metric("orderflow_dead_letters").await, Some(1.0));
+}
+
+/// The gauges an alert on unsettled orders reads: how many are pending and how long
+/// ago the oldest was placed, back to zero once the worker settles them.
+#[tokio::test]
+async fn the_pending_order_gauges_count_what_the_worker_has_not_settled() {
+    let app = spawn_app().await;
+    app.product("GAUGED", 100, 10).await;
+    let user = app.customer().await;
+    for _ in 0..2 {
+        let r = app
+            .place(
+                &user.access_token,
+                serde_json::json!([{"sku": "GAUGED", "quantity": 1}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.read_fleet_gauges().await;
+    assert_eq!(app.metric("orderflow_orders_pending").await, Some(2.0));
+    let age = app
+        .metric("orderflow_orders_pending_oldest_age_seconds")
+        .await
+        .unwrap();
+    assert!((1.0..60.0).contains(&age), "{age}");
+    app.drain().await;
+    app.read_fleet_gauges().await;
+    assert_eq!(app.metric("orderflow_orders_pending").await, Some(0.0));
+    assert_eq!(
+        app.metric("orderflow_orders_pending_oldest_age_seconds")
+            .await,
+        Some(0.0)
+    );
+}
+
+/// A scrape says whether the instance takes traffic, and which dependency answers: a
+/// critical one down makes it unready, a non-critical one only shows.
+#[tokio::test]
+async fn a_scrape_reports_readiness_and_each_dependency() {
+    use orderflow::health::Probe;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let store_up = Arc::new(AtomicBool::new(true));
+    let up = store_up.clone();
+    let app = orderflow_testkit::spawn_app_custom(
+        |_| {},
+        move |a| {
+            a.probes = vec![
+                Probe::new("store", true, move || {
+                    let up = up.load(Ordering::SeqCst);
+                    async move {
+                        if up {
+                            Ok(())
+                        } else {
+                            Err("no answer".into())
+                        }
+                    }
+                }),
+                Probe::new("cache", false, || async {
+                    Err("connection refused".into())
+                }),
+            ]
+        },
+    )
+    .await;
+    let series = |dep: &str| format!("orderflow_dependency_up{{dependency=\"{dep}\"}}");
+    assert_eq!(
+        app.metric("orderflow_ready").await,
+        Some(1.0),
+        "degraded is ready"
+    );
+    assert_eq!(app.metric(&series("store")).await, Some(1.0));
+    assert_eq!(app.metric(&series("cache")).await, Some(0.0));
+    store_up.store(false, Ordering::SeqCst);
+    // Past the readiness report's one-second reuse.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(app.metric(&series("store")).await, Some(0.0));
+    assert_eq!(app.metric("orderflow_ready").await, Some(0.0));
+    store_up.store(true, Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(app.metric("orderflow_ready").await, Some(1.0));
 }

@@ -286,6 +286,11 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
         .metrics_text()
         .await
         .contains("orderflow_notifications_due 3\n"));
+    assert_eq!(
+        app.metric("orderflow_notifications_failing").await,
+        Some(3.0),
+        "every owed email has failed to send: what the mail-provider alert reads"
+    );
 
     app.mailer.set_failing(false);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -308,6 +313,10 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
         .metrics_text()
         .await
         .contains("orderflow_notifications_due 0\n"));
+    assert_eq!(
+        app.metric("orderflow_notifications_failing").await,
+        Some(0.0)
+    );
 }
 
 #[tokio::test]

@@ -236,7 +236,8 @@ async fn an_event_is_given_up_after_the_give_up_time_and_the_next_one_follows() 
     let app = spawn_app_with(|c| c.webhooks.give_up_after_ms = 0).await;
     let admin = app.admin_token().await;
     let receiver = Receiver::failing_first(1).await;
-    add_hook(&app, &admin, &receiver.url(), json!(["*"])).await;
+    let hook = add_hook(&app, &admin, &receiver.url(), json!(["*"])).await;
+    let endpoint = hook["id"].as_str().unwrap();
     app.product("HOOK-5", 700, 5).await;
     let user = app.customer().await;
     order(&app, &user.access_token, "HOOK-5").await;
@@ -248,10 +249,12 @@ async fn an_event_is_given_up_after_the_give_up_time_and_the_next_one_follows() 
     let kinds: Vec<String> = receiver.seen().iter().map(|r| r.event_type()).collect();
     assert_eq!(kinds, ["order.placed", "order.completed"]);
     let text = app.metrics_text().await;
-    assert!(
-        text.contains("orderflow_webhook_deliveries_total{outcome=\"given_up\"} 1"),
-        "{text}"
-    );
+    for outcome in ["given_up", "delivered"] {
+        let series = format!(
+            "orderflow_webhook_deliveries_total{{outcome=\"{outcome}\",endpoint=\"{endpoint}\"}} 1"
+        );
+        assert!(text.lines().any(|l| l == series), "{series} in {text}");
+    }
 }
 
 #[tokio::test]

@@ -510,34 +510,12 @@ async fn prometheus_scrapes_every_process() {
         );
     }
 
-    let dir = repo()
-        .join("target/operations")
-        .join(orderflow_testkit::services::unique("prometheus"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: orderflow-api\n    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n  - job_name: orderflow-worker\n    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
-        api.ops_port(),
-        worker.ops_port()
+    let prom = Prometheus::start(
+        &prometheus,
+        &[("orderflow-api", &api), ("orderflow-worker", &worker)],
+        None,
     );
-    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-    let port = free_port();
-    let _server = Proc(
-        Command::new(&prometheus)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-            .spawn()
-            .unwrap(),
-        0,
-    );
+    let port = prom.port;
     let query = |q: &'static str| async move {
         // The queries are bare metric names: nothing to escape.
         let (_, r) = get(&format!("http://127.0.0.1:{port}/api/v1/query?query={q}")).await?;
@@ -563,22 +541,4 @@ async fn prometheus_scrapes_every_process() {
         .await;
         println!("scraped: {seen}");
     }
-}
-
-/// A tool from the machine's packages (`.ci/run` installs them). Missing outside CI:
-/// the test says so and is skipped; under `CI=true` it fails.
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is not installed (apt-get install prometheus), and CI=true requires it"
-        );
-        eprintln!("skipped: {name} is not installed (apt-get install prometheus)");
-    }
-    found
 }

@@ -243,8 +243,9 @@ impl Outbox for MemoryStore {
         Ok(stale)
     }
 
-    /// A scan of every order: it runs every few seconds at most (a gauge), and keeping
-    /// a pending index in step with every status change would cost each write instead.
+    /// A pass over every order under the read lock: the workers look once every
+    /// `ops.gauge_interval_ms`, and an index kept in step with every placement and
+    /// settlement would cost each of those instead.
     async fn pending_orders(&self, cap: usize) -> Result<PendingOrders, OrderRepoError> {
         let o = self.inner.orders.read();
         let mut found = PendingOrders {

@@ -493,3 +493,126 @@ impl MailGate {
         self.open.send_replace(open);
     }
 }
+
+/// A tool from the machine's packages (`.ci/run` installs them). Missing outside CI:
+/// the test says so and is skipped; under `CI=true` it fails.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not installed (apt-get install prometheus), and CI=true requires it"
+        );
+        eprintln!("skipped: {name} is not installed (apt-get install prometheus)");
+    }
+    found
+}
+
+/// A real Prometheus on a port of its own, scraping each `(job, process)` ops listener
+/// every second and, given a rule file, evaluating it every second. Its data, config
+/// and log are under target/operations/.
+pub struct Prometheus {
+    pub port: u16,
+    pub dir: PathBuf,
+    _server: Proc,
+}
+
+impl Prometheus {
+    pub fn start(binary: &std::path::Path, jobs: &[(&str, &Proc)], rules: Option<&str>) -> Self {
+        let dir = repo().join("target/operations").join(unique("prometheus"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n",
+        );
+        if let Some(rules) = rules {
+            std::fs::write(dir.join("alerts.yml"), rules).unwrap();
+            config.push_str("rule_files: [alerts.yml]\n");
+        }
+        config.push_str("scrape_configs:\n");
+        for (job, p) in jobs {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+                p.ops_port()
+            ));
+        }
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let port = free_port();
+        let server = Proc(
+            Command::new(binary)
+                .arg(format!(
+                    "--config.file={}",
+                    dir.join("prometheus.yml").display()
+                ))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+                .spawn()
+                .unwrap(),
+            0,
+        );
+        Prometheus {
+            port,
+            dir,
+            _server: server,
+        }
+    }
+
+    /// Waits until the server answers `/-/ready` (a minute at most).
+    pub async fn wait_ready(&self) {
+        let url = format!("http://127.0.0.1:{}/-/ready", self.port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "prometheus never became ready: {}",
+                self.dir.join("prometheus.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `/api/v1/<path>`'s `data`, once Prometheus answers with status success.
+    pub async fn api(&self, path: &str) -> Option<Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/{path}", self.port);
+        let r: Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+        (r["status"] == "success").then(|| r["data"].clone())
+    }
+
+    /// An instant query's result vector; an error answer (a query that does not parse,
+    /// say) panics with Prometheus's message.
+    pub async fn query(&self, promql: &str) -> Vec<Value> {
+        let encoded: String = promql
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let r: Value = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{}/api/v1/query?query={encoded}",
+                self.port
+            ))
+            .send()
+            .await
+            .expect("prometheus answered")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["status"], "success", "{promql}: {r}");
+        r["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+}

@@ -1,5 +1,5 @@
 //! Command line: `orderflow [--profile P] [--config FILE]
-//! [run|api|worker|config|healthcheck|dlq|outbox]`.
+//! [run|api|worker|config|healthcheck|dlq|outbox|emails]`.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +48,18 @@ pub enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// Outcome emails owed to customers.
+    Emails {
+        #[command(subcommand)]
+        action: EmailsAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum EmailsAction {
+    /// Make every owed email due now (after a mail outage, instead of each waiting out
+    /// its back-off); the workers send them, each once.
+    Retry,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]

@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod dlq;
+pub mod emails;
 pub mod gauges;
 pub mod handoff;
 pub mod health;

@@ -86,6 +86,10 @@ async fn one_off(command: Command, config: &Config) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => failed("outbox", e),
         },
+        Command::Emails { action } => match orderflow::emails::run(config, action).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => failed("emails", e),
+        },
         // `run` serves these itself and never passes them here.
         Command::Run | Command::Api | Command::Worker => ExitCode::FAILURE,
     }

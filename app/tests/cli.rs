@@ -332,6 +332,34 @@ async fn dlq_reaches_the_in_memory_queue_through_the_running_process() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emails_retry_reaches_the_in_memory_store_through_the_running_process() {
+    let app = spawn_app_with(|c| {
+        c.notify.retry_first_ms = 3_600_000;
+        c.notify.retry_max_ms = 3_600_000;
+    })
+    .await;
+    app.product("CLI-MAIL", 100, 10).await;
+    let user = app.customer().await;
+    app.mailer.set_failing(true);
+    app.place(
+        &user.access_token,
+        json!([{"sku": "CLI-MAIL", "quantity": 1}]),
+    )
+    .await;
+    app.drain().await;
+    app.mailer.set_failing(false);
+    let env = through(&app);
+    let retried = orderflow_async(&["emails", "retry"], &env).await;
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    assert_eq!(stdout(&retried).trim(), "due now 1");
+    assert_eq!(app.send_due_emails().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_lists_and_retries_set_aside_orders_through_the_running_process() {
     let app = spawn_app_with(|c| {
         c.relay.min_age_ms = 0;

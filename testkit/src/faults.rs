@@ -388,6 +388,11 @@ impl NotificationLedger for SwitchableStore {
         guard!(self, OrderRepoError::Unavailable);
         self.ledger.count_failing_notifications(cap).await
     }
+
+    async fn make_due(&self, now: DateTime<Utc>) -> Result<usize, OrderRepoError> {
+        guard!(self, OrderRepoError::Unavailable);
+        self.ledger.make_due(now).await
+    }
 }
 
 #[async_trait::async_trait]

@@ -373,4 +373,18 @@ impl NotificationLedger for MemoryStore {
         o.claims.remove(&id);
         Ok(())
     }
+
+    async fn make_due(&self, now: DateTime<Utc>) -> Result<usize, OrderRepoError> {
+        let mut o = self.inner.orders.write();
+        let later: Vec<OrderId> = o
+            .owed
+            .iter()
+            .skip_while(|(at, _)| *at <= now)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in &later {
+            o.set_due(*id, Some(now));
+        }
+        Ok(later.len())
+    }
 }

@@ -482,6 +482,18 @@ impl NotificationLedger for MongoStore {
         Ok(usize::try_from(n).unwrap_or(cap))
     }
 
+    async fn make_due(&self, now: DateTime<Utc>) -> Result<usize, OrderRepoError> {
+        let now = bdate(now);
+        let moved = self
+            .bounded(self.orders.update_many(
+                doc! {"notify_due_at": {"$gt": now}},
+                doc! {"$set": {"notify_due_at": now}},
+            ))
+            .await
+            .map_err(unavailable)?;
+        Ok(usize::try_from(moved.modified_count).unwrap_or(usize::MAX))
+    }
+
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {
         self.bounded(self.orders.update_one(
             doc! {"_id": id.to_string()},

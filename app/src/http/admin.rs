@@ -104,6 +104,28 @@ pub async fn drop_dead_letter(
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct EmailsRetriedView {
+    /// How many owed emails were waiting for a later try and are due now.
+    pub due_now: usize,
+}
+
+/// Makes every owed outcome email due now (admin): after a mail outage, instead of each
+/// waiting out its back-off. The workers' due-email scans send them, each once.
+#[utoipa::path(post, path = "/api/admin/emails/retry", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "how many owed emails are due now", body = EmailsRetriedView),
+        (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "unavailable", body = Problem, content_type = "application/problem+json")))]
+pub async fn retry_emails(
+    State(s): State<AppState>,
+    Admin(_admin): Admin,
+) -> Result<Json<EmailsRetriedView>, ApiError> {
+    Ok(Json(EmailsRetriedView {
+        due_now: s.services.owed_emails.retry_now().await?,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct SetAsideView {
     pub order: OrderView,
     /// How often the queue refused the order's message.

@@ -208,6 +208,14 @@ impl From<orderflow_core::usecases::DeadLetterError> for ApiError {
     }
 }
 
+impl From<orderflow_core::usecases::OwedEmailsError> for ApiError {
+    fn from(e: orderflow_core::usecases::OwedEmailsError) -> Self {
+        match e {
+            orderflow_core::usecases::OwedEmailsError::Unavailable(c) => ApiError::Unavailable(c),
+        }
+    }
+}
+
 impl From<orderflow_core::usecases::SetAsideError> for ApiError {
     fn from(e: orderflow_core::usecases::SetAsideError) -> Self {
         use orderflow_core::usecases::SetAsideError::*;

@@ -104,6 +104,7 @@ pub fn operations() -> routes::Api {
         admin::drop_dead_letter,
         admin::set_aside,
         admin::retry_set_aside,
+        admin::retry_emails,
         health::healthz,
         health::readyz,
     ]

@@ -10,7 +10,7 @@ use orderflow_core::ports::{AllOf, Handoff, OrderChanges, PublishChanges};
 use orderflow_core::retry::Backoff;
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
-    ProductSnapshots, Relay, ResetSettings, RevokedSessions, Throttle, WebhookDispatch,
+    OwedEmails, ProductSnapshots, Relay, ResetSettings, RevokedSessions, Throttle, WebhookDispatch,
     WebhookSettings,
 };
 use std::sync::Arc;
@@ -27,6 +27,7 @@ pub struct Services {
     pub processor: Arc<OrderProcessor>,
     pub relay: Arc<Relay>,
     pub dead_letters: Arc<DeadLetters>,
+    pub owed_emails: Arc<OwedEmails>,
     /// Webhook endpoints and their deliveries.
     pub webhooks: Arc<WebhookDispatch>,
     pub adapters: Adapters,
@@ -79,6 +80,10 @@ impl Services {
             relay: Arc::new(relay),
             dead_letters: Arc::new(DeadLetters {
                 queue: a.queue.clone(),
+            }),
+            owed_emails: Arc::new(OwedEmails {
+                ledger: a.store.ledger.clone(),
+                clock: a.clock.clone(),
             }),
             webhooks: Arc::new(webhook_dispatch(c, &a)),
             adapters: a,

@@ -25,7 +25,9 @@ pub struct OwedEmail {
 ///   the claim (after `finish_notification` no claim is ever granted again);
 ///   `defer_notification` moves the due time, records the failures and releases the
 ///   claim, and changes nothing once the email was sent or given up;
-///   `release_notification` releases the claim alone;
+///   `release_notification` releases the claim alone; `make_due` moves every owed email
+///   due after `now` to `now`, keeping its failures and any claim, and returns how
+///   many it moved;
 /// - count in `count_owed_notifications` the owed emails, due now or later, and in
 ///   `count_failing_notifications` those of them with at least one failed send, without
 ///   loading the orders;
@@ -60,4 +62,6 @@ pub trait NotificationLedger: super::Health {
     /// provider is refusing or unreachable.
     async fn count_failing_notifications(&self, cap: usize) -> Result<usize, OrderRepoError>;
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError>;
+    /// Makes every owed email due by `now` (an operator's retry after a mail outage).
+    async fn make_due(&self, now: DateTime<Utc>) -> Result<usize, OrderRepoError>;
 }

@@ -8,6 +8,7 @@ mod dead_letters;
 mod emails;
 mod message;
 mod orders;
+mod owed_emails;
 mod password_reset;
 mod processor;
 mod products;
@@ -28,6 +29,7 @@ pub use orders::{
     Actor, CancelOrderError, GetOrderError, ListOrdersError, OrderService, PlaceOrder,
     PlaceOrderError, Placed,
 };
+pub use owed_emails::{OwedEmails, OwedEmailsError};
 pub use password_reset::{ResetConfirmError, ResetRequestError, ResetSettings};
 pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processed};
 pub use products::{product_cache_key, ProductSnapshots};

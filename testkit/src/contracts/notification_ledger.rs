@@ -219,6 +219,68 @@ pub async fn emails_that_failed_to_send_are_counted_until_they_end(s: Store) {
     );
 }
 
+pub async fn an_operator_makes_every_owed_email_due_now(s: Store) {
+    let p = product("ND-1", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let t0 = now();
+    let secs = chrono::Duration::seconds;
+    let [soon, later, due, sent] = [(); 4].map(|_| order(UserId::new(), &[(&p, 1)]));
+    for o in [&soon, &later, &due, &sent] {
+        s.orders.insert(o).await.unwrap();
+        s.settlement.fulfil(o.id, t0).await.unwrap();
+    }
+    s.ledger
+        .defer_notification(soon.id, t0 + secs(60), 1)
+        .await
+        .unwrap();
+    s.ledger
+        .defer_notification(later.id, t0 + secs(600), 4)
+        .await
+        .unwrap();
+    s.ledger.finish_notification(sent.id).await.unwrap();
+    assert!(s
+        .ledger
+        .claim_notification(later.id, t0, t0 + secs(30))
+        .await
+        .unwrap());
+    let ids = |v: Vec<OwedEmail>| v.iter().map(|e| e.order.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(1), 10).await.unwrap()),
+        vec![due.id]
+    );
+    assert_eq!(
+        s.ledger.make_due(t0 + secs(1)).await.unwrap(),
+        2,
+        "the two waiting for a later time; the due one and the sent one stay as they are"
+    );
+    let now_due = s.ledger.due_notifications(t0 + secs(1), 10).await.unwrap();
+    assert_eq!(
+        now_due
+            .iter()
+            .map(|e| (e.order.id, e.failures))
+            .collect::<Vec<_>>(),
+        vec![(due.id, 0), (soon.id, 1)],
+        "due now with their failures kept; the claimed one is left to its holder"
+    );
+    assert_eq!(
+        ids(s.ledger.due_notifications(t0 + secs(31), 10).await.unwrap()),
+        vec![due.id, soon.id, later.id],
+        "and is due once its claim lapses"
+    );
+    assert_eq!(
+        s.ledger.make_due(t0 + secs(1)).await.unwrap(),
+        0,
+        "nothing left to move"
+    );
+    assert!(
+        !s.ledger
+            .claim_notification(sent.id, t0 + secs(40), t0 + secs(70))
+            .await
+            .unwrap(),
+        "a sent email is not owed again"
+    );
+}
+
 /// A working adapter says so when asked (`Health`).
 pub async fn health_is_ok_while_the_service_answers(s: Store) {
     s.ledger
@@ -242,6 +304,8 @@ macro_rules! notification_ledger_contract {
             notification_claims_are_exclusive,
             #[tokio::test]
             emails_that_failed_to_send_are_counted_until_they_end,
+            #[tokio::test]
+            an_operator_makes_every_owed_email_due_now,
             );
         }
     };

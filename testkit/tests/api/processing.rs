@@ -319,6 +319,53 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
     );
 }
 
+/// After an outage the back-off can hold an owed email for up to `notify.retry_max_ms`;
+/// an admin makes them all due at once, and each is still sent once.
+#[tokio::test]
+async fn an_admin_makes_owed_emails_due_at_once_after_an_outage() {
+    let app = spawn_app_with(|c| {
+        c.notify.retry_first_ms = 3_600_000;
+        c.notify.retry_max_ms = 3_600_000;
+    })
+    .await;
+    app.product("MR", 100, 10).await;
+    let user = app.customer().await;
+    app.mailer.set_failing(true);
+    for _ in 0..2 {
+        app.place(&user.access_token, json!([{"sku": "MR", "quantity": 1}]))
+            .await;
+    }
+    app.drain().await;
+    app.mailer.set_failing(false);
+    assert_eq!(
+        app.send_due_emails().await,
+        0,
+        "the provider is back, but the emails wait an hour"
+    );
+    let r = app
+        .post(
+            "/api/admin/emails/retry",
+            Some(&user.access_token),
+            json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let admin = app.admin_token().await;
+    let r = app
+        .post("/api/admin/emails/retry", Some(&admin), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["due_now"], 2);
+    assert_eq!(app.send_due_emails().await, 2, "sent at once");
+    assert_eq!(app.mailer.sent().len(), 2);
+    let r = app
+        .post("/api/admin/emails/retry", Some(&admin), json!({}))
+        .await;
+    assert_eq!(r.body["due_now"], 0, "nothing is owed any more");
+    assert_eq!(app.send_due_emails().await, 0);
+    assert_eq!(app.mailer.sent().len(), 2, "each sent once");
+}
+
 #[tokio::test]
 async fn a_claim_left_by_a_dead_worker_never_loses_the_email() {
     let app = spawn_app_with(hurried).await;

@@ -62,3 +62,14 @@ impl AdminClient {
         Ok(body)
     }
 }
+
+/// `text` percent-encoded for a URL path segment or query value: every byte but ASCII
+/// letters, digits, `-` and `_` as `%XX`, so the server reads the text as it was given.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -69,16 +69,7 @@ async fn via_api(c: &Config, action: DlqAction) -> anyhow::Result<()> {
             println!("redriven {}", r["redriven"]);
         }
         DlqAction::Drop { message_id } => {
-            // Percent-encoded as a path segment, so the API judges the id as it was typed.
-            let segment: String = message_id
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
+            let segment = crate::admin_client::percent_encode(&message_id);
             admin
                 .call(
                     Method::DELETE,

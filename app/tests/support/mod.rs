@@ -592,15 +592,7 @@ impl Prometheus {
     /// An instant query's result vector; an error answer (a query that does not parse,
     /// say) panics with Prometheus's message.
     pub async fn query(&self, promql: &str) -> Vec<Value> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
+        let encoded = orderflow::admin_client::percent_encode(promql);
         let r: Value = reqwest::Client::new()
             .get(format!(
                 "http://127.0.0.1:{}/api/v1/query?query={encoded}",

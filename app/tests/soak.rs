@@ -127,7 +127,9 @@ async fn soak() {
             while Instant::now() < deadline {
                 pace.tick().await;
                 let roll = rng.below(100);
+                let what: &str;
                 let (st, body): (u16, Value) = if roll < 35 {
+                    what = "place an order";
                     let (sku, _) = PRODUCTS[rng.below(4) as usize];
                     let qty = 1 + rng.below(3) as i64;
                     let (st, b) = c.place(&s, &token, sku, qty).await;
@@ -142,10 +144,12 @@ async fn soak() {
                     }
                     (st, b)
                 } else if roll < 50 {
+                    what = "GET /api/products";
                     c.call("GET", s.url("/api/products?limit=10"), None, None)
                         .await
                 } else if roll < 70 && !mine.is_empty() {
                     let id = &mine[rng.below(mine.len() as u64) as usize];
+                    what = "GET /api/orders/{id}";
                     c.call(
                         "GET",
                         s.url(&format!("/api/orders/{id}")),
@@ -154,10 +158,12 @@ async fn soak() {
                     )
                     .await
                 } else if roll < 80 {
+                    what = "GET /api/orders";
                     c.call("GET", s.url("/api/orders?limit=20"), Some(&token), None)
                         .await
                 } else if roll < 90 && !mine.is_empty() {
                     let id = mine[rng.below(mine.len() as u64) as usize].clone();
+                    what = "POST /api/orders/{id}/cancel";
                     let (st, b) = c
                         .call(
                             "POST",
@@ -171,6 +177,7 @@ async fn soak() {
                     }
                     (st, b)
                 } else {
+                    what = "POST /api/auth/login";
                     let (st, b) = c
                         .call(
                             "POST",
@@ -184,7 +191,14 @@ async fn soak() {
                     }
                     (st, b)
                 };
-                assert!(st < 500, "5xx during the soak: {st} {body}");
+                if st >= 500 {
+                    let logged = s.log_lines(body["request_id"].as_str().unwrap_or("?"));
+                    panic!(
+                        "5xx during the soak, {:.1} s in, to {what}: {st} {body}\nlogged:\n{}",
+                        started.elapsed().as_secs_f64(),
+                        logged.join("\n")
+                    );
+                }
                 record(st);
             }
         }));

@@ -12,13 +12,17 @@ async fn mongo() -> Option<MongoStore> {
 }
 
 async fn mongo_in(database: &str) -> Option<MongoStore> {
+    mongo_with(database, Duration::from_secs(30)).await
+}
+
+async fn mongo_with(database: &str, operation_timeout: Duration) -> Option<MongoStore> {
     let uri = mongo_url().await?;
     let settings = MongoSettings {
         uri,
         database: database.to_owned(),
         server_selection_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
-        operation_timeout: Duration::from_secs(30),
+        operation_timeout,
         transaction_timeout: Duration::from_secs(90),
     };
     Some(
@@ -172,4 +176,200 @@ async fn every_order_desk_filter_is_answered_from_an_index() {
             "{filter:?}: the plan uses {used:?}, not one of {fitting:?}"
         );
     }
+}
+
+/// A store on a database of its own (calls bounded by `operation_timeout`), with
+/// `n` orders each owing a webhook event for an hour (what `forget_owed` looks for),
+/// and a client of its own on the orders, for transactions the store knows nothing of.
+struct OwingOrders {
+    store: MongoStore,
+    client: mongodb::Client,
+    orders: mongodb::Collection<mongodb::bson::Document>,
+    ids: Vec<orderflow_core::domain::OrderId>,
+}
+
+impl OwingOrders {
+    async fn new(n: u32, operation_timeout: Duration) -> Option<Self> {
+        use mongodb::bson::{doc, DateTime};
+        use orderflow_core::ports::{InventoryRepo, Orders};
+        use orderflow_testkit::contracts::fixtures;
+
+        let database = unique("orderflow-test").replace('-', "_");
+        let store = mongo_with(&database, operation_timeout).await?;
+        let product = fixtures::product("HELD", 100, 50);
+        InventoryRepo::insert(&store, &product).await.unwrap();
+        let client = mongodb::Client::with_uri_str(mongo_url().await?)
+            .await
+            .unwrap();
+        let orders = client.database(&database).collection("orders");
+        let an_hour_ago = DateTime::from_millis(DateTime::now().timestamp_millis() - 3_600_000);
+        let user = orderflow_core::domain::UserId::new();
+        let mut ids = Vec::new();
+        for q in 1..=n {
+            let o = fixtures::order(user, &[(&product, q)]);
+            Orders::insert(&store, &o).await.unwrap();
+            orders
+                .update_one(
+                    doc! {"_id": o.id.to_string()},
+                    doc! {"$set": {"hooks_owed": true, "updated_at": an_hour_ago}},
+                )
+                .await
+                .unwrap();
+            ids.push(o.id);
+        }
+        Some(Self {
+            store,
+            client,
+            orders,
+            ids,
+        })
+    }
+
+    /// A transaction that has written order `i` (as a settlement does) and not ended.
+    async fn hold(&self, i: usize, by: &str) -> mongodb::ClientSession {
+        let mut s = self.client.start_session().await.unwrap();
+        s.start_transaction().await.unwrap();
+        self.orders
+            .update_one(
+                mongodb::bson::doc! {"_id": self.ids[i].to_string()},
+                mongodb::bson::doc! {"$set": {"settled_by": by}},
+            )
+            .session(&mut s)
+            .await
+            .unwrap();
+        s
+    }
+
+    async fn get(&self, i: usize) -> mongodb::bson::Document {
+        self.orders
+            .find_one(mongodb::bson::doc! {"_id": self.ids[i].to_string()})
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// Writes to many orders at once (the relay marking a batch published, forgetting
+/// webhook events nobody wants, …) run while workers settle some of those orders in
+/// transactions. They may wait for a settlement, never hold one up. On a server that
+/// holds the whole collection while a multi-document update retries a conflict with a
+/// transaction (secantusdb does), the settlement's commit waited behind a second
+/// settlement's write, which waited behind the update, which waited for the commit:
+/// every call to the store timed out until the server was restarted (every request a
+/// 503 in the soak, 12 s in). `write` gets the settling order and one nobody holds.
+async fn never_holds_up_a_settlement<F, Fut>(write: F)
+where
+    F: FnOnce(MongoStore, orderflow_core::domain::OrderId, orderflow_core::domain::OrderId) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let Some(t) = OwingOrders::new(3, Duration::from_secs(30)).await else {
+        return;
+    };
+    // A settlement that has written its order and is about to commit.
+    let mut first = t.hold(0, "first").await;
+    let written = tokio::spawn(write(t.store.clone(), t.ids[0], t.ids[1]));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Another settlement, writing its own order meanwhile.
+    let second = {
+        let t = &t;
+        async move {
+            let mut s = t.hold(2, "second").await;
+            s.commit_transaction().await
+        }
+    };
+    let (second, committed) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(10), second),
+        async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::timeout(Duration::from_secs(10), first.commit_transaction()).await
+        }
+    );
+    assert!(
+        matches!(committed, Ok(Ok(()))),
+        "the settlement's commit was held up: {committed:?}"
+    );
+    assert!(
+        matches!(second, Ok(Ok(()))),
+        "the second settlement was held up: {second:?}"
+    );
+    let written = tokio::time::timeout(Duration::from_secs(10), written).await;
+    assert!(
+        matches!(written, Ok(Ok(Ok(())))),
+        "the write did not finish after the settlements: {written:?}"
+    );
+    for (i, by) in [(0, "first"), (2, "second")] {
+        assert_eq!(t.get(i).await.get_str("settled_by"), Ok(by));
+    }
+    t.store.drop_database().await.unwrap();
+}
+
+#[tokio::test]
+async fn forgetting_owed_webhook_events_never_holds_up_a_settlement() {
+    never_holds_up_a_settlement(|store, _, _| async move {
+        use orderflow_core::ports::WebhookDeliveries;
+        let forgotten = store
+            .forget_owed(orderflow_testkit::contracts::fixtures::now())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        // The settling order, the one nobody holds, and the second settlement's.
+        if forgotten != 3 {
+            return Err(format!("forgot {forgotten} orders' events, not 3"));
+        }
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn marking_orders_published_never_holds_up_a_settlement() {
+    never_holds_up_a_settlement(|store, settling, other| async move {
+        use orderflow_core::ports::Outbox;
+        let before = store
+            .count_unpublished(1000)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        store
+            .mark_published(&[settling, other])
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let after = store
+            .count_unpublished(1000)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if before - after != 2 {
+            return Err(format!("unpublished {before} before, {after} after"));
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A worker killed inside its settlement leaves its order held until the server reaps
+/// the transaction (a minute). A write to many orders that meets it gives up when its
+/// caller does, on the server too: one still waiting there would apply after its
+/// caller was told it failed, and the webhook fan-out, which forgets owed events four
+/// times a second, left one more such write waiting each time, until they kept every
+/// other write to the orders out (inserts timed out: 503s in the soak).
+#[tokio::test]
+async fn a_write_held_up_by_a_dead_settlement_ends_with_its_call() {
+    use orderflow_core::ports::WebhookDeliveries;
+    let Some(t) = OwingOrders::new(1, Duration::from_secs(1)).await else {
+        return;
+    };
+    let mut dead = t.hold(0, "dead").await;
+    let forgot = t
+        .store
+        .forget_owed(orderflow_testkit::contracts::fixtures::now())
+        .await;
+    assert!(forgot.is_err(), "{forgot:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The server reaps the transaction: here, it ends.
+    dead.commit_transaction().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        t.get(0).await.get_bool("hooks_owed"),
+        Ok(true),
+        "the write the caller was told had failed was applied later"
+    );
+    t.store.drop_database().await.unwrap();
 }

@@ -7,6 +7,8 @@
 //!   `webhooks`, `webhook_lanes`, `webhook_attempts`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
 //! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
+//! - `each_order.rs`: writes to many orders as one statement per order, which never
+//!   hold up a settlement.
 //!
 //! BSON dates hold milliseconds, which is the precision the store ports promise. A
 //! settlement is a transaction; one whose worker died holds its order until the server
@@ -17,6 +19,7 @@
 //! duplicate errors; every other driver error becomes `Unavailable`.
 
 mod docs;
+mod each_order;
 mod errors;
 mod fulfil;
 mod inventory;

@@ -199,10 +199,11 @@ impl Outbox for MongoStore {
             return Ok(());
         }
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        self.bounded(self.orders.update_many(
-            doc! {"_id": {"$in": ids}},
-            doc! {"$set": {"published": true}, "$unset": {"publish_refusal": ""}},
-        ))
+        self.update_each_order(
+            &ids,
+            &doc! {},
+            &doc! {"$set": {"published": true}, "$unset": {"publish_refusal": ""}},
+        )
         .await
         .map_err(unavailable)?;
         Ok(())
@@ -334,12 +335,9 @@ impl Outbox for MongoStore {
 
     async fn mark_swept(&self, ids: &[OrderId], at: DateTime<Utc>) -> Result<(), OrderRepoError> {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        self.bounded(self.orders.update_many(
-            doc! {"_id": {"$in": ids}},
-            doc! {"$set": {"swept_at": bdate(at)}},
-        ))
-        .await
-        .map_err(unavailable)?;
+        self.update_each_order(&ids, &doc! {}, &doc! {"$set": {"swept_at": bdate(at)}})
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }
@@ -485,13 +483,13 @@ impl NotificationLedger for MongoStore {
     async fn make_due(&self, now: DateTime<Utc>) -> Result<usize, OrderRepoError> {
         let now = bdate(now);
         let moved = self
-            .bounded(self.orders.update_many(
-                doc! {"notify_due_at": {"$gt": now}},
-                doc! {"$set": {"notify_due_at": now}},
-            ))
+            .update_matching_orders(
+                &doc! {"notify_due_at": {"$gt": now}},
+                &doc! {"$set": {"notify_due_at": now}},
+            )
             .await
             .map_err(unavailable)?;
-        Ok(usize::try_from(moved.modified_count).unwrap_or(usize::MAX))
+        Ok(usize::try_from(moved).unwrap_or(usize::MAX))
     }
 
     async fn release_notification(&self, id: OrderId) -> Result<(), OrderRepoError> {

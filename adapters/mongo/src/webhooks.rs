@@ -297,15 +297,15 @@ impl WebhookDeliveries for MongoStore {
                 Bson::Int64(was)
             };
             let upto_i = i64::try_from(upto).unwrap_or(i64::MAX);
-            self.bounded(self.orders.update_many(
-                doc! {
-                    "_id": {"$in": ids},
+            self.update_each_order(
+                &ids,
+                &doc! {
                     "hooks_owed": true,
                     "hooks_fanned": fanned_filter,
                     "history": {"$size": upto_i},
                 },
-                doc! {"$set": {"hooks_fanned": upto_i}, "$unset": {"hooks_owed": ""}},
-            ))
+                &doc! {"$set": {"hooks_fanned": upto_i}, "$unset": {"hooks_owed": ""}},
+            )
             .await
             .map_err(unavailable)?;
         }
@@ -313,14 +313,14 @@ impl WebhookDeliveries for MongoStore {
     }
 
     async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError> {
-        let r = self
-            .bounded(self.orders.update_many(
-                doc! {"hooks_owed": true, "updated_at": {"$lte": bdate(before)}},
-                doc! {"$unset": {"hooks_owed": ""}},
-            ))
+        let forgotten = self
+            .update_matching_orders(
+                &doc! {"hooks_owed": true, "updated_at": {"$lte": bdate(before)}},
+                &doc! {"$unset": {"hooks_owed": ""}},
+            )
             .await
             .map_err(unavailable)?;
-        Ok(usize::try_from(r.modified_count).unwrap_or(usize::MAX))
+        Ok(usize::try_from(forgotten).unwrap_or(usize::MAX))
     }
 
     async fn claim_lane(

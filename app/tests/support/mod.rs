@@ -99,6 +99,26 @@ impl Stack {
         self.spawn_with(role, &[])
     }
 
+    /// The lines of this stack's process logs that contain `needle` (a request id,
+    /// say), for a failure's message: CI shows a test's output, not these files.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(repo().join("target/faults")) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}-", self.id);
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .flat_map(|text| {
+                text.lines()
+                    .filter(|l| l.contains(needle))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Like `spawn`, with settings of this process's own (another API port, say).
     pub fn spawn_with(&self, role: &str, own: &[(&str, String)]) -> Proc {
         let (host, port) = self.smtp.addr.rsplit_once(':').unwrap();

@@ -105,7 +105,7 @@ impl Application {
 
         let mut adapters = match adapters {
             Some(a) => a,
-            None => Adapters::from_config(&config).await?,
+            None => Adapters::from_config(&config, metrics.clone()).await?,
         };
         fit_probes_to(role, &mut adapters.probes);
         readiness.set_probes(adapters.probes.clone());

@@ -3,6 +3,7 @@
 //! - [`spawn_app`] / [`TestApp`]: the real router on port 0 with fresh in-memory
 //!   adapters per test, the worker and relay stepped by the test itself.
 //! - [`faults`]: adapters that can be switched to fail, for outage tests.
+//! - [`meter`]: a `CallMeter` that remembers the requests adapters counted.
 //! - [`receiver`]: a webhook endpoint that records, fails or hangs as told.
 //! - [`sqs_proxy`]: an SQS emulator answering receives as AWS may (fewer, none, errors).
 //! - [`contracts`]: one behavioural suite per port, run against every adapter.
@@ -14,6 +15,7 @@
 mod containers;
 pub mod contracts;
 pub mod faults;
+pub mod meter;
 pub mod receiver;
 pub mod services;
 mod spawn;

@@ -285,3 +285,66 @@ async fn dead_letters_are_listed_in_place_and_all_redriven_whatever_a_receive_an
     assert_eq!(back, bodies);
     assert!(flaky.dead_letters(100).await.unwrap().is_empty());
 }
+
+/// Every request sent to SQS is counted under its action, as SQS bills it: a batch of
+/// three published, received and acked is three requests, and a request SQS refuses
+/// is a failure too.
+#[tokio::test]
+async fn every_sqs_request_is_counted_under_its_action() {
+    use orderflow_core::ports::{Outgoing, TraceContext};
+    use orderflow_testkit::meter::CountingMeter;
+
+    let Some((sdk, _)) = sdk(aws_endpoint().await).await else {
+        return;
+    };
+    let name = unique("orderflow-test");
+    let settings = SqsSettings {
+        queue_name: name.clone(),
+        dlq_name: format!("{name}-dlq"),
+        create_queues: true,
+        visibility_timeout: Duration::from_secs(30),
+        max_receives: 5,
+        call_timeout: Duration::from_secs(10),
+    };
+    let meter = Arc::new(CountingMeter::default());
+    let queue = SqsQueue::connect_metered(&sdk, settings.clone(), meter.clone())
+        .await
+        .unwrap();
+    assert!(meter.count("queue CreateQueue") >= 2, "{:?}", meter.all());
+
+    meter.reset();
+    let messages: Vec<Outgoing> = (0..3)
+        .map(|i| Outgoing {
+            body: format!("{{\"n\":{i}}}"),
+            trace: TraceContext::default(),
+        })
+        .collect();
+    queue.publish(&messages).await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.extend(queue.receive(10, Duration::from_secs(1)).await.unwrap());
+    }
+    let receives = meter.count("queue ReceiveMessage");
+    let receipts: Vec<_> = got.iter().map(|d| d.receipt.clone()).collect();
+    queue.ack_many(&receipts).await.unwrap();
+    assert_eq!(meter.count("queue SendMessageBatch"), 1, "{:?}", meter.all());
+    assert_eq!(meter.count("queue DeleteMessageBatch"), 1, "{:?}", meter.all());
+    let total: u64 = meter.all().iter().filter(|(k, _)| k.starts_with("queue ")).map(|(_, n)| n).sum();
+    assert_eq!(total, 2 + receives, "{:?}", meter.all());
+
+    // A queue that does not exist: SQS refuses the look-up.
+    meter.reset();
+    let missing = SqsSettings {
+        queue_name: unique("orderflow-missing"),
+        create_queues: false,
+        ..settings
+    };
+    assert!(SqsQueue::connect_metered(&sdk, missing, meter.clone()).await.is_err());
+    assert!(meter.count("queue-failure GetQueueUrl") >= 1, "{:?}", meter.all());
+    assert_eq!(
+        meter.count("queue-failure GetQueueUrl"),
+        meter.count("queue GetQueueUrl"),
+        "{:?}",
+        meter.all()
+    );
+}

@@ -373,3 +373,72 @@ async fn a_write_held_up_by_a_dead_settlement_ends_with_its_call() {
     );
     t.store.drop_database().await.unwrap();
 }
+
+/// Every command the store sends is counted under its name and collection, the
+/// settlement transaction's commit included, and a command that fails as a failure:
+/// what `orderflow_store_commands_total` shows and `scripts/bench cost` divides by the
+/// orders.
+#[tokio::test]
+async fn every_command_sent_is_counted_under_its_collection() {
+    use orderflow_core::ports::{InventoryRepo, OrderSettlement, Orders};
+    use orderflow_testkit::contracts::fixtures;
+    use orderflow_testkit::meter::CountingMeter;
+
+    let Some(uri) = mongo_url().await else {
+        return;
+    };
+    let settings = MongoSettings {
+        uri,
+        database: unique("orderflow-test").replace('-', "_"),
+        server_selection_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(30),
+        transaction_timeout: Duration::from_secs(90),
+    };
+    let meter = Arc::new(CountingMeter::default());
+    let store = MongoStore::connect_metered(&settings, meter.clone())
+        .await
+        .unwrap();
+    assert!(meter.count("store createIndexes orders") > 0, "{:?}", meter.all());
+
+    let product = fixtures::product("METERED", 100, 5);
+    InventoryRepo::insert(&store, &product).await.unwrap();
+    let order = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
+    meter.reset();
+    Orders::insert(&store, &order).await.unwrap();
+    assert_eq!(meter.count("store insert orders"), 1, "{:?}", meter.all());
+    assert_eq!(meter.all().values().sum::<u64>(), 1, "{:?}", meter.all());
+
+    meter.reset();
+    store.fulfil(order.id, fixtures::now()).await.unwrap();
+    assert_eq!(meter.count("store commitTransaction "), 1, "{:?}", meter.all());
+    assert!(meter.count("store update products") >= 1, "{:?}", meter.all());
+
+    // A command the server refuses is a failure too: a cancel that gives up waiting
+    // for a settlement's transaction (its server-side time limit).
+    let held_order = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
+    Orders::insert(&store, &held_order).await.unwrap();
+    let client = mongodb::Client::with_uri_str(mongo_url().await.unwrap())
+        .await
+        .unwrap();
+    let orders = client
+        .database(&settings.database)
+        .collection::<mongodb::bson::Document>("orders");
+    let mut held = client.start_session().await.unwrap();
+    held.start_transaction().await.unwrap();
+    orders
+        .update_one(
+            mongodb::bson::doc! {"_id": held_order.id.to_string()},
+            mongodb::bson::doc! {"$set": {"updated_at": mongodb::bson::DateTime::now()}},
+        )
+        .session(&mut held)
+        .await
+        .unwrap();
+    meter.reset();
+    let busy = store.cancel(held_order.id, fixtures::now(), None, false).await;
+    assert!(busy.is_err(), "{busy:?}");
+    assert_eq!(meter.count("store findAndModify orders"), 1, "{:?}", meter.all());
+    assert_eq!(meter.count("store-failure findAndModify"), 1, "{:?}", meter.all());
+    held.abort_transaction().await.unwrap();
+    store.drop_database().await.unwrap();
+}

@@ -57,6 +57,18 @@ async fn an_order_completes_on_the_real_services_and_the_customer_is_mailed() {
     let mails = wait_for_mail(&id).await;
     assert_eq!(mails.len(), 1, "one email for the order");
     assert!(mails[0].contains(&user.email) && mails[0].contains("25.00 USD"));
+
+    // What the order cost is on /metrics: the store's commands, the queue's requests
+    // and the mail sends, each counted by the adapters themselves.
+    let count = |series: &'static str| {
+        let app = &app;
+        async move { app.metric(series).await.unwrap_or(0.0) }
+    };
+    assert!(count("orderflow_store_commands_total{command=\"insert\",collection=\"orders\"}").await >= 1.0);
+    assert!(count("orderflow_store_commands_total{command=\"commitTransaction\",collection=\"\"}").await >= 1.0);
+    assert!(count("orderflow_queue_requests_total{action=\"SendMessageBatch\"}").await >= 1.0);
+    assert!(count("orderflow_queue_requests_total{action=\"ReceiveMessage\"}").await >= 1.0);
+    assert_eq!(count("orderflow_mail_sends_total{outcome=\"sent\"}").await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,6 +51,7 @@ impl MongoStore {
                     if e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
                         tracing::debug!(error = %e, "transient transaction error; retrying");
                         conflicts += 1;
+                        self.meter.store_conflict_retry();
                         drop(turn); // others in this process need not wait out our back-off
                         back_off(conflicts).await;
                         continue;
@@ -67,6 +68,7 @@ impl MongoStore {
                 Ok(()) => return Ok(f),
                 Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                     conflicts += 1;
+                    self.meter.store_conflict_retry();
                     drop(turn);
                     back_off(conflicts).await;
                 }

@@ -24,6 +24,7 @@ mod errors;
 mod fulfil;
 mod inventory;
 mod leases;
+mod metering;
 mod order_search;
 mod orders;
 mod resets;

@@ -3,6 +3,7 @@ use mongodb::bson::doc;
 use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
+use orderflow_core::ports::{CallMeter, NoMeter};
 use orderflow_core::retry::Permanent;
 use orderflow_core::BoxError;
 use std::future::IntoFuture;
@@ -39,13 +40,24 @@ pub struct MongoStore {
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
     pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
+    pub(crate) meter: std::sync::Arc<dyn CallMeter>,
 }
 
 impl MongoStore {
     /// Connects and makes sure every index exists (idempotent; safe from many
     /// processes at once).
     pub async fn connect(s: &MongoSettings) -> Result<Self, BoxError> {
+        Self::connect_metered(s, std::sync::Arc::new(NoMeter)).await
+    }
+
+    /// `connect`, counting every command sent (and every transaction retried after a
+    /// write conflict) on `meter`.
+    pub async fn connect_metered(
+        s: &MongoSettings,
+        meter: std::sync::Arc<dyn CallMeter>,
+    ) -> Result<Self, BoxError> {
         let mut options = ClientOptions::parse(&s.uri).await.map_err(start_error)?;
+        options.command_event_handler = Some(crate::metering::command_counter(meter.clone()));
         options.server_selection_timeout = Some(s.server_selection_timeout);
         options.connect_timeout = Some(s.connect_timeout);
         options.app_name = Some("orderflow".into());
@@ -66,6 +78,7 @@ impl MongoStore {
             op_timeout: s.operation_timeout,
             txn_timeout: s.transaction_timeout,
             turns: std::sync::Arc::new(crate::fulfil::Turns::new()),
+            meter,
         };
         store
             .bounded(async { store.create_indexes().await.map_err(start_error) })

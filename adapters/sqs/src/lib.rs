@@ -12,6 +12,7 @@
 //!   `tracestate`), which SQS keeps through redelivery and dead-lettering.
 
 mod dead_letters;
+mod metering;
 
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -21,8 +22,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use orderflow_core::ports::{
-    DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
-    MAX_BODY_BYTES,
+    CallMeter, DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
+    MAX_BODY_BYTES, NoMeter,
 };
 use orderflow_core::retry::Permanent;
 use orderflow_core::BoxError;
@@ -94,7 +95,17 @@ impl SqsQueue {
         sdk: &aws_config::SdkConfig,
         settings: SqsSettings,
     ) -> Result<Self, BoxError> {
+        Self::connect_metered(sdk, settings, std::sync::Arc::new(NoMeter)).await
+    }
+
+    /// `connect`, counting every request sent (each attempt) on `meter`.
+    pub async fn connect_metered(
+        sdk: &aws_config::SdkConfig,
+        settings: SqsSettings,
+        meter: std::sync::Arc<dyn CallMeter>,
+    ) -> Result<Self, BoxError> {
         let config = aws_sdk_sqs::config::Builder::from(sdk)
+            .interceptor(metering::RequestCounter(meter))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))

@@ -59,6 +59,30 @@ pub struct DependencyLabels {
     pub dependency: &'static str,
 }
 
+/// A command sent to the store. Names and collections come from the adapter's own
+/// code, a bounded set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreCommandLabels {
+    pub command: String,
+    pub collection: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    pub command: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MailLabels {
+    /// sent | failed (the email stays owed) | rejected (refused for good)
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(BUCKETS)
 }
@@ -188,6 +212,24 @@ metrics! {
     ready: Gauge = Gauge::default(),
         "ready",
         "1 while this process would answer /readyz with 200 (ready or degraded), else 0; read at each scrape";
+    store_commands: Family<StoreCommandLabels, Counter> = Family::default(),
+        "store_commands",
+        "Commands sent to the store (MongoDB), by command and collection, each attempt counted: what the database is sized by";
+    store_failures: Family<CommandLabels, Counter> = Family::default(),
+        "store_command_failures",
+        "Store commands that failed (an error reply, a timeout, no connection), by command";
+    store_conflict_retries: Counter = Counter::default(),
+        "store_conflict_retries",
+        "Settlement transactions retried after a write conflict";
+    queue_requests: Family<ActionLabels, Counter> = Family::default(),
+        "queue_requests",
+        "Requests sent to the queue service (SQS), by action, each attempt counted: what SQS bills";
+    queue_failures: Family<ActionLabels, Counter> = Family::default(),
+        "queue_request_failures",
+        "Queue requests that failed, by action";
+    mail_sends: Family<MailLabels, Counter> = Family::default(),
+        "mail_sends",
+        "Emails handed to the mailer, by outcome: sent, failed (stays owed, retried), rejected (refused for good)";
     dependency_up: Family<DependencyLabels, Gauge> = Family::default(),
         "dependency_up",
         "1 while a readiness check of this dependency passes, 0 while it fails; read at each scrape";
@@ -199,7 +241,58 @@ impl Default for Metrics {
     }
 }
 
+/// The adapters count their requests here.
+impl orderflow_core::ports::CallMeter for Metrics {
+    fn store_command(&self, command: &str, collection: &str) {
+        self.store_commands
+            .get_or_create(&StoreCommandLabels {
+                command: command.to_owned(),
+                collection: collection.to_owned(),
+            })
+            .inc();
+    }
+
+    fn store_failure(&self, command: &str) {
+        self.store_failures
+            .get_or_create(&CommandLabels {
+                command: command.to_owned(),
+            })
+            .inc();
+    }
+
+    fn store_conflict_retry(&self) {
+        self.store_conflict_retries.inc();
+    }
+
+    fn queue_request(&self, action: &str) {
+        self.queue_requests
+            .get_or_create(&ActionLabels {
+                action: action.to_owned(),
+            })
+            .inc();
+    }
+
+    fn queue_failure(&self, action: &str) {
+        self.queue_failures
+            .get_or_create(&ActionLabels {
+                action: action.to_owned(),
+            })
+            .inc();
+    }
+}
+
 impl Metrics {
+    /// Counts one send by its outcome.
+    pub fn count_mail(&self, sent: &Result<(), orderflow_core::ports::MailError>) {
+        use orderflow_core::ports::MailError;
+        let outcome = match sent {
+            Ok(()) => "sent",
+            Err(MailError::Rejected(_)) => "rejected",
+            Err(_) => "failed",
+        };
+        self.mail_sends.get_or_create(&MailLabels { outcome }).inc();
+    }
+
     pub fn observe_processing(&self, took: Duration) {
         self.order_processing.observe(took.as_secs_f64());
     }

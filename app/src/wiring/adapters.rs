@@ -18,7 +18,7 @@ use orderflow_adapter_ses::{SesMailer, SesSettings};
 use orderflow_adapter_smtp::{FileMailer, SmtpMailer, SmtpSettings, Tls};
 use orderflow_adapter_sqs::{SqsQueue, SqsSettings};
 use orderflow_core::ports::{
-    Cache, Clock, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderFeed,
+    Cache, CallMeter, Clock, Health, InventoryRepo, Leases, Mailer, NotificationLedger, OrderFeed,
     OrderSettlement, Orders, Outbox, PasswordHasher, Queue, RateLimiter, ResetTokens, SessionRepo,
     SystemClock, TokenIssuer, UserRepo, WebhookDeliveries, WebhookEndpoints, WebhookSender,
     WebhookSigner,
@@ -47,9 +47,11 @@ pub struct Adapters {
 }
 
 impl Adapters {
-    pub async fn from_config(c: &Config) -> anyhow::Result<Self> {
+    /// The adapters the configuration names; those that reach a billed service count
+    /// their requests on `meter`.
+    pub async fn from_config(c: &Config, meter: Arc<dyn CallMeter>) -> anyhow::Result<Self> {
         let mut probes = Vec::new();
-        let store = store_ports(c, &mut probes).await?;
+        let store = store_ports(c, &meter, &mut probes).await?;
         let redis = redis_conn(c)?;
         let feed = order_feed(redis.as_ref());
         let (cache, limiter) = cache_and_limiter(c, redis, &mut probes);
@@ -59,7 +61,7 @@ impl Adapters {
         } else {
             None
         };
-        let queue = queue(c, sdk.as_ref(), &mut probes).await?;
+        let queue = queue(c, sdk.as_ref(), &meter, &mut probes).await?;
         let mailer = mailer(c, sdk.as_ref(), &mut probes).await?;
         Ok(Self {
             store,
@@ -86,13 +88,17 @@ fn probe<P: Health + ?Sized + 'static>(name: &'static str, critical: bool, port:
     })
 }
 
-async fn store_ports(c: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<StorePorts> {
+async fn store_ports(
+    c: &Config,
+    meter: &Arc<dyn CallMeter>,
+    probes: &mut Vec<Probe>,
+) -> anyhow::Result<StorePorts> {
     Ok(match c.adapters.store {
         StoreKind::Memory => StorePorts::of(MemoryStore::new()),
         StoreKind::Mongo => {
             let settings = mongo_settings(c);
             let m = until_up("mongo (connect and create indexes)", || {
-                MongoStore::connect(&settings)
+                MongoStore::connect_metered(&settings, meter.clone())
             })
             .await?;
             let store = StorePorts::of(m);
@@ -151,6 +157,7 @@ fn cache_and_limiter(
 async fn queue(
     c: &Config,
     sdk: Option<&aws_config::SdkConfig>,
+    meter: &Arc<dyn CallMeter>,
     probes: &mut Vec<Probe>,
 ) -> anyhow::Result<Arc<dyn Queue>> {
     let (QueueKind::Sqs, Some(sdk)) = (c.adapters.queue, sdk) else {
@@ -159,7 +166,7 @@ async fn queue(
     let settings = sqs_settings(c);
     let q: Arc<dyn Queue> = Arc::new(
         until_up("sqs (resolve or create the queues)", || {
-            SqsQueue::connect(sdk, settings.clone())
+            SqsQueue::connect_metered(sdk, settings.clone(), meter.clone())
         })
         .await?,
     );

@@ -39,7 +39,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(c: &Config, a: Adapters, metrics: Arc<Metrics>) -> Self {
-        let auth = auth_service(c, &a);
+        let auth = auth_service(c, &a, &metrics);
         let (handoff, handoff_rx) = handoff_channel(c.relay.handoff_buffer);
         let handoff: Arc<dyn Handoff> = Arc::new(handoff);
         let products = Arc::new(ProductSnapshots {
@@ -66,7 +66,7 @@ impl Services {
             terminal_ttl: Duration::from_millis(c.cache.order_ttl_ms),
             pending_ttl: Duration::from_millis(c.cache.pending_order_ttl_ms),
         };
-        let processor = order_processor(c, &a, products.clone(), changes);
+        let processor = order_processor(c, &a, products.clone(), changes, &metrics);
         let relay = relay(c, &a, handoff);
         Self {
             auth: Arc::new(auth),
@@ -117,7 +117,7 @@ fn webhook_dispatch(c: &Config, a: &Adapters) -> WebhookDispatch {
     }
 }
 
-fn auth_service(c: &Config, a: &Adapters) -> AuthService {
+fn auth_service(c: &Config, a: &Adapters, metrics: &Arc<Metrics>) -> AuthService {
     AuthService {
         users: a.store.users.clone(),
         sessions: a.store.sessions.clone(),
@@ -142,6 +142,7 @@ fn auth_service(c: &Config, a: &Adapters) -> AuthService {
             Arc::new(crate::mail_deadline::Deadlined::new(
                 a.mailer.clone(),
                 Duration::from_millis(c.mail.send_timeout_ms),
+                metrics.clone(),
             )),
             64,
         )),
@@ -164,6 +165,7 @@ fn order_processor(
     a: &Adapters,
     products: Arc<ProductSnapshots>,
     changes: Arc<dyn OrderChanges>,
+    metrics: &Arc<Metrics>,
 ) -> OrderProcessor {
     OrderProcessor {
         ledger: a.store.ledger.clone(),
@@ -172,6 +174,7 @@ fn order_processor(
         mailer: Arc::new(crate::mail_deadline::Deadlined::new(
             a.mailer.clone(),
             Duration::from_millis(c.mail.send_timeout_ms),
+            metrics.clone(),
         )),
         changes,
         products: products.clone(),

@@ -6,6 +6,7 @@ use orderflow::health::Probe;
 use orderflow::startup::{Application, Background, Role};
 use orderflow_core::domain::{Password, PasswordHash};
 use orderflow_core::ports::{
+    NoMeter,
     DeadLetter, Delivery, HashError, Outgoing, PasswordHasher, Published, Queue, QueueError,
     Receipt,
 };
@@ -359,7 +360,7 @@ impl Queue for PanickingQueue {
 #[tokio::test]
 async fn a_role_task_that_dies_ends_the_process_with_an_error() {
     let config = test_config(|_| {});
-    let mut adapters = orderflow::wiring::Adapters::from_config(&config)
+    let mut adapters = orderflow::wiring::Adapters::from_config(&config, Arc::new(NoMeter))
         .await
         .unwrap();
     adapters.queue = Arc::new(PanickingQueue);

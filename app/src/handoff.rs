@@ -8,6 +8,7 @@ use orderflow_core::ports::Handoff;
 use orderflow_core::usecases::{OrderMessage, Relay};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -62,26 +63,30 @@ impl Drop for HeldBatch {
 impl HandoffReceiver {
     /// Whatever is waiting, up to `max` messages; `None` when nothing is.
     pub fn try_batch(&mut self, max: usize) -> Option<HeldBatch> {
-        let first = self.rx.try_recv().ok()?;
-        Some(self.fill(first, max))
-    }
-
-    /// Waits for a first message, then takes whatever else is waiting, up to `max`;
-    /// `None` once every sender is gone.
-    pub async fn batch(&mut self, max: usize) -> Option<HeldBatch> {
-        let first = self.rx.recv().await?;
-        Some(self.fill(first, max))
-    }
-
-    fn fill(&mut self, first: OrderMessage, max: usize) -> HeldBatch {
-        let mut messages = Vec::with_capacity(max.max(1));
-        messages.push(first);
+        let mut messages = vec![self.rx.try_recv().ok()?];
         while messages.len() < max {
             match self.rx.try_recv() {
                 Ok(m) => messages.push(m),
                 Err(_) => break,
             }
         }
+        Some(self.held(messages))
+    }
+
+    /// The next message; `None` once every sender is gone. Cancel-safe.
+    pub async fn first(&mut self) -> Option<OrderMessage> {
+        self.rx.recv().await
+    }
+
+    /// A batch of `first` and what else arrives within `linger`, up to `max`.
+    pub async fn fill(&mut self, first: OrderMessage, max: usize, linger: Duration) -> HeldBatch {
+        let mut messages = Vec::with_capacity(max.max(1));
+        messages.push(first);
+        crate::gather::fill(&mut self.rx, &mut messages, max, linger).await;
+        self.held(messages)
+    }
+
+    fn held(&self, messages: Vec<OrderMessage>) -> HeldBatch {
         HeldBatch {
             messages,
             held: self.held.clone(),
@@ -116,15 +121,17 @@ impl Handoff for ChannelHandoff {
     }
 }
 
-/// Publishes handed-over orders as they come: whatever is waiting (up to `batch`) goes
-/// in one call, so a lone order leaves at once and a burst leaves ten to a call, with
-/// at most `concurrency` calls in flight. On stop, what is still buffered is published
+/// Publishes handed-over orders as they come: a call waits up to `linger` after its
+/// first order for its batch to fill (up to `batch`), so a burst leaves ten to a call
+/// and a steady stream leaves in full batches too (SQS bills per call), with at most
+/// `concurrency` calls in flight. On stop, what is still buffered is published at once
 /// before returning.
 pub async fn run_handoff(
     relay: Arc<Relay>,
     metrics: Arc<Metrics>,
     mut rx: HandoffReceiver,
     batch: usize,
+    linger: Duration,
     concurrency: usize,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -139,16 +146,18 @@ pub async fn run_handoff(
                 None => break,
             }
         } else {
-            tokio::select! {
-                b = rx.batch(batch) => match b {
-                    Some(b) => b,
+            let first = tokio::select! {
+                m = rx.first() => match m {
+                    Some(m) => m,
                     None => break,
                 },
                 _ = stop.changed() => {
                     stopping = true;
                     continue;
                 }
-            }
+            };
+            // Not raced with the stop: a message taken is in the batch it returns.
+            rx.fill(first, batch, linger).await
         };
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;

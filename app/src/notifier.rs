@@ -2,6 +2,7 @@
 //! outage of any length) and those whose worker died between settling and sending.
 //! Runs in every worker process; the claim in the store lets one send each email.
 
+use crate::idle_pace::IdlePace;
 use crate::metrics::Metrics;
 use orderflow_core::usecases::{DueSent, OrderProcessor};
 use orderflow_core::BoxError;
@@ -9,24 +10,31 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Looks every `every` while it finds emails due (or owed), less often (up to
+/// `idle_max`) while none is.
 pub async fn run_notifier(
     processor: Arc<OrderProcessor>,
     metrics: Arc<Metrics>,
     every: Duration,
+    idle_max: Duration,
     batch: usize,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = every.max(Duration::from_millis(10));
+    let mut pace = IdlePace::new(every, idle_max);
+    let mut pause = every;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = tick.tick() => {
-                if let Err(e) = scan_once(&processor, &metrics, batch).await {
-                    tracing::warn!(error = %e, source = ?e, "could not send due emails; will retry");
-                }
-            }
+            () = tokio::time::sleep(pause) => {}
         }
+        pause = match scan_once(&processor, &metrics, batch).await {
+            Ok(done) => pace.after(done.sent + done.deferred + done.abandoned > 0 || metrics.notifications_due.get() > 0),
+            Err(e) => {
+                tracing::warn!(error = %e, source = ?e, "could not send due emails; will retry");
+                every
+            }
+        };
     }
 }
 

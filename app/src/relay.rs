@@ -2,6 +2,7 @@
 //! until told to stop. (The sweep of orders pending too long is `sweeper`'s: one
 //! process of the fleet runs it.)
 
+use crate::idle_pace::IdlePace;
 use crate::metrics::Metrics;
 use orderflow_core::usecases::{Relay, Relayed};
 use orderflow_core::BoxError;
@@ -9,31 +10,40 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Scans every `every` while it finds orders to publish, less often (up to `idle_max`)
+/// while it finds none, and backs off while publishing fails.
 pub async fn run_relay(
     relay: Arc<Relay>,
     metrics: Arc<Metrics>,
     every: Duration,
+    idle_max: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = every.max(Duration::from_millis(10));
+    let mut pace = IdlePace::new(every, idle_max);
     let mut backoff = Backoff::new(every);
+    let mut pause = every;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = tick.tick() => {
-                if backoff.waiting() {
-                    continue;
-                }
-                if let Err(e) = scan_once(&relay, &metrics).await {
-                    metrics.relay_failures.inc();
-                    let wait = backoff.fail();
-                    tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
-                } else {
-                    backoff.reset();
-                }
-            }
+            () = tokio::time::sleep(pause) => {}
         }
+        if backoff.waiting() {
+            pause = every;
+            continue;
+        }
+        pause = match scan_once(&relay, &metrics).await {
+            Err(e) => {
+                metrics.relay_failures.inc();
+                let wait = backoff.fail();
+                tracing::warn!(error = %e, source = ?e, retry_in_ms = wait.as_millis() as u64, "relay could not publish; will retry");
+                every
+            }
+            Ok(done) => {
+                backoff.reset();
+                pace.after(done.published + done.refused > 0)
+            }
+        };
     }
 }
 

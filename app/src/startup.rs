@@ -223,6 +223,7 @@ impl Application {
             s.relay.clone(),
             s.metrics.clone(),
             Duration::from_millis(c.relay.interval_ms),
+            Duration::from_millis(self.config.ops.idle_scan_max_ms),
             stop.clone(),
         );
         spawn_named(tasks, "the relay", relay);
@@ -237,6 +238,7 @@ impl Application {
                 s.metrics.clone(),
                 rx,
                 c.relay.batch_size,
+                Duration::from_millis(c.relay.batch_linger_ms),
                 c.relay.concurrency,
                 stop.clone(),
             );
@@ -264,6 +266,7 @@ impl Application {
             self.services.processor.clone(),
             self.services.metrics.clone(),
             Duration::from_millis(self.config.notify.scan_interval_ms),
+            Duration::from_millis(self.config.ops.idle_scan_max_ms),
             self.config.notify.scan_batch,
             stop.clone(),
         );
@@ -271,6 +274,7 @@ impl Application {
         let w = &self.config.webhooks;
         let pace = crate::webhook_deliveries::Pace {
             every: Duration::from_millis(w.scan_interval_ms),
+            idle_max: Duration::from_millis(self.config.ops.idle_scan_max_ms),
             batch: w.scan_batch,
             concurrency: w.concurrency,
             per_endpoint: w.per_endpoint,

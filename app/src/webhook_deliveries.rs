@@ -3,6 +3,7 @@
 //! `webhooks.per_endpoint` to one endpoint, so a slow endpoint holds only its share.
 //! Lanes are claimed in the store, so every worker process of the fleet can run these.
 
+use crate::idle_pace::IdlePace;
 use crate::metrics::Metrics;
 use orderflow_core::domain::WebhookId;
 use orderflow_core::usecases::WebhookDispatch;
@@ -15,30 +16,37 @@ use tokio::task::JoinSet;
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
     pub every: Duration,
+    /// The longest pause between looks that find nothing.
+    pub idle_max: Duration,
     pub batch: usize,
     pub concurrency: usize,
     pub per_endpoint: usize,
 }
 
-/// Hands status changes out: at once again after a full batch, else every `every`.
+/// Hands status changes out: at once again after a full batch, every `every` while
+/// there were some, less often (up to `idle_max`) while there are none.
 pub async fn run_fan_out(
     dispatch: Arc<WebhookDispatch>,
     metrics: Arc<Metrics>,
     pace: Pace,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut idle = IdlePace::new(pace.every, pace.idle_max);
     loop {
-        let full = match dispatch.fan_out(pace.batch).await {
+        let pause = match dispatch.fan_out(pace.batch).await {
+            Ok(n) if n.handed >= pace.batch => {
+                metrics.webhook_fanned_out.inc_by(n.handed as u64);
+                Duration::ZERO
+            }
             Ok(n) => {
-                metrics.webhook_fanned_out.inc_by(n as u64);
-                n >= pace.batch
+                metrics.webhook_fanned_out.inc_by(n.handed as u64);
+                idle.after(n.handed + n.forgotten > 0)
             }
             Err(e) => {
                 tracing::warn!(error = %e, source = ?e, "could not hand out webhook events; will retry");
-                false
+                pace.every
             }
         };
-        let pause = if full { Duration::ZERO } else { pace.every };
         tokio::select! {
             _ = stop.changed() => break,
             () = tokio::time::sleep(pause) => {}
@@ -54,11 +62,13 @@ pub async fn run_sender(
     pace: Pace,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut idle = IdlePace::new(pace.every, pace.idle_max);
     let mut sends: JoinSet<()> = JoinSet::new();
     // Which endpoint each send in flight is for (also when a send panics).
     let mut sending: HashMap<tokio::task::Id, WebhookId> = HashMap::new();
     let mut per_hook: HashMap<WebhookId, usize> = HashMap::new();
     loop {
+        let mut claimed = false;
         while sends.len() < pace.concurrency {
             let busy: Vec<WebhookId> = per_hook
                 .iter()
@@ -66,7 +76,10 @@ pub async fn run_sender(
                 .map(|(h, _)| *h)
                 .collect();
             let lane = match dispatch.claim(&busy).await {
-                Ok(Some(lane)) => lane,
+                Ok(Some(lane)) => {
+                    claimed = true;
+                    lane
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, source = ?e, "could not claim a webhook delivery; will retry");
@@ -86,6 +99,12 @@ pub async fn run_sender(
             });
             sending.insert(task.id(), hook);
         }
+        // Sends in flight end with a look of their own (below).
+        let pause = if claimed || !sends.is_empty() {
+            idle.after(true)
+        } else {
+            idle.after(false)
+        };
         tokio::select! {
             _ = stop.changed() => break,
             Some(done) = sends.join_next_with_id(), if !sends.is_empty() => {
@@ -97,7 +116,7 @@ pub async fn run_sender(
                     release(&mut per_hook, hook);
                 }
             }
-            () = tokio::time::sleep(pace.every) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
     while sends.join_next().await.is_some() {}

@@ -33,6 +33,10 @@ pub struct Worker {
     pub max_receives: u32,
     /// The longest one delivery is worked on; then it is retried like a failure.
     pub deadline: Duration,
+    /// After a receive that brought less than a full batch, the wait before the next.
+    pub receive_pause: Duration,
+    /// How long an ack waits for others to share its call.
+    pub ack_linger: Duration,
     pub metrics: Arc<Metrics>,
     /// True when processing found the store down: the run loop then takes no new
     /// messages until the store answers again, and deliveries received meanwhile wait,
@@ -63,6 +67,8 @@ impl Worker {
             visibility: Duration::from_millis(c.visibility_timeout_ms),
             max_receives: c.max_receives,
             deadline: Duration::from_millis(c.delivery_deadline_ms),
+            receive_pause: Duration::from_millis(c.receive_pause_ms),
+            ack_linger: Duration::from_millis(c.ack_linger_ms),
             metrics,
             store_down: Arc::new(watch::channel(false).0),
             acks: None,
@@ -260,7 +266,7 @@ impl Worker {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         tracing::info!("worker started");
         let (acks, receipts) = mpsc::unbounded_channel();
-        let acker = tokio::spawn(run_acker(self.queue.clone(), receipts));
+        let acker = tokio::spawn(run_acker(self.queue.clone(), receipts, self.ack_linger));
         self.acks = Some(acks);
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let batch = self.batch_size.min(self.concurrency);
@@ -287,6 +293,9 @@ impl Worker {
             match received {
                 Ok(deliveries) => {
                     failures = 0;
+                    // A part batch means the queue is nearly empty: the next receive
+                    // waits for more to arrive (SQS bills the call, not the messages).
+                    let pause = !deliveries.is_empty() && deliveries.len() < batch;
                     self.count_received(deliveries.len());
                     for d in deliveries {
                         let Some(slot) = room.split(1) else { break };
@@ -298,6 +307,9 @@ impl Worker {
                             }
                             drop(slot);
                         });
+                    }
+                    if pause && !self.receive_pause.is_zero() {
+                        tokio::select! { _ = stop.changed() => break, _ = tokio::time::sleep(self.receive_pause) => {} }
                     }
                 }
                 Err(e) => {
@@ -319,24 +331,25 @@ impl Worker {
 }
 
 /// Most ack calls in flight at once. While all are busy, receipts pile up and go out
-/// together (SQS: ten per call), so under load a worker makes a tenth of the calls
-/// without ever holding a receipt back to fill a batch.
+/// together (SQS: ten per call).
 const ACK_CALLS: usize = 4;
 
-async fn run_acker(queue: Arc<dyn Queue>, mut receipts: mpsc::UnboundedReceiver<Receipt>) {
+/// Acks settled deliveries ten to a call: a call waits up to `linger` after its first
+/// receipt for others (far below the visibility timeout, so no acked delivery comes
+/// back for the wait), so at a steady rate a worker makes a tenth of the calls.
+async fn run_acker(
+    queue: Arc<dyn Queue>,
+    mut receipts: mpsc::UnboundedReceiver<Receipt>,
+    linger: Duration,
+) {
     let calls = Arc::new(Semaphore::new(ACK_CALLS));
     let mut in_flight = JoinSet::new();
     while let Some(first) = receipts.recv().await {
+        let mut batch = vec![first];
+        crate::gather::fill(&mut receipts, &mut batch, 10, linger).await;
         let Ok(call) = calls.clone().acquire_owned().await else {
             break; // never closed
         };
-        let mut batch = vec![first];
-        while batch.len() < 10 {
-            match receipts.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
         let queue = queue.clone();
         in_flight.spawn(async move {
             if let Err(e) = queue.ack_many(&batch).await {

@@ -2,7 +2,7 @@
 """Orderflow benchmark driver: starts the release binary on a profile, prepares data,
 drives load with wrk, and prints one table (also written to BENCHMARKS.md).
 
-Usage: scripts/bench [embedded|local]
+Usage: scripts/bench [embedded|local|cost]
 Knobs: BENCH_BIN, BENCH_LABEL, DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
        E2E_RATE (1000 embedded, 20 local) E2E_SECS=10
 
@@ -12,11 +12,13 @@ local:    `orderflow api` and `orderflow worker` as separate processes on the lo
           stand-ins' own ceilings are measured first, MongoDB's operation counters show
           what each request costs the database, and the worker starts only for the
           drain, so the HTTP workloads' database traffic is the API's alone.
+cost:     what one order costs (MongoDB commands, SQS requests, CPU) and what idle
+          processes cost, from the product's own counters: see cost.py.
 """
 import datetime, json, os, re, statistics, subprocess, sys, threading, time, urllib.request
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "embedded"
-LOCAL = MODE == "local"
+LOCAL = MODE in ("local", "cost")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # BENCH_BIN runs another build (an A/B against an older commit in the same session);
 # BENCH_LABEL then names it in the table's heading.
@@ -571,4 +573,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if MODE == "cost":
+        import cost
+        cost.main()
+    else:
+        main()

@@ -481,7 +481,7 @@ impl RunningApp {
     /// each try did, in order. Counted in the metrics as the sender task counts.
     pub async fn deliver_webhooks(&self) -> Vec<orderflow_core::usecases::Sent> {
         let w = &self.services.webhooks;
-        while w.fan_out(100).await.expect("webhook fan-out") > 0 {}
+        while w.fan_out(100).await.expect("webhook fan-out").handed > 0 {}
         let mut sent = Vec::new();
         let mut idle = 0;
         while idle < 3 {

@@ -319,7 +319,8 @@ async fn every_sqs_request_is_counted_under_its_action() {
             trace: TraceContext::default(),
         })
         .collect();
-    queue.publish(&messages).await.unwrap();
+    let published = queue.publish(&messages).await.unwrap();
+    assert!(published.refused.is_empty(), "{published:?}");
     let mut got = Vec::new();
     while got.len() < 3 {
         got.extend(queue.receive(10, Duration::from_secs(1)).await.unwrap());

@@ -236,6 +236,15 @@ impl Config {
         if self.mail.send_timeout_ms == 0 {
             return bad("mail.send_timeout_ms: must be at least 1".into());
         }
+        // An ack held past its delivery's visibility would let the settled message be
+        // delivered again.
+        let visibility = self.worker_settings().visibility_timeout_ms;
+        if self.worker.ack_linger_ms.saturating_mul(4) > visibility {
+            return bad(format!(
+                "worker.ack_linger_ms: {} ms is over a quarter of the visibility timeout ({visibility} ms); a settled delivery could come back before its ack is sent",
+                self.worker.ack_linger_ms
+            ));
+        }
         if self.worker.delivery_deadline_ms <= self.mail.send_timeout_ms {
             return bad(format!(
                 "worker.delivery_deadline_ms: {} ms leaves no room for a send of up to mail.send_timeout_ms ({} ms)",

@@ -99,6 +99,10 @@ pub struct OpsConfig {
     /// How often each worker reads the fleet-wide gauges (pending orders, dead letters)
     /// from the store and the queue.
     pub gauge_interval_ms: u64,
+    /// The background looks (the relay's scan, the due-email scan, the webhook
+    /// fan-out and sender) run at their interval while they find work and back off,
+    /// doubling, up to this while they find none.
+    pub idle_scan_max_ms: u64,
 }
 
 /// An IP network, written `10.0.0.0/8` (a bare address is its own /32 or /128).
@@ -325,6 +329,11 @@ pub struct WorkerConfig {
     pub notify_lease_ms: u64,
     /// The longest the worker works on one delivery; past it the delivery is retried.
     pub delivery_deadline_ms: u64,
+    /// After a receive that brought less than a full batch, the worker waits this long
+    /// before the next, so that one finds a fuller batch (a queue that bills per call).
+    pub receive_pause_ms: u64,
+    /// An ack waits up to this long for others to share its call.
+    pub ack_linger_ms: u64,
 }
 
 /// Outcome emails that could not be sent when their order settled.
@@ -372,6 +381,8 @@ pub struct RelayConfig {
     pub interval_ms: u64,
     pub min_age_ms: u64,
     pub batch_size: usize,
+    /// How long a hand-off call waits after its first order for its batch to fill.
+    pub batch_linger_ms: u64,
     /// Publish calls of the hand-off in flight at once.
     pub concurrency: usize,
     /// Orders waiting for the hand-off; beyond it they wait for the timed scan.

@@ -469,3 +469,18 @@ fn webhooks_reach_private_networks_only_when_embedded_or_allowed() {
         Ok(())
     });
 }
+
+#[test]
+fn an_ack_that_could_outwait_its_delivery_refuses_the_start() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("ORDERFLOW_WORKER__ACK_LINGER_MS", "8000");
+        let err = Config::load(&Sources::default()).unwrap_err().to_string();
+        assert!(
+            err.contains("worker.ack_linger_ms") && err.contains("visibility"),
+            "{err}"
+        );
+        jail.set_env("ORDERFLOW_WORKER__ACK_LINGER_MS", "200");
+        Config::load(&Sources::default()).map_err(|e| e.to_string())?;
+        Ok(())
+    });
+}

@@ -167,6 +167,9 @@ impl Stack {
             // Which a send must not outlast (by 2 s).
             ("ORDERFLOW_MAIL__SEND_TIMEOUT_MS", "2000".into()),
             ("ORDERFLOW_RELAY__INTERVAL_MS", "200".into()),
+            // Background looks that find nothing slow down to a second here, not
+            // production's half minute, so the tests' events show promptly.
+            ("ORDERFLOW_OPS__IDLE_SCAN_MAX_MS", "1000".into()),
             ("ORDERFLOW_RELAY__MIN_AGE_MS", "200".into()),
             // As the database profiles have it.
             ("ORDERFLOW_CACHE__PRODUCT_TTL_MS", "1000".into()),

@@ -35,5 +35,5 @@ pub use processor::{DueSent, NotifyRetry, OrderProcessor, ProcessError, Processe
 pub use products::{product_cache_key, ProductSnapshots};
 pub use relay::{Relay, Relayed, SetAsideError};
 pub use revocations::RevokedSessions;
-pub use webhook_dispatch::{OrderJson, Sent, WebhookDispatch, WebhookSettings};
+pub use webhook_dispatch::{FannedOut, OrderJson, Sent, WebhookDispatch, WebhookSettings};
 pub use webhooks::{AttemptPage, CreateWebhookError, RedeliverError, WebhookError};

@@ -58,22 +58,34 @@ pub struct WebhookDispatch {
     pub settings: WebhookSettings,
 }
 
+/// What one fan-out did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FannedOut {
+    /// Orders whose changes were handed to the endpoints.
+    pub handed: usize,
+    /// Orders whose changes were owed to no one (no endpoint existed) and forgotten.
+    pub forgotten: usize,
+}
+
 impl WebhookDispatch {
-    /// Hands up to `limit` orders' new status changes to the endpoints that want them;
-    /// how many orders it handed out. With no endpoint at all, the changes made before
-    /// now (less `CLOCK_MARGIN`) are owed to no one and are forgotten in one write.
+    /// Hands up to `limit` orders' new status changes to the endpoints that want them.
+    /// With no endpoint at all, the changes made before now (less `CLOCK_MARGIN`) are
+    /// owed to no one and are forgotten.
     #[instrument(skip_all)]
-    pub async fn fan_out(&self, limit: usize) -> Result<usize, WebhookRepoError> {
+    pub async fn fan_out(&self, limit: usize) -> Result<FannedOut, WebhookRepoError> {
         let hooks = self.endpoints.webhooks().await?;
         let now = self.clock.now();
         if hooks.is_empty() {
             let margin = chrono::Duration::from_std(CLOCK_MARGIN).unwrap_or_default();
-            self.deliveries.forget_owed(now - margin).await?;
-            return Ok(0);
+            let forgotten = self.deliveries.forget_owed(now - margin).await?;
+            return Ok(FannedOut {
+                handed: 0,
+                forgotten,
+            });
         }
         let owed = self.deliveries.owed_events(limit).await?;
         if owed.is_empty() {
-            return Ok(0);
+            return Ok(FannedOut::default());
         }
         let mut queue = Vec::new();
         let mut handed = Vec::with_capacity(owed.len());
@@ -88,7 +100,10 @@ impl WebhookDispatch {
             });
         }
         self.deliveries.fan_out(&queue, &handed, now).await?;
-        Ok(owed.len())
+        Ok(FannedOut {
+            handed: owed.len(),
+            forgotten: 0,
+        })
     }
 
     /// Claims one due lane (not of an endpoint in `skip`) and tries its head once.

@@ -35,6 +35,7 @@ async fn the_handoff_publishes_in_batches_of_ten_and_flushes_on_stop() {
         app.services.metrics.clone(),
         rx,
         10,
+        std::time::Duration::from_millis(200),
         4,
         stop_rx,
     ));

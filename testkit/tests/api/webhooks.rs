@@ -404,6 +404,7 @@ async fn a_hanging_endpoint_holds_only_its_share_of_the_senders() {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let pace = orderflow::webhook_deliveries::Pace {
         every: std::time::Duration::from_millis(20),
+        idle_max: std::time::Duration::from_millis(20),
         batch: 100,
         concurrency: 4,
         per_endpoint: 1,

@@ -565,11 +565,19 @@ def main():
     lines.append("")
     table = "\n".join(lines)
     print(table)
+    prepend(table)
+
+
+HEADER = "# Benchmarks\n\nProduced by `scripts/bench embedded` / `scripts/bench local` / `scripts/bench cost`; newest run first.\n\n"
+
+
+def prepend(table):
+    """Puts a run's table at the top of BENCHMARKS.md, under its heading."""
     path = os.path.join(ROOT, "BENCHMARKS.md")
-    head = "# Benchmarks\n\nProduced by `scripts/bench embedded` / `scripts/bench local`; newest run first.\n\n"
-    old = open(path).read()[len(head):] if os.path.exists(path) and open(path).read().startswith(head) else ""
+    old = open(path).read() if os.path.exists(path) else ""
+    old = old[len(HEADER):] if old.startswith(HEADER) else old
     with open(path, "w") as f:
-        f.write(head + table + "\n" + old)
+        f.write(HEADER + table + "\n" + old)
 
 
 if __name__ == "__main__":

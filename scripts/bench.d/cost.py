@@ -244,9 +244,4 @@ def main():
     ]
     table = "\n".join(lines)
     print(table)
-    path = os.path.join(bench.ROOT, "BENCHMARKS.md")
-    head = "# Benchmarks\n\nProduced by `scripts/bench embedded` / `scripts/bench local`; newest run first.\n\n"
-    old = open(path).read()
-    old = old[len(head):] if old.startswith(head) else old
-    with open(path, "w") as f:
-        f.write(head + table + "\n" + old)
+    bench.prepend(table)

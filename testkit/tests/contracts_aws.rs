@@ -27,20 +27,25 @@ async fn queue_on(
     max_receives: u32,
 ) -> Option<Arc<dyn Queue>> {
     let (sdk, _) = sdk(endpoint).await?;
+    let settings = test_queue(visibility, max_receives);
+    Some(Arc::new(
+        SqsQueue::connect(&sdk, settings)
+            .await
+            .expect("create the test queues"),
+    ))
+}
+
+/// A queue pair of the test's own, created at connect.
+fn test_queue(visibility: Duration, max_receives: u32) -> SqsSettings {
     let name = unique("orderflow-test");
-    let settings = SqsSettings {
+    SqsSettings {
         queue_name: name.clone(),
         dlq_name: format!("{name}-dlq"),
         create_queues: true,
         visibility_timeout: visibility,
         max_receives,
         call_timeout: Duration::from_secs(10),
-    };
-    Some(Arc::new(
-        SqsQueue::connect(&sdk, settings)
-            .await
-            .expect("create the test queues"),
-    ))
+    }
 }
 
 async fn queue(visibility: Duration, max_receives: u32) -> Option<Arc<dyn Queue>> {
@@ -297,15 +302,7 @@ async fn every_sqs_request_is_counted_under_its_action() {
     let Some((sdk, _)) = sdk(aws_endpoint().await).await else {
         return;
     };
-    let name = unique("orderflow-test");
-    let settings = SqsSettings {
-        queue_name: name.clone(),
-        dlq_name: format!("{name}-dlq"),
-        create_queues: true,
-        visibility_timeout: Duration::from_secs(30),
-        max_receives: 5,
-        call_timeout: Duration::from_secs(10),
-    };
+    let settings = test_queue(Duration::from_secs(30), 5);
     let meter = Arc::new(CountingMeter::default());
     let queue = SqsQueue::connect_metered(&sdk, settings.clone(), meter.clone())
         .await

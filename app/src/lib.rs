@@ -33,6 +33,7 @@ pub mod relay;
 pub mod revocations;
 pub mod run;
 pub mod serve;
+pub mod settle_batches;
 pub mod startup;
 pub mod sweeper;
 pub mod telemetry;

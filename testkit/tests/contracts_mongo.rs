@@ -414,6 +414,32 @@ async fn every_command_sent_is_counted_under_its_collection() {
     assert_eq!(meter.count("store commitTransaction "), 1, "{:?}", meter.all());
     assert!(meter.count("store update products") >= 1, "{:?}", meter.all());
 
+    // A batch of ten settles in one transaction: the orders read, the products read,
+    // one stock statement, one order statement each in one command, the commit.
+    let mut batch = Vec::new();
+    for _ in 0..10 {
+        let o = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
+        Orders::insert(&store, &o).await.unwrap();
+        batch.push(o.id);
+    }
+    InventoryRepo::update(
+        &store,
+        &product.sku,
+        &orderflow_core::domain::ProductPatch {
+            stock_delta: Some(100),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    meter.reset();
+    let settled = store.fulfil_many(&batch, fixtures::now(), None).await;
+    assert!(settled.iter().all(|f| f.as_ref().is_ok_and(|f| f.outcome == orderflow_core::domain::FulfilmentOutcome::Completed)), "{settled:?}");
+    for key in ["store find orders", "store find products", "store update products", "store update orders", "store commitTransaction "] {
+        assert_eq!(meter.count(key), 1, "{key}: {:?}", meter.all());
+    }
+    assert_eq!(meter.all().values().sum::<u64>(), 5, "{:?}", meter.all());
+
     // A command the server refuses is a failure too: a cancel that gives up waiting
     // for a settlement's transaction (its server-side time limit).
     let held_order = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);

@@ -90,6 +90,7 @@ impl OrderSettlement for MemoryStore {
                 return Ok(Fulfilment {
                     order: order.clone(),
                     outcome: FulfilmentOutcome::AlreadyFinal,
+                    email_claimed_until: None,
                 })
             }
         };
@@ -116,6 +117,7 @@ impl OrderSettlement for MemoryStore {
         Ok(Fulfilment {
             order,
             outcome: settlement.into_outcome(),
+            email_claimed_until: None,
         })
     }
 }

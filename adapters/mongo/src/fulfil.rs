@@ -7,10 +7,10 @@ use crate::docs::{bdate, HistoryDoc, ProductDoc};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use mongodb::bson::doc;
+use mongodb::bson::{doc, Document};
 use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::ClientSession;
-use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku};
+use orderflow_core::domain::{Order, OrderId, OrderStatus, Settlement, Sku};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
 use orderflow_core::retry::Backoff;
 use orderflow_core::BoxError;
@@ -38,6 +38,7 @@ impl MongoStore {
                 return Ok(Fulfilment {
                     order,
                     outcome: FulfilmentOutcome::AlreadyFinal,
+                    email_claimed_until: None,
                 });
             }
             // Taken before the transaction starts: its snapshot must not predate the
@@ -125,21 +126,11 @@ impl MongoStore {
         if order.apply(&settlement).is_err() {
             return Ok(None);
         }
-        let entry = mongodb::bson::to_document(&HistoryDoc::from(settlement.change()))
-            .map_err(|e| Error::custom(e.to_string()))?;
         let r = self
             .orders
             .update_one(
                 doc! {"_id": id.to_string(), "status": OrderStatus::Pending.as_str()},
-                doc! {
-                    "$set": {
-                        "status": order.status.as_str(),
-                        "updated_at": bdate(order.updated_at),
-                        "notify_due_at": bdate(settlement.email_due_at()),
-                        "hooks_owed": true,
-                    },
-                    "$push": {"history": entry},
-                },
+                settled(&order, &settlement, None)?,
             )
             .session(&mut *session)
             .await?;
@@ -147,8 +138,34 @@ impl MongoStore {
             return Ok(None);
         }
         let outcome = settlement.into_outcome();
-        Ok(Some(Fulfilment { order, outcome }))
+        Ok(Some(Fulfilment {
+            order,
+            outcome,
+            email_claimed_until: None,
+        }))
     }
+}
+
+/// The write that records a settlement on its (still pending) order: its status change,
+/// the outcome email owed (and claimed for the settling worker until `claim`, when
+/// given), the change owed to the webhook endpoints.
+pub(crate) fn settled(
+    order: &Order,
+    settlement: &Settlement,
+    claim: Option<DateTime<Utc>>,
+) -> Result<Document, Error> {
+    let entry = mongodb::bson::to_document(&HistoryDoc::from(settlement.change()))
+        .map_err(|e| Error::custom(e.to_string()))?;
+    let mut set = doc! {
+        "status": order.status.as_str(),
+        "updated_at": bdate(order.updated_at),
+        "notify_due_at": bdate(settlement.email_due_at()),
+        "hooks_owed": true,
+    };
+    if let Some(until) = claim {
+        set.insert("notify_claimed_until", bdate(until));
+    }
+    Ok(doc! {"$set": set, "$push": {"history": entry}})
 }
 
 /// Settlements in this process that share a product take turns, so a popular
@@ -168,9 +185,14 @@ impl Turns {
     /// Locks for every product of the order, always taken in the same order so two
     /// orders sharing products cannot each hold what the other waits for.
     async fn take(&self, order: &Order) -> Vec<OwnedMutexGuard<()>> {
-        let mut slots: Vec<usize> = order
-            .lines
+        self.take_all(std::slice::from_ref(order)).await
+    }
+
+    /// Locks for every product of the orders, in the same order as `take`.
+    pub(crate) async fn take_all(&self, orders: &[Order]) -> Vec<OwnedMutexGuard<()>> {
+        let mut slots: Vec<usize> = orders
             .iter()
+            .flat_map(|o| o.lines.iter())
             .map(|l| {
                 let mut h = std::hash::DefaultHasher::new();
                 l.sku.as_str().hash(&mut h);
@@ -192,13 +214,13 @@ impl Turns {
 /// colliding again in lock-step.
 const CONFLICT: Backoff = Backoff::new(Duration::from_millis(4), Duration::from_millis(250));
 
-async fn back_off(conflicts: u32) {
+pub(crate) async fn back_off(conflicts: u32) {
     tokio::time::sleep(CONFLICT.after(conflicts)).await;
 }
 
 /// Commits, retrying only the commit on `UnknownTransactionCommitResult` as the
 /// driver's specification prescribes.
-async fn commit(session: &mut ClientSession) -> Result<(), Error> {
+pub(crate) async fn commit(session: &mut ClientSession) -> Result<(), Error> {
     loop {
         match session.commit_transaction().await {
             Ok(()) => return Ok(()),

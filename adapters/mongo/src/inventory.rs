@@ -149,4 +149,27 @@ impl OrderSettlement for MongoStore {
             Err(other) => InventoryError::Unavailable(other),
         })
     }
+
+    async fn fulfil_many(
+        &self,
+        orders: &[OrderId],
+        at: DateTime<Utc>,
+        email_claim: Option<DateTime<Utc>>,
+    ) -> Vec<Result<Fulfilment, InventoryError>> {
+        let all = tokio::time::timeout(
+            self.txn_timeout,
+            self.fulfil_many_in_transaction(orders, at, email_claim),
+        );
+        let failed = |why: String| {
+            orders
+                .iter()
+                .map(|_| Err(InventoryError::Unavailable(why.clone().into())))
+                .collect()
+        };
+        match all.await {
+            Ok(Ok(outcomes)) => outcomes,
+            Ok(Err(e)) => failed(e.to_string()),
+            Err(_) => failed(format!("fulfilment transaction exceeded {:?}", self.txn_timeout)),
+        }
+    }
 }

@@ -6,7 +6,8 @@
 //!   (`users`, `sessions`, `orders`, `products`, `leases`, `password_resets`,
 //!   `webhooks`, `webhook_lanes`, `webhook_attempts`).
 //! - `docs.rs`: the stored shapes and their conversion to domain types.
-//! - `fulfil.rs`: the worker's step as one multi-document transaction with retries.
+//! - `fulfil.rs`: the worker's step as one multi-document transaction with retries;
+//!   `fulfil_many.rs`: a worker's batch of them as one transaction.
 //! - `each_order.rs`: writes to many orders as one statement per order, which never
 //!   hold up a settlement.
 //!
@@ -22,6 +23,7 @@ mod docs;
 mod each_order;
 mod errors;
 mod fulfil;
+mod fulfil_many;
 mod inventory;
 mod leases;
 mod metering;

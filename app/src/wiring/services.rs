@@ -1,12 +1,12 @@
 //! The use cases, built over the adapters.
 
 use super::Adapters;
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::handoff::{handoff_channel, HandoffReceiver};
 use crate::http::order_cache::{CachedOrders, DropCachedOrder};
 use crate::metrics::Metrics;
 use orderflow_core::domain::Refusals;
-use orderflow_core::ports::{AllOf, Handoff, OrderChanges, PublishChanges};
+use orderflow_core::ports::{AllOf, Handoff, OrderChanges, OrderSettlement, PublishChanges};
 use orderflow_core::retry::Backoff;
 use orderflow_core::usecases::{
     AuthService, CatalogService, DeadLetters, NotifyRetry, OrderProcessor, OrderService,
@@ -160,6 +160,10 @@ fn auth_service(c: &Config, a: &Adapters, metrics: &Arc<Metrics>) -> AuthService
     }
 }
 
+/// How long a settlement waits for others to share its batch: the deliveries of one
+/// receive ask within microseconds of one another.
+const SETTLE_LINGER_MS: u64 = 2;
+
 fn order_processor(
     c: &Config,
     a: &Adapters,
@@ -167,9 +171,21 @@ fn order_processor(
     changes: Arc<dyn OrderChanges>,
     metrics: &Arc<Metrics>,
 ) -> OrderProcessor {
+    // A settlement on MongoDB is a network transaction: the deliveries a worker holds
+    // settle together. In memory, one at a time costs nothing and needs no hop.
+    let settlement: Arc<dyn OrderSettlement> = match c.adapters.store {
+        StoreKind::Mongo => Arc::new(crate::settle_batches::BatchedSettlement::new(
+            a.store.settlement.clone(),
+            crate::settle_batches::Batching {
+                linger: Duration::from_millis(SETTLE_LINGER_MS),
+                email_lease: Duration::from_millis(c.worker.notify_lease_ms),
+            },
+        )),
+        StoreKind::Memory => a.store.settlement.clone(),
+    };
     OrderProcessor {
         ledger: a.store.ledger.clone(),
-        settlement: a.store.settlement.clone(),
+        settlement,
         users: a.store.users.clone(),
         mailer: Arc::new(crate::mail_deadline::Deadlined::new(
             a.mailer.clone(),

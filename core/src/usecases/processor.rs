@@ -3,7 +3,7 @@ use super::message::OrderMessage;
 use super::products::ProductSnapshots;
 use crate::domain::{Order, Sku};
 use crate::ports::{
-    Clock, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger, OrderChanges,
+    Clock, Fulfilment, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger, OrderChanges,
     OrderSettlement, UserRepo,
 };
 use crate::retry::Backoff;
@@ -139,7 +139,7 @@ impl OrderProcessor {
                 .collect();
             self.products.forget(&skus).await;
             self.changes.changed(message.order_id).await;
-            self.notify(&fulfilment.order).await?;
+            self.notify(&fulfilment).await?;
         }
         Ok(processed)
     }
@@ -149,16 +149,22 @@ impl OrderProcessor {
     /// owed in the ledger from settlement on, and `send_due` sends whatever this
     /// attempt could not, on its own schedule, however long the mailer is away and
     /// whatever became of the message. An order that was already final is left to
-    /// `send_due` too (a worker that died between settling and sending).
+    /// `send_due` too (a worker that died between settling and sending). A settlement
+    /// that claimed the email for this worker (`Fulfilment::email_claimed_until`) saves
+    /// the claim's write.
     #[instrument(name = "notify", skip_all)]
-    async fn notify(&self, order: &Order) -> Result<(), ProcessError> {
+    async fn notify(&self, fulfilment: &Fulfilment) -> Result<(), ProcessError> {
+        let order = &fulfilment.order;
         let now = self.clock.now();
-        if !self
-            .ledger
-            .claim_notification(order.id, now, self.lease_end(now))
-            .await
-            .map_err(|e| ProcessError::StoreUnavailable(Box::new(e)))?
-        {
+        let claimed = match fulfilment.email_claimed_until {
+            Some(until) => until > now,
+            None => self
+                .ledger
+                .claim_notification(order.id, now, self.lease_end(now))
+                .await
+                .map_err(|e| ProcessError::StoreUnavailable(Box::new(e)))?,
+        };
+        if !claimed {
             // Another worker holds the claim: if that worker dies, its claim lapses and
             // `send_due` picks the email up.
             return Ok(());

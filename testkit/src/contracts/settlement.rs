@@ -112,6 +112,154 @@ pub async fn concurrent_fulfilment_never_oversells(s: Store) {
     assert_eq!(statuses, (units as usize, ids.len() - units as usize));
 }
 
+/// A batch settles each order as `fulfil` would, in the batch's order: an earlier order
+/// takes the stock a later one wanted, unknown and final orders are answered as such,
+/// every settled order's email is owed, and a second pass changes nothing.
+pub async fn fulfil_many_settles_each_in_order(s: Store) {
+    let p = product("MANY", 100, 3);
+    s.inventory.insert(&p).await.unwrap();
+    let mut placed = Vec::new();
+    for qty in [2, 2, 1] {
+        let o = order(UserId::new(), &[(&p, qty)]);
+        s.orders.insert(&o).await.unwrap();
+        placed.push(o.id);
+    }
+    let finished = order(UserId::new(), &[(&p, 1)]);
+    s.orders.insert(&finished).await.unwrap();
+    s.orders.cancel(finished.id, now(), None, false).await.unwrap();
+    let unknown = OrderId::new();
+    let batch = [placed[0], unknown, placed[1], finished.id, placed[2]];
+    let at = now();
+    let got = s.settlement.fulfil_many(&batch, at, None).await;
+    assert_eq!(got.len(), batch.len());
+    let outcome = |i: usize| match &got[i] {
+        Ok(f) => {
+            assert_eq!(f.order.id, batch[i], "answers in the batch's order");
+            Some(f.outcome.clone())
+        }
+        Err(InventoryError::NotFound) => None,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(outcome(0), Some(FulfilmentOutcome::Completed));
+    assert_eq!(outcome(1), None, "an unknown order is NotFound");
+    assert_eq!(
+        outcome(2),
+        Some(FulfilmentOutcome::Failed {
+            short: vec![p.sku.clone()]
+        }),
+        "the first order took what the second wanted"
+    );
+    assert_eq!(outcome(3), Some(FulfilmentOutcome::AlreadyFinal));
+    assert_eq!(outcome(4), Some(FulfilmentOutcome::Completed));
+    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 0);
+    for (id, status) in [
+        (placed[0], OrderStatus::Completed),
+        (placed[1], OrderStatus::Failed),
+        (placed[2], OrderStatus::Completed),
+        (finished.id, OrderStatus::Cancelled),
+    ] {
+        assert_eq!(s.orders.get(id).await.unwrap().unwrap().status, status);
+    }
+    let mut owed: Vec<OrderId> = s
+        .ledger
+        .due_notifications(at, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.order.id)
+        .collect();
+    owed.sort();
+    let mut want = placed.clone();
+    want.sort();
+    assert_eq!(owed, want, "each settled order's email is owed with it");
+
+    let again = s.settlement.fulfil_many(&batch, now(), None).await;
+    for (i, r) in again.iter().enumerate() {
+        if batch[i] != unknown {
+            assert_eq!(r.as_ref().unwrap().outcome, FulfilmentOutcome::AlreadyFinal);
+        }
+    }
+    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 0);
+}
+
+/// A batch asked to claim its orders' emails either claims each settled one for the
+/// caller, in the same unit (nobody else can claim it, the due-email scan skips it),
+/// or claims none and says so; an already final order is never claimed.
+pub async fn a_batch_claims_its_emails_or_says_it_did_not(s: Store) {
+    let p = product("CLAIMED", 100, 10);
+    s.inventory.insert(&p).await.unwrap();
+    let fresh = order(UserId::new(), &[(&p, 1)]);
+    s.orders.insert(&fresh).await.unwrap();
+    let done = order(UserId::new(), &[(&p, 1)]);
+    s.orders.insert(&done).await.unwrap();
+    s.settlement.fulfil(done.id, now()).await.unwrap();
+    let at = now();
+    let until = at + chrono::Duration::seconds(60);
+    let got = s
+        .settlement
+        .fulfil_many(&[fresh.id, done.id], at, Some(until))
+        .await;
+    let settled = got[0].as_ref().unwrap();
+    assert_eq!(settled.outcome, FulfilmentOutcome::Completed);
+    assert_eq!(got[1].as_ref().unwrap().email_claimed_until, None, "not settled here");
+    let someone_else = s
+        .ledger
+        .claim_notification(fresh.id, at, until)
+        .await
+        .unwrap();
+    match settled.email_claimed_until {
+        Some(claimed) => {
+            assert_eq!(claimed, until);
+            assert!(!someone_else, "the claim is the caller's");
+            let due: Vec<OrderId> = s.ledger.due_notifications(at, 10).await.unwrap().iter().map(|e| e.order.id).collect();
+            assert!(!due.contains(&fresh.id), "the scan leaves a claimed email alone");
+            assert!(
+                s.ledger.claim_notification(fresh.id, until, until + chrono::Duration::seconds(1)).await.unwrap(),
+                "the claim lapses at its time"
+            );
+        }
+        None => assert!(someone_else, "unclaimed: the ledger's claim is free"),
+    }
+}
+
+/// Batches racing for the last units, each order in two batches at once (duplicate
+/// deliveries in two workers): exactly as many complete as there were units.
+pub async fn concurrent_batches_never_oversell(s: Store) {
+    let units = 10u32;
+    let p = product("LAST-MANY", 100, units);
+    s.inventory.insert(&p).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let o = order(UserId::new(), &[(&p, 1)]);
+        s.orders.insert(&o).await.unwrap();
+        ids.push(o.id);
+    }
+    let mut batches: Vec<Vec<OrderId>> = ids.chunks(10).map(<[OrderId]>::to_vec).collect();
+    batches.extend(ids.rchunks(7).map(<[OrderId]>::to_vec));
+    let racers: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
+            let s = s.clone();
+            tokio::spawn(async move { s.settlement.fulfil_many(&batch, now(), None).await })
+        })
+        .collect();
+    for r in racers {
+        for outcome in r.await.unwrap() {
+            outcome.unwrap();
+        }
+    }
+    assert_eq!(s.inventory.get(&p.sku).await.unwrap().unwrap().stock, 0);
+    let mut completed = 0;
+    for id in &ids {
+        match s.orders.get(*id).await.unwrap().unwrap().status {
+            OrderStatus::Completed => completed += 1,
+            OrderStatus::Failed => {}
+            other => panic!("order left {other:?}"),
+        }
+    }
+    assert_eq!(completed, units);
+}
+
 /// A cancel racing the worker: exactly one of them moves the order.
 pub async fn cancel_racing_fulfil_has_one_winner(s: Store) {
     let p = product("RACE", 100, 1000);
@@ -165,6 +313,12 @@ macro_rules! settlement_contract {
             concurrent_fulfilment_never_oversells,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             cancel_racing_fulfil_has_one_winner,
+            #[tokio::test]
+            fulfil_many_settles_each_in_order,
+            #[tokio::test]
+            a_batch_claims_its_emails_or_says_it_did_not,
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            concurrent_batches_never_oversell,
             );
         }
     };

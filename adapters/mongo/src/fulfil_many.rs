@@ -1,0 +1,245 @@
+//! A worker's batch of settlements as ONE transaction: the orders read together, their
+//! products read together, each product's stock taken by one conditional statement for
+//! the whole batch, every order moved by one statement each in one `update` command.
+//! Five commands for the batch instead of five per order; the domain still decides each
+//! order, in the batch's order, against the stock the earlier ones left.
+
+use crate::docs::ProductDoc;
+use crate::fulfil::{back_off, commit, settled};
+use crate::MongoStore;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR};
+use mongodb::ClientSession;
+use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku};
+use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
+use orderflow_core::BoxError;
+use std::collections::HashMap;
+
+type Outcomes = Vec<Result<Fulfilment, InventoryError>>;
+
+/// Every id's outcome; an id left without one (none is) would be reported unavailable.
+fn answered(outcomes: Vec<Option<Result<Fulfilment, InventoryError>>>) -> Outcomes {
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(InventoryError::Unavailable("not settled".into()))))
+        .collect()
+}
+
+/// What one try of the batch's transaction came to.
+enum Attempt {
+    Settled(Vec<Fulfilment>),
+    /// An order left pending meanwhile (a cancel), or a statement met a concurrent
+    /// write: read again and retry.
+    Changed,
+}
+
+impl MongoStore {
+    pub(crate) async fn fulfil_many_in_transaction(
+        &self,
+        ids: &[OrderId],
+        at: DateTime<Utc>,
+        claim: Option<DateTime<Utc>>,
+    ) -> Result<Outcomes, BoxError> {
+        let mut session = self.client.start_session().await?;
+        let mut conflicts = 0u32;
+        loop {
+            // Read outside the transaction, as `fulfil` does: lines never change, and
+            // each order's status is checked again by its conditional statement.
+            let (mut outcomes, pending) = self.read_batch(ids).await?;
+            if pending.is_empty() {
+                return Ok(answered(outcomes));
+            }
+            let turn = self.turns.take_all(&pending).await;
+            session.start_transaction().await?;
+            let attempt = match self.attempt_many(&mut session, pending, at, claim).await {
+                Ok(Attempt::Settled(done)) => match commit(&mut session).await {
+                    Ok(()) => Some(done),
+                    Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                Ok(Attempt::Changed) => {
+                    let _ = session.abort_transaction().await;
+                    None
+                }
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    if !e.contains_label(TRANSIENT_TRANSACTION_ERROR) {
+                        return Err(e.into());
+                    }
+                    None
+                }
+            };
+            let Some(done) = attempt else {
+                conflicts += 1;
+                self.meter.store_conflict_retry();
+                drop(turn);
+                back_off(conflicts).await;
+                continue;
+            };
+            for f in done {
+                if let Some(at) = ids.iter().position(|id| *id == f.order.id) {
+                    outcomes[at] = Some(Ok(f));
+                }
+            }
+            return Ok(answered(outcomes));
+        }
+    }
+
+    /// The batch's orders in one read: an outcome for each id that is not pending (not
+    /// found, already final, unreadable), and the pending orders in the batch's order.
+    async fn read_batch(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<(Vec<Option<Result<Fulfilment, InventoryError>>>, Vec<Order>), BoxError> {
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let docs: Vec<crate::docs::OrderDoc> = self
+            .bounded(async {
+                self.orders
+                    .find(doc! {"_id": {"$in": keys}})
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+        let mut found: HashMap<OrderId, Order> = HashMap::new();
+        let mut unreadable = Vec::new();
+        for d in docs {
+            let id = d.id.clone();
+            match Order::try_from(d) {
+                Ok(o) => {
+                    found.insert(o.id, o);
+                }
+                Err(e) => unreadable.push((id, e.to_string())),
+            }
+        }
+        let mut outcomes = Vec::with_capacity(ids.len());
+        let mut pending = Vec::new();
+        for id in ids {
+            outcomes.push(match found.remove(id) {
+                Some(order) if order.status == OrderStatus::Pending => {
+                    pending.push(order);
+                    None
+                }
+                Some(order) => Some(Ok(Fulfilment {
+                    order,
+                    outcome: FulfilmentOutcome::AlreadyFinal,
+                    email_claimed_until: None,
+                })),
+                None => Some(Err(match unreadable.iter().find(|(k, _)| *k == id.to_string()) {
+                    Some((_, e)) => InventoryError::Unavailable(e.clone().into()),
+                    None => InventoryError::NotFound,
+                })),
+            });
+        }
+        Ok((outcomes, pending))
+    }
+
+    /// Takes the stock and settles every pending order of the batch inside the
+    /// session's transaction.
+    async fn attempt_many(
+        &self,
+        session: &mut ClientSession,
+        orders: Vec<Order>,
+        at: DateTime<Utc>,
+        claim: Option<DateTime<Utc>>,
+    ) -> Result<Attempt, Error> {
+        let mut skus: Vec<&str> = orders
+            .iter()
+            .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+            .collect();
+        skus.sort_unstable();
+        skus.dedup();
+        let products: Vec<ProductDoc> = self
+            .products
+            .find(doc! {"_id": {"$in": skus}})
+            .session(&mut *session)
+            .await?
+            .stream(&mut *session)
+            .try_collect()
+            .await?;
+        let mut on_hand: HashMap<String, u32> = products
+            .iter()
+            .map(|p| (p.sku.clone(), u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX)))
+            .collect();
+        let mut taken: Vec<(Sku, u32)> = Vec::new();
+        let mut statements = Vec::with_capacity(orders.len());
+        let mut done = Vec::with_capacity(orders.len());
+        for mut order in orders {
+            let stock = |sku: &Sku| on_hand.get(sku.as_str()).copied();
+            let Ok(settlement) = order.settlement(stock, at) else {
+                return Ok(Attempt::Changed);
+            };
+            for (sku, n) in settlement.takes(&order) {
+                if let Some(left) = on_hand.get_mut(sku.as_str()) {
+                    *left = left.saturating_sub(n);
+                }
+                match taken.iter_mut().find(|(s, _)| s == sku) {
+                    Some((_, total)) => *total += n,
+                    None => taken.push((sku.clone(), n)),
+                }
+            }
+            if order.apply(&settlement).is_err() {
+                return Ok(Attempt::Changed);
+            }
+            statements.push(doc! {
+                "q": {"_id": order.id.to_string(), "status": OrderStatus::Pending.as_str()},
+                "u": settled(&order, &settlement, claim)?,
+            });
+            done.push(Fulfilment {
+                order,
+                outcome: settlement.into_outcome(),
+                email_claimed_until: claim,
+            });
+        }
+        if !taken.is_empty() {
+            let takes: Vec<Document> = taken
+                .iter()
+                .map(|(sku, n)| {
+                    let n = i64::from(*n);
+                    doc! {"q": {"_id": sku.as_str(), "stock": {"$gte": n}}, "u": {"$inc": {"stock": -n}}}
+                })
+                .collect();
+            let want = takes.len();
+            match self.update_in(session, self.products.name(), takes).await? {
+                None => return Ok(Attempt::Changed),
+                Some(n) if n != want => {
+                    // Read above inside this transaction; a concurrent change surfaces
+                    // as a write conflict, so this is only reachable if the store lies.
+                    return Err(Error::custom("stock changed inside the transaction"));
+                }
+                Some(_) => {}
+            }
+        }
+        let want = statements.len();
+        if self.update_in(session, self.orders.name(), statements).await? != Some(want) {
+            return Ok(Attempt::Changed);
+        }
+        Ok(Attempt::Settled(done))
+    }
+
+    /// One `update` command of single-document statements inside the session's
+    /// transaction; how many documents they matched, or `None` when a statement failed
+    /// (a write conflict reported per statement), for the transaction to be tried again.
+    async fn update_in(
+        &self,
+        session: &mut ClientSession,
+        collection: &str,
+        statements: Vec<Document>,
+    ) -> Result<Option<usize>, Error> {
+        let reply = self
+            .db
+            .run_command(doc! {"update": collection, "updates": statements, "ordered": true})
+            .session(&mut *session)
+            .await?;
+        if reply.get_array("writeErrors").is_ok_and(|e| !e.is_empty()) {
+            return Ok(None);
+        }
+        Ok(Some(match reply.get("n") {
+            Some(Bson::Int32(n)) => usize::try_from(*n).unwrap_or(0),
+            Some(Bson::Int64(n)) => usize::try_from(*n).unwrap_or(0),
+            _ => 0,
+        }))
+    }
+}

@@ -2,7 +2,7 @@
 """Orderflow benchmark driver: starts the release binary on a profile, prepares data,
 drives load with wrk, and prints one table (also written to BENCHMARKS.md).
 
-Usage: scripts/bench [embedded|local|cost]
+Usage: scripts/bench [embedded|local|cost|flash]
 Knobs: BENCH_BIN, BENCH_LABEL, DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
        E2E_RATE (1000 embedded, 20 local) E2E_SECS=10
 
@@ -14,11 +14,12 @@ local:    `orderflow api` and `orderflow worker` as separate processes on the lo
           drain, so the HTTP workloads' database traffic is the API's alone.
 cost:     what one order costs (MongoDB commands, SQS requests, CPU) and what idle
           processes cost, from the product's own counters: see cost.py.
+flash:    a flash sale on one SKU settled by 1 and by 4 worker processes: see flash.py.
 """
-import datetime, json, os, re, statistics, subprocess, sys, threading, time, urllib.request
+import datetime, json, os, re, statistics, subprocess, sys, threading, time, urllib.error, urllib.request
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "embedded"
-LOCAL = MODE in ("local", "cost")
+LOCAL = MODE in ("local", "cost", "flash")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # BENCH_BIN runs another build (an A/B against an older commit in the same session);
 # BENCH_LABEL then names it in the table's heading.
@@ -51,6 +52,14 @@ def http(method, path, body=None, token=None, base=BASE):
     with urllib.request.urlopen(req, timeout=30) as r:
         raw = r.read()
         return r.status, (json.loads(raw) if raw and r.headers.get("content-type", "").endswith("json") else raw.decode())
+
+
+def http_status(method, path, body=None, token=None):
+    """`http`, answering an error status as (status, None) instead of raising."""
+    try:
+        return http(method, path, body, token)
+    except urllib.error.HTTPError as e:
+        return e.code, None
 
 
 def proc_status(pid, field):
@@ -584,5 +593,8 @@ if __name__ == "__main__":
     if MODE == "cost":
         import cost
         cost.main()
+    elif MODE == "flash":
+        import flash
+        flash.main()
     else:
         main()

@@ -414,8 +414,10 @@ async fn every_command_sent_is_counted_under_its_collection() {
     assert_eq!(meter.count("store commitTransaction "), 1, "{:?}", meter.all());
     assert!(meter.count("store update products") >= 1, "{:?}", meter.all());
 
-    // A batch of ten settles in one transaction: the orders read, the products read,
-    // one stock statement, one order statement each in one command, the commit.
+    // A batch of ten settles in one transaction: the orders read, one stock statement
+    // taking the batch's whole want, one order statement each in one command, the
+    // commit; and its session recorded before and forgotten after (a dead worker's
+    // is found by it).
     let mut batch = Vec::new();
     for _ in 0..10 {
         let o = fixtures::order(orderflow_core::domain::UserId::new(), &[(&product, 1)]);
@@ -435,10 +437,17 @@ async fn every_command_sent_is_counted_under_its_collection() {
     meter.reset();
     let settled = store.fulfil_many(&batch, fixtures::now(), None).await;
     assert!(settled.iter().all(|f| f.as_ref().is_ok_and(|f| f.outcome == orderflow_core::domain::FulfilmentOutcome::Completed)), "{settled:?}");
-    for key in ["store find orders", "store find products", "store update products", "store update orders", "store commitTransaction "] {
+    for key in [
+        "store find orders",
+        "store update products",
+        "store update orders",
+        "store commitTransaction ",
+        "store update settlement_sessions",
+        "store delete settlement_sessions",
+    ] {
         assert_eq!(meter.count(key), 1, "{key}: {:?}", meter.all());
     }
-    assert_eq!(meter.all().values().sum::<u64>(), 5, "{:?}", meter.all());
+    assert_eq!(meter.all().values().sum::<u64>(), 6, "{:?}", meter.all());
 
     // A command the server refuses is a failure too: a cancel that gives up waiting
     // for a settlement's transaction (its server-side time limit).
@@ -466,5 +475,65 @@ async fn every_command_sent_is_counted_under_its_collection() {
     assert_eq!(meter.count("store findAndModify orders"), 1, "{:?}", meter.all());
     assert_eq!(meter.count("store-failure findAndModify"), 1, "{:?}", meter.all());
     held.abort_transaction().await.unwrap();
+    store.drop_database().await.unwrap();
+}
+
+/// A worker killed inside a settlement transaction (here: a session that recorded
+/// itself as every settlement does, took stock in a transaction and never ends) holds
+/// the product only until its record's time: the next settlement of the product kills
+/// the dead session and goes through in seconds, not the server's transaction lifetime
+/// (a minute), and the dead one's take is undone.
+#[tokio::test]
+async fn a_dead_workers_settlement_holds_its_products_only_until_its_time() {
+    use orderflow_core::domain::{FulfilmentOutcome, UserId};
+    use orderflow_core::ports::{InventoryRepo, OrderSettlement, Orders};
+    use orderflow_testkit::contracts::fixtures;
+
+    let database = unique("orderflow-test").replace('-', "_");
+    // Settlements are presumed dead two operation timeouts after their record.
+    let Some(store) = mongo_with(&database, Duration::from_secs(1)).await else {
+        return;
+    };
+    let product = fixtures::product("HELD", 100, 10);
+    InventoryRepo::insert(&store, &product).await.unwrap();
+    let order = fixtures::order(UserId::new(), &[(&product, 1)]);
+    Orders::insert(&store, &order).await.unwrap();
+
+    let client = mongodb::Client::with_uri_str(mongo_url().await.unwrap())
+        .await
+        .unwrap();
+    let products = client
+        .database(&database)
+        .collection::<mongodb::bson::Document>("products");
+    let mut dead = client.start_session().await.unwrap();
+    let until = chrono::Utc::now() + chrono::Duration::seconds(2);
+    store
+        .record_settlement_session(dead.id(), until)
+        .await
+        .unwrap();
+    dead.start_transaction().await.unwrap();
+    products
+        .update_one(
+            mongodb::bson::doc! {"_id": "HELD"},
+            mongodb::bson::doc! {"$inc": {"stock": -3}},
+        )
+        .session(&mut dead)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let settled = store.fulfil_many(&[order.id], fixtures::now(), None).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(&settled[0], Ok(f) if f.outcome == FulfilmentOutcome::Completed),
+        "{settled:?}"
+    );
+    assert!(took < Duration::from_secs(10), "held for {took:?}");
+    assert_eq!(
+        InventoryRepo::get(&store, &product.sku).await.unwrap().unwrap().stock,
+        9,
+        "the dead settlement's take was undone, the live one's made"
+    );
+    assert!(dead.commit_transaction().await.is_err(), "the dead transaction is gone");
     store.drop_database().await.unwrap();
 }

@@ -1,8 +1,15 @@
-//! A worker's batch of settlements as ONE transaction: the orders read together, their
-//! products read together, each product's stock taken by one conditional statement for
-//! the whole batch, every order moved by one statement each in one `update` command.
-//! Five commands for the batch instead of five per order; the domain still decides each
-//! order, in the batch's order, against the stock the earlier ones left.
+//! A worker's batch of settlements as ONE transaction: the orders read together (before
+//! it), each product's stock taken by one conditional statement for the whole batch,
+//! every order moved by one statement each in one `update` command, then the commit:
+//! four commands for the batch instead of five per order.
+//!
+//! The stock statements come first and take everything the batch wants, unread: while
+//! the products have it (all but the last units of a sale), every order completes, and
+//! the transaction writes the products within a round trip of its start, which is what
+//! keeps the window in which another process's settlement of the same product conflicts
+//! with it short. When a product is short, that try is abandoned and the next reads the
+//! stock and lets the domain decide order by order, in the batch's order, against what
+//! the earlier ones left.
 
 use crate::docs::ProductDoc;
 use crate::fulfil::{back_off, commit, settled};
@@ -16,8 +23,22 @@ use orderflow_core::domain::{Order, OrderId, OrderStatus, Sku};
 use orderflow_core::ports::{Fulfilment, FulfilmentOutcome, InventoryError};
 use orderflow_core::BoxError;
 use std::collections::HashMap;
+use std::time::Instant;
 
 type Outcomes = Vec<Result<Fulfilment, InventoryError>>;
+
+/// What the orders want of each product, all of them together.
+fn wanted(orders: &[Order]) -> Vec<(Sku, u32)> {
+    let mut want: Vec<(Sku, u32)> = Vec::new();
+    for line in orders.iter().flat_map(|o| o.lines.iter()) {
+        let n = line.quantity.get();
+        match want.iter_mut().find(|(s, _)| *s == line.sku) {
+            Some((_, total)) => *total = total.saturating_add(n),
+            None => want.push((line.sku.clone(), n)),
+        }
+    }
+    want
+}
 
 /// Every id's outcome; an id left without one (none is) would be reported unavailable.
 fn answered(outcomes: Vec<Option<Result<Fulfilment, InventoryError>>>) -> Outcomes {
@@ -33,6 +54,17 @@ enum Attempt {
     /// An order left pending meanwhile (a cancel), or a statement met a concurrent
     /// write: read again and retry.
     Changed,
+    /// A product could not cover the whole batch's want: retry reading the stock.
+    Short,
+}
+
+/// How a try takes the stock.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// Everything the batch wants, unread (the usual case).
+    Whole,
+    /// What the stock read in the transaction allows, order by order.
+    AsRead,
 }
 
 impl MongoStore {
@@ -43,7 +75,29 @@ impl MongoStore {
         claim: Option<DateTime<Utc>>,
     ) -> Result<Outcomes, BoxError> {
         let mut session = self.client.start_session().await?;
+        let lsid = session.id().clone();
+        let settled = self.settle_recorded(&mut session, &lsid, ids, at, claim).await;
+        self.forget_settlement_session(&lsid).await;
+        settled
+    }
+
+    /// The batch's transaction, tried until it commits, its session recorded (and the
+    /// record kept fresh) before each try: a worker that dies inside it holds its
+    /// products until the record's time at most (`dead_settlements.rs`).
+    async fn settle_recorded(
+        &self,
+        session: &mut ClientSession,
+        lsid: &Document,
+        ids: &[OrderId],
+        at: DateTime<Utc>,
+        claim: Option<DateTime<Utc>>,
+    ) -> Result<Outcomes, BoxError> {
+        let hold = crate::dead_settlements::hold(self);
+        let mut recorded: Option<Instant> = None;
+        let mut stalled: Option<Instant> = None;
+        let mut reaped: Option<Instant> = None;
         let mut conflicts = 0u32;
+        let mut take = Take::Whole;
         loop {
             // Read outside the transaction, as `fulfil` does: lines never change, and
             // each order's status is checked again by its conditional statement.
@@ -52,13 +106,23 @@ impl MongoStore {
                 return Ok(answered(outcomes));
             }
             let turn = self.turns.take_all(&pending).await;
+            if recorded.is_none_or(|t| t.elapsed() >= hold / 2) {
+                let until = Utc::now() + chrono::Duration::from_std(hold).unwrap_or_default();
+                self.record_settlement_session(lsid, until).await?;
+                recorded = Some(Instant::now());
+            }
             session.start_transaction().await?;
-            let attempt = match self.attempt_many(&mut session, pending, at, claim).await {
-                Ok(Attempt::Settled(done)) => match commit(&mut session).await {
+            let attempt = match self.attempt_many(session, pending, at, claim, take).await {
+                Ok(Attempt::Settled(done)) => match commit(session).await {
                     Ok(()) => Some(done),
                     Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => None,
                     Err(e) => return Err(e.into()),
                 },
+                Ok(Attempt::Short) => {
+                    let _ = session.abort_transaction().await;
+                    take = Take::AsRead;
+                    continue;
+                }
                 Ok(Attempt::Changed) => {
                     let _ = session.abort_transaction().await;
                     None
@@ -75,6 +139,15 @@ impl MongoStore {
                 conflicts += 1;
                 self.meter.store_conflict_retry();
                 drop(turn);
+                let since = *stalled.get_or_insert_with(Instant::now);
+                if since.elapsed() >= crate::dead_settlements::STALLED
+                    && reaped.is_none_or(|t| t.elapsed() >= crate::dead_settlements::STALLED)
+                {
+                    reaped = Some(Instant::now());
+                    if let Err(e) = self.reap_dead_settlements(Utc::now()).await {
+                        tracing::warn!(error = %e, "could not look for dead settlements");
+                    }
+                }
                 back_off(conflicts).await;
                 continue;
             };
@@ -144,25 +217,19 @@ impl MongoStore {
         orders: Vec<Order>,
         at: DateTime<Utc>,
         claim: Option<DateTime<Utc>>,
+        take: Take,
     ) -> Result<Attempt, Error> {
-        let mut skus: Vec<&str> = orders
-            .iter()
-            .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
-            .collect();
-        skus.sort_unstable();
-        skus.dedup();
-        let products: Vec<ProductDoc> = self
-            .products
-            .find(doc! {"_id": {"$in": skus}})
-            .session(&mut *session)
-            .await?
-            .stream(&mut *session)
-            .try_collect()
-            .await?;
-        let mut on_hand: HashMap<String, u32> = products
-            .iter()
-            .map(|p| (p.sku.clone(), u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX)))
-            .collect();
+        let want = wanted(&orders);
+        let mut on_hand: HashMap<String, u32> = match take {
+            Take::Whole => {
+                match self.take_stock(session, &want).await? {
+                    Some(true) => want.iter().map(|(sku, n)| (sku.as_str().to_owned(), *n)).collect(),
+                    Some(false) => return Ok(Attempt::Short),
+                    None => return Ok(Attempt::Changed),
+                }
+            }
+            Take::AsRead => self.read_stock(session, &orders).await?,
+        };
         let mut taken: Vec<(Sku, u32)> = Vec::new();
         let mut statements = Vec::with_capacity(orders.len());
         let mut done = Vec::with_capacity(orders.len());
@@ -193,23 +260,20 @@ impl MongoStore {
                 email_claimed_until: claim,
             });
         }
-        if !taken.is_empty() {
-            let takes: Vec<Document> = taken
-                .iter()
-                .map(|(sku, n)| {
-                    let n = i64::from(*n);
-                    doc! {"q": {"_id": sku.as_str(), "stock": {"$gte": n}}, "u": {"$inc": {"stock": -n}}}
-                })
-                .collect();
-            let want = takes.len();
-            match self.update_in(session, self.products.name(), takes).await? {
-                None => return Ok(Attempt::Changed),
-                Some(n) if n != want => {
+        if take == Take::Whole && taken != want {
+            // The domain did not take all it was given (it decided otherwise than the
+            // stock alone would): what was taken unread is undone with this try.
+            return Ok(Attempt::Short);
+        }
+        if take == Take::AsRead {
+            match self.take_stock(session, &taken).await? {
+                Some(true) => {}
+                Some(false) => {
                     // Read above inside this transaction; a concurrent change surfaces
                     // as a write conflict, so this is only reachable if the store lies.
                     return Err(Error::custom("stock changed inside the transaction"));
                 }
-                Some(_) => {}
+                None => return Ok(Attempt::Changed),
             }
         }
         let want = statements.len();
@@ -217,6 +281,55 @@ impl MongoStore {
             return Ok(Attempt::Changed);
         }
         Ok(Attempt::Settled(done))
+    }
+
+    /// The products' stock as the transaction reads it.
+    async fn read_stock(
+        &self,
+        session: &mut ClientSession,
+        orders: &[Order],
+    ) -> Result<HashMap<String, u32>, Error> {
+        let mut skus: Vec<&str> = orders
+            .iter()
+            .flat_map(|o| o.lines.iter().map(|l| l.sku.as_str()))
+            .collect();
+        skus.sort_unstable();
+        skus.dedup();
+        let products: Vec<ProductDoc> = self
+            .products
+            .find(doc! {"_id": {"$in": skus}})
+            .session(&mut *session)
+            .await?
+            .stream(&mut *session)
+            .try_collect()
+            .await?;
+        Ok(products
+            .iter()
+            .map(|p| (p.sku.clone(), u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX)))
+            .collect())
+    }
+
+    /// Takes `n` of each product, each only if its stock covers it, in one command:
+    /// whether every one could (`None`: a statement failed, retry).
+    async fn take_stock(
+        &self,
+        session: &mut ClientSession,
+        takes: &[(Sku, u32)],
+    ) -> Result<Option<bool>, Error> {
+        if takes.is_empty() {
+            return Ok(Some(true));
+        }
+        let statements: Vec<Document> = takes
+            .iter()
+            .map(|(sku, n)| {
+                let n = i64::from(*n);
+                doc! {"q": {"_id": sku.as_str(), "stock": {"$gte": n}}, "u": {"$inc": {"stock": -n}}}
+            })
+            .collect();
+        Ok(self
+            .update_in(session, self.products.name(), statements)
+            .await?
+            .map(|n| n == takes.len()))
     }
 
     /// One `update` command of single-document statements inside the session's

@@ -19,6 +19,7 @@
 //! Needs a replica set (transactions). Duplicate-key errors (11000) become the ports'
 //! duplicate errors; every other driver error becomes `Unavailable`.
 
+mod dead_settlements;
 mod docs;
 mod each_order;
 mod errors;

@@ -37,6 +37,9 @@ pub struct MongoStore {
     pub(crate) webhooks: Collection<crate::webhooks::WebhookDoc>,
     pub(crate) webhook_lanes: Collection<mongodb::bson::Document>,
     pub(crate) webhook_attempts: Collection<crate::webhooks::AttemptDoc>,
+    /// The session of every settlement transaction under way, and until when it may
+    /// hold its products (`dead_settlements.rs`).
+    pub(crate) settling: Collection<mongodb::bson::Document>,
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
     pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
@@ -73,6 +76,7 @@ impl MongoStore {
             webhooks: db.collection("webhooks"),
             webhook_lanes: db.collection("webhook_lanes"),
             webhook_attempts: db.collection("webhook_attempts"),
+            settling: db.collection("settlement_sessions"),
             client,
             db,
             op_timeout: s.operation_timeout,
@@ -240,6 +244,19 @@ impl MongoStore {
                     .options(
                         IndexOptions::builder()
                             .expire_after(crate::webhooks::ATTEMPTS_KEPT)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await?;
+        // A dead worker's record no survivor needed goes after an hour.
+        self.settling
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! {"until": 1})
+                    .options(
+                        IndexOptions::builder()
+                            .expire_after(std::time::Duration::from_secs(3600))
                             .build(),
                     )
                     .build(),

@@ -1,15 +1,20 @@
-//! The fleet-wide gauges each worker reads from the store and the queue: pending
-//! orders and the age of the oldest, and the dead letters. They describe the whole
-//! system, not this process, so every worker reports the same figures and alerts take
-//! their `max`; one look every `ops.gauge_interval_ms` keeps the cost to two indexed
-//! store reads and one `GetQueueAttributes` per worker per interval.
+//! The fleet-wide gauges read from the store and the queue: pending orders and the age
+//! of the oldest, and the dead letters. They describe the whole system, not a process,
+//! so one worker of the fleet reads them, the holder of the `fleet-gauges` lease
+//! (`fleet_lease.rs`), every `ops.gauge_interval_ms`: two indexed store reads and one
+//! `GetQueueAttributes` per interval for the fleet, and a lease renewal per worker.
+//! The other workers report zero, and alerts take the `max`.
 
+use crate::fleet_lease::FleetLease;
 use crate::metrics::Metrics;
 use orderflow_core::ports::Clock;
 use orderflow_core::usecases::{DeadLetters, Relay};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The lease's name in the store.
+pub const GAUGES_LEASE: &str = "fleet-gauges";
 
 pub struct FleetGauges {
     pub relay: Arc<Relay>,
@@ -19,15 +24,38 @@ pub struct FleetGauges {
 }
 
 impl FleetGauges {
-    pub async fn run(self, every: Duration, mut stop: watch::Receiver<bool>) {
+    /// Looks every `every` while this process holds `lease` (taken or renewed at each
+    /// tick), until `stop`; then releases it.
+    pub async fn run(self, lease: FleetLease, every: Duration, mut stop: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(every.max(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut held = false;
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
-                _ = tick.tick() => self.look().await,
+                _ = tick.tick() => {
+                    let was = held;
+                    held = lease.renew(held).await;
+                    if held {
+                        self.look().await;
+                    } else if was {
+                        self.clear();
+                    }
+                }
             }
         }
+        if held {
+            lease.release().await;
+        }
+    }
+
+    /// Another process reads the figures now: this one stops reporting its last ones,
+    /// which would go stale.
+    fn clear(&self) {
+        let m = &self.metrics;
+        m.orders_pending.set(0);
+        m.orders_pending_oldest_age.set(0);
+        m.dead_letters.set(0);
     }
 
     /// One look. A figure that cannot be read keeps its last value: the outage shows

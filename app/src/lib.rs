@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod dlq;
 pub mod emails;
+pub mod fleet_lease;
 pub mod gather;
 pub mod gauges;
 pub mod handoff;

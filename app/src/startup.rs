@@ -246,14 +246,17 @@ impl Application {
         }
         let sweeper = crate::sweeper::Sweeper {
             relay: s.relay.clone(),
-            leases: s.adapters.store.leases.clone(),
-            clock: s.adapters.clock.clone(),
+            lease: crate::fleet_lease::FleetLease {
+                leases: s.adapters.store.leases.clone(),
+                clock: s.adapters.clock.clone(),
+                name: crate::sweeper::SWEEP_LEASE,
+                holder: crate::fleet_lease::holder_name(),
+                term: Duration::from_millis(c.relay.sweep_lease_ms),
+            },
             metrics: s.metrics.clone(),
-            holder: crate::sweeper::holder_name(),
             sweep: crate::sweeper::Sweep {
                 every: Duration::from_millis(c.relay.sweep_interval_ms),
                 age: Duration::from_millis(c.relay.sweep_age_ms),
-                lease: Duration::from_millis(c.relay.sweep_lease_ms),
             },
         };
         Ok(tokio::spawn(sweeper.run(stop.clone())))
@@ -304,6 +307,14 @@ impl Application {
             tasks,
             "the fleet gauges",
             gauges.run(
+                crate::fleet_lease::FleetLease {
+                    leases: s.adapters.store.leases.clone(),
+                    clock: s.adapters.clock.clone(),
+                    name: crate::gauges::GAUGES_LEASE,
+                    holder: crate::fleet_lease::holder_name(),
+                    // Three looks: a holder that misses one keeps it.
+                    term: Duration::from_millis(self.config.ops.gauge_interval_ms.saturating_mul(3)),
+                },
                 Duration::from_millis(self.config.ops.gauge_interval_ms),
                 stop.clone(),
             ),

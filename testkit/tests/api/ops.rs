@@ -384,3 +384,62 @@ async fn a_scrape_reports_readiness_and_each_dependency() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(app.metric("orderflow_ready").await, Some(1.0));
 }
+
+/// The fleet gauges are read by one worker at a time, the holder of their lease: two
+/// workers on one store, and only one of them reports the pending orders (the other
+/// reports zero, which the alerts' `max` ignores); when the holder stops, the other
+/// takes over.
+#[tokio::test]
+async fn one_worker_of_the_fleet_reads_the_fleet_gauges() {
+    use orderflow::fleet_lease::FleetLease;
+    use orderflow::gauges::{FleetGauges, GAUGES_LEASE};
+    use orderflow::metrics::Metrics;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    app.product("FLEET", 100, 10).await;
+    let user = app.customer().await;
+    let r = app
+        .place(
+            &user.access_token,
+            serde_json::json!([{"sku": "FLEET", "quantity": 1}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let s = &app.services;
+    let worker = |name: &str| {
+        let metrics = Arc::new(Metrics::new());
+        let gauges = FleetGauges {
+            relay: s.relay.clone(),
+            dead_letters: s.dead_letters.clone(),
+            clock: s.adapters.clock.clone(),
+            metrics: metrics.clone(),
+        };
+        let lease = FleetLease {
+            leases: s.adapters.store.leases.clone(),
+            clock: s.adapters.clock.clone(),
+            name: GAUGES_LEASE,
+            holder: name.to_owned(),
+            term: Duration::from_millis(150),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(gauges.run(lease, Duration::from_millis(50), stopped));
+        (metrics, stop, task)
+    };
+    let (first, stop_first, first_task) = worker("first");
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let (second, stop_second, second_task) = worker("second");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        (first.orders_pending.get(), second.orders_pending.get()),
+        (1, 0),
+        "the lease holder reads, the other does not"
+    );
+    stop_first.send(true).unwrap();
+    first_task.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(second.orders_pending.get(), 1, "the other took over once it was released");
+    stop_second.send(true).unwrap();
+    second_task.await.unwrap();
+}

@@ -1,14 +1,14 @@
 //! The fleet-wide gauges read from the store and the queue: pending orders and the age
-//! of the oldest, and the dead letters. They describe the whole system, not a process,
-//! so one worker of the fleet reads them, the holder of the `fleet-gauges` lease
-//! (`fleet_lease.rs`), every `ops.gauge_interval_ms`: two indexed store reads and one
-//! `GetQueueAttributes` per interval for the fleet, and a lease renewal per worker.
-//! The other workers report zero, and alerts take the `max`.
+//! of the oldest, outcome emails owed and failing, and the dead letters. They describe
+//! the whole system, not a process, so one worker of the fleet reads them, the holder
+//! of the `fleet-gauges` lease (`fleet_lease.rs`), every `ops.gauge_interval_ms`: four
+//! indexed store reads and one `GetQueueAttributes` per interval for the fleet, and a
+//! lease renewal per worker. The other workers report zero, and alerts take the `max`.
 
 use crate::fleet_lease::FleetLease;
-use crate::metrics::Metrics;
+use crate::metrics::{set_count, Metrics};
 use orderflow_core::ports::Clock;
-use orderflow_core::usecases::{DeadLetters, Relay};
+use orderflow_core::usecases::{DeadLetters, OrderProcessor, Relay};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -18,6 +18,7 @@ pub const GAUGES_LEASE: &str = "fleet-gauges";
 
 pub struct FleetGauges {
     pub relay: Arc<Relay>,
+    pub processor: Arc<OrderProcessor>,
     pub dead_letters: Arc<DeadLetters>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
@@ -55,6 +56,8 @@ impl FleetGauges {
         let m = &self.metrics;
         m.orders_pending.set(0);
         m.orders_pending_oldest_age.set(0);
+        m.notifications_due.set(0);
+        m.notifications_failing.set(0);
         m.dead_letters.set(0);
     }
 
@@ -65,8 +68,7 @@ impl FleetGauges {
         let m = &self.metrics;
         match self.relay.pending_orders().await {
             Ok(p) => {
-                m.orders_pending
-                    .set(i64::try_from(p.count).unwrap_or(i64::MAX));
+                set_count(&m.orders_pending, p.count);
                 let age = p
                     .oldest
                     .map_or(0, |t| (self.clock.now() - t).num_seconds().max(0));
@@ -74,10 +76,16 @@ impl FleetGauges {
             }
             Err(e) => tracing::debug!(error = %e, "could not count the pending orders"),
         }
+        match self.processor.owed_notifications().await {
+            Ok(n) => set_count(&m.notifications_due, n),
+            Err(e) => tracing::debug!(error = %e, "could not count owed emails"),
+        }
+        match self.processor.failing_notifications().await {
+            Ok(n) => set_count(&m.notifications_failing, n),
+            Err(e) => tracing::debug!(error = %e, "could not count failing emails"),
+        }
         match self.dead_letters.count().await {
-            Ok(n) => {
-                m.dead_letters.set(i64::try_from(n).unwrap_or(i64::MAX));
-            }
+            Ok(n) => set_count(&m.dead_letters, n),
             Err(e) => tracing::debug!(error = %e, "could not count the dead letters"),
         }
     }

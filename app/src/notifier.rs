@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Looks every `every` while it finds emails due (or owed), less often (up to
-/// `idle_max`) while none is.
+/// Looks every `every` while it finds emails due, less often (up to `idle_max`) while
+/// none is: an email deferred after a failed send is sent within `idle_max` of its time.
 pub async fn run_notifier(
     processor: Arc<OrderProcessor>,
     metrics: Arc<Metrics>,
@@ -29,7 +29,7 @@ pub async fn run_notifier(
             () = tokio::time::sleep(pause) => {}
         }
         pause = match scan_once(&processor, &metrics, batch).await {
-            Ok(done) => pace.after(done.sent + done.deferred + done.abandoned > 0 || metrics.notifications_due.get() > 0),
+            Ok(done) => pace.after(done.sent + done.deferred + done.abandoned > 0),
             Err(e) => {
                 tracing::warn!(error = %e, source = ?e, "could not send due emails; will retry");
                 every
@@ -38,7 +38,8 @@ pub async fn run_notifier(
     }
 }
 
-/// One look: sends what is due (up to `batch`), then refreshes the gauges.
+/// One look: sends what is due (up to `batch`). How many are owed and failing is a
+/// fleet gauge (`gauges.rs`).
 pub async fn scan_once(
     processor: &OrderProcessor,
     metrics: &Metrics,
@@ -49,22 +50,6 @@ pub async fn scan_once(
         metrics.notifications_sent.inc_by(d.sent as u64);
         metrics.notifications_deferred.inc_by(d.deferred as u64);
         metrics.notifications_abandoned.inc_by(d.abandoned as u64);
-    }
-    match processor.owed_notifications().await {
-        Ok(n) => {
-            metrics
-                .notifications_due
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
-        Err(e) => tracing::debug!(error = %e, "could not count owed emails"),
-    }
-    match processor.failing_notifications().await {
-        Ok(n) => {
-            metrics
-                .notifications_failing
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
-        Err(e) => tracing::debug!(error = %e, "could not count failing emails"),
     }
     done
 }

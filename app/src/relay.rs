@@ -3,7 +3,7 @@
 //! process of the fleet runs it.)
 
 use crate::idle_pace::IdlePace;
-use crate::metrics::Metrics;
+use crate::metrics::{set_count, Metrics};
 use orderflow_core::usecases::{Relay, Relayed};
 use orderflow_core::BoxError;
 use std::sync::Arc;
@@ -55,19 +55,11 @@ pub async fn scan_once(relay: &Relay, metrics: &Metrics) -> Result<Relayed, BoxE
         metrics.relay_refused.inc_by(d.refused as u64);
     }
     match relay.backlog().await {
-        Ok(n) => {
-            metrics
-                .relay_backlog
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
+        Ok(n) => set_count(&metrics.relay_backlog, n),
         Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
     }
     match relay.set_aside_count().await {
-        Ok(n) => {
-            metrics
-                .relay_set_aside
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
+        Ok(n) => set_count(&metrics.relay_set_aside, n),
         Err(e) => tracing::debug!(error = %e, "could not count the set-aside orders"),
     }
     done

@@ -299,6 +299,7 @@ impl Application {
         spawn_named(tasks, "the webhook sender", sender);
         let gauges = crate::gauges::FleetGauges {
             relay: s.relay.clone(),
+            processor: s.processor.clone(),
             dead_letters: s.dead_letters.clone(),
             clock: s.adapters.clock.clone(),
             metrics: s.metrics.clone(),

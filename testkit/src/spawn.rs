@@ -450,6 +450,7 @@ impl RunningApp {
         let s = &self.services;
         orderflow::gauges::FleetGauges {
             relay: s.relay.clone(),
+            processor: s.processor.clone(),
             dead_letters: s.dead_letters.clone(),
             clock: s.adapters.clock.clone(),
             metrics: s.metrics.clone(),

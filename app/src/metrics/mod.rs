@@ -241,6 +241,11 @@ impl Default for Metrics {
     }
 }
 
+/// Sets a gauge to a count (a count past `i64::MAX` shows as that).
+pub fn set_count(gauge: &Gauge, n: usize) {
+    gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+}
+
 /// The adapters count their requests here.
 impl orderflow_core::ports::CallMeter for Metrics {
     fn store_command(&self, command: &str, collection: &str) {

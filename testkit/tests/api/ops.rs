@@ -412,6 +412,7 @@ async fn one_worker_of_the_fleet_reads_the_fleet_gauges() {
         let metrics = Arc::new(Metrics::new());
         let gauges = FleetGauges {
             relay: s.relay.clone(),
+            processor: s.processor.clone(),
             dead_letters: s.dead_letters.clone(),
             clock: s.adapters.clock.clone(),
             metrics: metrics.clone(),

@@ -282,6 +282,7 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
     );
     assert!(app.mailer.sent().is_empty());
     assert_eq!(app.send_due_emails().await, 0, "still down: stays due");
+    app.read_fleet_gauges().await;
     assert!(app
         .metrics_text()
         .await
@@ -309,6 +310,7 @@ async fn a_mail_outage_longer_than_the_message_retries_loses_no_email() {
         0,
         "nothing owed any more"
     );
+    app.read_fleet_gauges().await;
     assert!(app
         .metrics_text()
         .await

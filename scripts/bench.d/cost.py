@@ -2,13 +2,15 @@
 own counters (orderflow_store_commands_total, orderflow_queue_requests_total, CPU from
 /proc), for one `api` and one `worker` process at a steady offered rate.
 
-Knobs: COST_RATE (orders/s offered, 100), COST_SECS (20), IDLE_SECS (10), and
+Knobs: COST_RATE (orders/s offered, 100), COST_SECS (20), IDLE_SECS (60),
+IDLE_WARMUP (35: background looks back off while idle, up to ops.idle_scan_max_ms, and
+the idle window starts once they have), and
 COST_SET="ORDERFLOW_A__B=1 ORDERFLOW_C__D=2" for settings of both processes (an A/B of
 settings in one binary; BENCH_LABEL names the run).
 
 1. Fresh stand-ins; the api and the worker started; a product with ample stock.
-2. Idle: both processes' counters over IDLE_SECS with no order: the background every
-   process costs before the first customer, per process per second.
+2. Idle: both processes' counters over IDLE_SECS with no order, after IDLE_WARMUP: the
+   background every process costs before the first customer, per process per second.
 3. Load: COST_RATE orders/s for COST_SECS from a paced client; then until every order
    is terminal. Per settled order: SQS requests by action, MongoDB commands by command
    and collection (the idle background over the same time subtracted), API CPU per
@@ -22,7 +24,8 @@ import bench
 
 RATE = float(os.environ.get("COST_RATE", "100"))
 SECS = float(os.environ.get("COST_SECS", "20"))
-IDLE_SECS = float(os.environ.get("IDLE_SECS", "10"))
+IDLE_SECS = float(os.environ.get("IDLE_SECS", "60"))
+IDLE_WARMUP = float(os.environ.get("IDLE_WARMUP", "35"))
 PROXY_PORT = bench.PORT + 10
 UPSTREAM = bench.AWS
 
@@ -143,8 +146,9 @@ def main():
         procs.append(worker)
         users = bench.prepare()
         _, token = users["load"]
-        # Start-up work (indexes, first scans) is over once both have run a while.
-        time.sleep(3)
+        # Start-up work (indexes, first scans) is over, and the idle looks have backed
+        # off, once both have run a while.
+        time.sleep(IDLE_WARMUP)
 
         idle0 = {r: scrape(r) for r in ("api", "worker")}
         ticks0 = {r: bench.cpu_ticks(p.pid) for r, p in (("api", api), ("worker", worker))}

@@ -181,10 +181,10 @@ metrics! {
         "Stale pending orders this process's sweep published again";
     notifications_due: Gauge = Gauge::default(),
         "notifications_due",
-        "Outcome emails owed (due now or after a back-off), as of this worker's last look";
+        "Outcome emails owed (due now or after a back-off), as of the gauge lease holder's last look (0 on other workers)";
     notifications_failing: Gauge = Gauge::default(),
         "notifications_failing",
-        "Owed outcome emails whose last send failed (zero unless the mail provider refuses or is unreachable), as of this worker's last look";
+        "Owed outcome emails whose last send failed (zero unless the mail provider refuses or is unreachable), as of the gauge lease holder's last look (0 on other workers)";
     notifications_sent: Counter = Counter::default(),
         "notifications_sent",
         "Owed outcome emails sent by the due-email scan (first sends are not counted)";
@@ -202,13 +202,13 @@ metrics! {
         "Orders whose status changes were handed to the webhook endpoints";
     orders_pending: Gauge = Gauge::default(),
         "orders_pending",
-        "Orders accepted and not yet settled or cancelled (counted up to 10,000), as of this worker's last look";
+        "Orders accepted and not yet settled or cancelled (counted up to 10,000), as of the gauge lease holder's last look (0 on other workers)";
     orders_pending_oldest_age: Gauge = Gauge::default(),
         "orders_pending_oldest_age_seconds",
-        "How long ago the oldest pending order was placed (0 when none is pending), as of this worker's last look";
+        "How long ago the oldest pending order was placed (0 when none is pending), as of the gauge lease holder's last look (0 on other workers)";
     dead_letters: Gauge = Gauge::default(),
         "dead_letters",
-        "Messages in the dead-letter queue (SQS's approximate count), as of this worker's last look";
+        "Messages in the dead-letter queue (SQS's approximate count), as of the gauge lease holder's last look (0 on other workers)";
     ready: Gauge = Gauge::default(),
         "ready",
         "1 while this process would answer /readyz with 200 (ready or degraded), else 0; read at each scrape";

@@ -61,7 +61,10 @@ impl FleetLease {
                 tracing::warn!(error = %e, lease = self.name, "could not release the lease; it lapses by itself")
             }
             Err(_) => {
-                tracing::warn!(lease = self.name, "releasing the lease timed out; it lapses by itself")
+                tracing::warn!(
+                    lease = self.name,
+                    "releasing the lease timed out; it lapses by itself"
+                )
             }
         }
     }

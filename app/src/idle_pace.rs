@@ -46,6 +46,10 @@ mod tests {
         assert_eq!(idle, [s(2), s(4), s(8), s(16), s(30), s(30), s(30)]);
         assert_eq!(pace.after(true), s(1));
         assert_eq!(pace.after(false), s(2));
-        assert_eq!(IdlePace::new(s(5), s(1)).after(false), s(5), "never below the interval");
+        assert_eq!(
+            IdlePace::new(s(5), s(1)).after(false),
+            s(5),
+            "never below the interval"
+        );
     }
 }

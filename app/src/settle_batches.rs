@@ -64,7 +64,11 @@ async fn run(
             let ids: Vec<OrderId> = batch.iter().map(|a| a.id).collect();
             // One time for the batch: the latest asked, so no order is settled
             // before its delivery asked.
-            let at = batch.iter().map(|a| a.at).max().unwrap_or_else(chrono::Utc::now);
+            let at = batch
+                .iter()
+                .map(|a| a.at)
+                .max()
+                .unwrap_or_else(chrono::Utc::now);
             let claim = chrono::Duration::from_std(batching.email_lease)
                 .ok()
                 .map(|lease| at + lease);
@@ -101,9 +105,11 @@ impl OrderSettlement for BatchedSettlement {
         if self.asks.send(ask).is_err() {
             return self.inner.fulfil(order, at).await;
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(InventoryError::Unavailable("the settlement batch ended without an answer".into())))
+        answer.await.unwrap_or_else(|_| {
+            Err(InventoryError::Unavailable(
+                "the settlement batch ended without an answer".into(),
+            ))
+        })
     }
 
     async fn fulfil_many(
@@ -151,7 +157,13 @@ mod tests {
         ) -> Vec<Result<Fulfilment, InventoryError>> {
             self.0.lock().push(orders.to_vec());
             (0..orders.len())
-                .map(|i| Err(if i == 0 { InventoryError::NotFound } else { InventoryError::StockLimit }))
+                .map(|i| {
+                    Err(if i == 0 {
+                        InventoryError::NotFound
+                    } else {
+                        InventoryError::StockLimit
+                    })
+                })
                 .collect()
         }
     }
@@ -182,8 +194,14 @@ mod tests {
         let first = batches[0][0];
         for (id, answer) in ids.iter().zip(answers) {
             let want_not_found = *id == first;
-            assert_eq!(matches!(answer, Err(InventoryError::NotFound)), want_not_found);
-            assert_eq!(matches!(answer, Err(InventoryError::StockLimit)), !want_not_found);
+            assert_eq!(
+                matches!(answer, Err(InventoryError::NotFound)),
+                want_not_found
+            );
+            assert_eq!(
+                matches!(answer, Err(InventoryError::StockLimit)),
+                !want_not_found
+            );
         }
 
         // An ask long after: a batch of its own.

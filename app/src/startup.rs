@@ -314,7 +314,9 @@ impl Application {
                     name: crate::gauges::GAUGES_LEASE,
                     holder: crate::fleet_lease::holder_name(),
                     // Three looks: a holder that misses one keeps it.
-                    term: Duration::from_millis(self.config.ops.gauge_interval_ms.saturating_mul(3)),
+                    term: Duration::from_millis(
+                        self.config.ops.gauge_interval_ms.saturating_mul(3),
+                    ),
                 },
                 Duration::from_millis(self.config.ops.gauge_interval_ms),
                 stop.clone(),

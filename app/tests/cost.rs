@@ -41,7 +41,11 @@ fn production_batching() -> Vec<(String, String)> {
         for key in keys {
             let value = config[section][*key].as_integer().unwrap();
             out.push((
-                format!("ORDERFLOW_{}__{}", section.to_uppercase(), key.to_uppercase()),
+                format!(
+                    "ORDERFLOW_{}__{}",
+                    section.to_uppercase(),
+                    key.to_uppercase()
+                ),
                 value.to_string(),
             ));
         }
@@ -115,11 +119,15 @@ async fn an_order_costs_no_more_than_its_budget() {
             tokio::spawn(async move {
                 let client = Client::new();
                 // The clients start a pace apart from one another, not all at once.
-                let first = started + PACE * u32::try_from(c).unwrap() / u32::try_from(CLIENTS).unwrap();
+                let first =
+                    started + PACE * u32::try_from(c).unwrap() / u32::try_from(CLIENTS).unwrap();
                 for i in 0..ORDERS_EACH {
-                    tokio::time::sleep_until((first + PACE * u32::try_from(i).unwrap()).into()).await;
+                    tokio::time::sleep_until((first + PACE * u32::try_from(i).unwrap()).into())
+                        .await;
                     let line = serde_json::json!({"items": [{"sku": "COST", "quantity": 1}]});
-                    let (status, body) = client.call("POST", url.clone(), Some(&token), Some(line)).await;
+                    let (status, body) = client
+                        .call("POST", url.clone(), Some(&token), Some(line))
+                        .await;
                     assert_eq!(status, 202, "{body}");
                 }
             })
@@ -135,7 +143,10 @@ async fn an_order_costs_no_more_than_its_budget() {
         if settled >= ORDERS as f64 {
             break;
         }
-        assert!(Instant::now() < deadline, "{settled} of {ORDERS} orders settled in 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "{settled} of {ORDERS} orders settled in 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The last acks and email marks.

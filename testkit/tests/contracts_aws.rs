@@ -325,9 +325,24 @@ async fn every_sqs_request_is_counted_under_its_action() {
     let receives = meter.count("queue ReceiveMessage");
     let receipts: Vec<_> = got.iter().map(|d| d.receipt.clone()).collect();
     queue.ack_many(&receipts).await.unwrap();
-    assert_eq!(meter.count("queue SendMessageBatch"), 1, "{:?}", meter.all());
-    assert_eq!(meter.count("queue DeleteMessageBatch"), 1, "{:?}", meter.all());
-    let total: u64 = meter.all().iter().filter(|(k, _)| k.starts_with("queue ")).map(|(_, n)| n).sum();
+    assert_eq!(
+        meter.count("queue SendMessageBatch"),
+        1,
+        "{:?}",
+        meter.all()
+    );
+    assert_eq!(
+        meter.count("queue DeleteMessageBatch"),
+        1,
+        "{:?}",
+        meter.all()
+    );
+    let total: u64 = meter
+        .all()
+        .iter()
+        .filter(|(k, _)| k.starts_with("queue "))
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(total, 2 + receives, "{:?}", meter.all());
 
     // A queue that does not exist: SQS refuses the look-up.
@@ -337,8 +352,14 @@ async fn every_sqs_request_is_counted_under_its_action() {
         create_queues: false,
         ..settings
     };
-    assert!(SqsQueue::connect_metered(&sdk, missing, meter.clone()).await.is_err());
-    assert!(meter.count("queue-failure GetQueueUrl") >= 1, "{:?}", meter.all());
+    assert!(SqsQueue::connect_metered(&sdk, missing, meter.clone())
+        .await
+        .is_err());
+    assert!(
+        meter.count("queue-failure GetQueueUrl") >= 1,
+        "{:?}",
+        meter.all()
+    );
     assert_eq!(
         meter.count("queue-failure GetQueueUrl"),
         meter.count("queue GetQueueUrl"),

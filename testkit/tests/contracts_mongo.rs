@@ -399,7 +399,11 @@ async fn every_command_sent_is_counted_under_its_collection() {
     let store = MongoStore::connect_metered(&settings, meter.clone())
         .await
         .unwrap();
-    assert!(meter.count("store createIndexes orders") > 0, "{:?}", meter.all());
+    assert!(
+        meter.count("store createIndexes orders") > 0,
+        "{:?}",
+        meter.all()
+    );
 
     let product = fixtures::product("METERED", 100, 5);
     InventoryRepo::insert(&store, &product).await.unwrap();
@@ -411,8 +415,17 @@ async fn every_command_sent_is_counted_under_its_collection() {
 
     meter.reset();
     store.fulfil(order.id, fixtures::now()).await.unwrap();
-    assert_eq!(meter.count("store commitTransaction "), 1, "{:?}", meter.all());
-    assert!(meter.count("store update products") >= 1, "{:?}", meter.all());
+    assert_eq!(
+        meter.count("store commitTransaction "),
+        1,
+        "{:?}",
+        meter.all()
+    );
+    assert!(
+        meter.count("store update products") >= 1,
+        "{:?}",
+        meter.all()
+    );
 
     // A batch of ten settles in one transaction: the orders read, one stock statement
     // taking the batch's whole want, one order statement each in one command, the
@@ -436,7 +449,12 @@ async fn every_command_sent_is_counted_under_its_collection() {
     .unwrap();
     meter.reset();
     let settled = store.fulfil_many(&batch, fixtures::now(), None).await;
-    assert!(settled.iter().all(|f| f.as_ref().is_ok_and(|f| f.outcome == orderflow_core::domain::FulfilmentOutcome::Completed)), "{settled:?}");
+    assert!(
+        settled.iter().all(|f| f
+            .as_ref()
+            .is_ok_and(|f| f.outcome == orderflow_core::domain::FulfilmentOutcome::Completed)),
+        "{settled:?}"
+    );
     for key in [
         "store find orders",
         "store update products",
@@ -470,10 +488,22 @@ async fn every_command_sent_is_counted_under_its_collection() {
         .await
         .unwrap();
     meter.reset();
-    let busy = store.cancel(held_order.id, fixtures::now(), None, false).await;
+    let busy = store
+        .cancel(held_order.id, fixtures::now(), None, false)
+        .await;
     assert!(busy.is_err(), "{busy:?}");
-    assert_eq!(meter.count("store findAndModify orders"), 1, "{:?}", meter.all());
-    assert_eq!(meter.count("store-failure findAndModify"), 1, "{:?}", meter.all());
+    assert_eq!(
+        meter.count("store findAndModify orders"),
+        1,
+        "{:?}",
+        meter.all()
+    );
+    assert_eq!(
+        meter.count("store-failure findAndModify"),
+        1,
+        "{:?}",
+        meter.all()
+    );
     held.abort_transaction().await.unwrap();
     store.drop_database().await.unwrap();
 }
@@ -530,10 +560,17 @@ async fn a_dead_workers_settlement_holds_its_products_only_until_its_time() {
     );
     assert!(took < Duration::from_secs(10), "held for {took:?}");
     assert_eq!(
-        InventoryRepo::get(&store, &product.sku).await.unwrap().unwrap().stock,
+        InventoryRepo::get(&store, &product.sku)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock,
         9,
         "the dead settlement's take was undone, the live one's made"
     );
-    assert!(dead.commit_transaction().await.is_err(), "the dead transaction is gone");
+    assert!(
+        dead.commit_transaction().await.is_err(),
+        "the dead transaction is gone"
+    );
     store.drop_database().await.unwrap();
 }

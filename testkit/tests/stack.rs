@@ -64,11 +64,21 @@ async fn an_order_completes_on_the_real_services_and_the_customer_is_mailed() {
         let app = &app;
         async move { app.metric(series).await.unwrap_or(0.0) }
     };
-    assert!(count("orderflow_store_commands_total{command=\"insert\",collection=\"orders\"}").await >= 1.0);
-    assert!(count("orderflow_store_commands_total{command=\"commitTransaction\",collection=\"\"}").await >= 1.0);
+    assert!(
+        count("orderflow_store_commands_total{command=\"insert\",collection=\"orders\"}").await
+            >= 1.0
+    );
+    assert!(
+        count("orderflow_store_commands_total{command=\"commitTransaction\",collection=\"\"}")
+            .await
+            >= 1.0
+    );
     assert!(count("orderflow_queue_requests_total{action=\"SendMessageBatch\"}").await >= 1.0);
     assert!(count("orderflow_queue_requests_total{action=\"ReceiveMessage\"}").await >= 1.0);
-    assert_eq!(count("orderflow_mail_sends_total{outcome=\"sent\"}").await, 1.0);
+    assert_eq!(
+        count("orderflow_mail_sends_total{outcome=\"sent\"}").await,
+        1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,7 +37,10 @@ impl MongoStore {
     ) -> Result<(), BoxError> {
         self.bounded(
             self.settling
-                .update_one(doc! {"_id": lsid.clone()}, doc! {"$set": {"until": bdate(until)}})
+                .update_one(
+                    doc! {"_id": lsid.clone()},
+                    doc! {"$set": {"until": bdate(until)}},
+                )
                 .upsert(true),
         )
         .await
@@ -57,7 +60,10 @@ impl MongoStore {
 
     /// Aborts the transactions of the settlements whose records are past their time:
     /// their workers died (or stalled) holding products others wait for.
-    pub(crate) async fn reap_dead_settlements(&self, now: DateTime<Utc>) -> Result<usize, BoxError> {
+    pub(crate) async fn reap_dead_settlements(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<usize, BoxError> {
         let stale = doc! {"until": {"$lt": bdate(now)}};
         let records: Vec<Document> = self
             .bounded(async {

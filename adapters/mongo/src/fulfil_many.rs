@@ -76,7 +76,9 @@ impl MongoStore {
     ) -> Result<Outcomes, BoxError> {
         let mut session = self.client.start_session().await?;
         let lsid = session.id().clone();
-        let settled = self.settle_recorded(&mut session, &lsid, ids, at, claim).await;
+        let settled = self
+            .settle_recorded(&mut session, &lsid, ids, at, claim)
+            .await;
         self.forget_settlement_session(&lsid).await;
         settled
     }
@@ -200,10 +202,12 @@ impl MongoStore {
                     outcome: FulfilmentOutcome::AlreadyFinal,
                     email_claimed_until: None,
                 })),
-                None => Some(Err(match unreadable.iter().find(|(k, _)| *k == id.to_string()) {
-                    Some((_, e)) => InventoryError::Unavailable(e.clone().into()),
-                    None => InventoryError::NotFound,
-                })),
+                None => Some(Err(
+                    match unreadable.iter().find(|(k, _)| *k == id.to_string()) {
+                        Some((_, e)) => InventoryError::Unavailable(e.clone().into()),
+                        None => InventoryError::NotFound,
+                    },
+                )),
             });
         }
         Ok((outcomes, pending))
@@ -221,13 +225,14 @@ impl MongoStore {
     ) -> Result<Attempt, Error> {
         let want = wanted(&orders);
         let mut on_hand: HashMap<String, u32> = match take {
-            Take::Whole => {
-                match self.take_stock(session, &want).await? {
-                    Some(true) => want.iter().map(|(sku, n)| (sku.as_str().to_owned(), *n)).collect(),
-                    Some(false) => return Ok(Attempt::Short),
-                    None => return Ok(Attempt::Changed),
-                }
-            }
+            Take::Whole => match self.take_stock(session, &want).await? {
+                Some(true) => want
+                    .iter()
+                    .map(|(sku, n)| (sku.as_str().to_owned(), *n))
+                    .collect(),
+                Some(false) => return Ok(Attempt::Short),
+                None => return Ok(Attempt::Changed),
+            },
             Take::AsRead => self.read_stock(session, &orders).await?,
         };
         let mut taken: Vec<(Sku, u32)> = Vec::new();
@@ -277,7 +282,11 @@ impl MongoStore {
             }
         }
         let want = statements.len();
-        if self.update_in(session, self.orders.name(), statements).await? != Some(want) {
+        if self
+            .update_in(session, self.orders.name(), statements)
+            .await?
+            != Some(want)
+        {
             return Ok(Attempt::Changed);
         }
         Ok(Attempt::Settled(done))
@@ -305,7 +314,12 @@ impl MongoStore {
             .await?;
         Ok(products
             .iter()
-            .map(|p| (p.sku.clone(), u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX)))
+            .map(|p| {
+                (
+                    p.sku.clone(),
+                    u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX),
+                )
+            })
             .collect())
     }
 

@@ -169,7 +169,10 @@ impl OrderSettlement for MongoStore {
         match all.await {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(e)) => failed(e.to_string()),
-            Err(_) => failed(format!("fulfilment transaction exceeded {:?}", self.txn_timeout)),
+            Err(_) => failed(format!(
+                "fulfilment transaction exceeded {:?}",
+                self.txn_timeout
+            )),
         }
     }
 }

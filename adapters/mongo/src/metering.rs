@@ -34,8 +34,14 @@ mod tests {
 
     #[test]
     fn the_collection_is_the_first_value_or_a_cursors() {
-        assert_eq!(collection_of(&doc! {"find": "orders", "filter": {}}), "orders");
-        assert_eq!(collection_of(&doc! {"getMore": 7_i64, "collection": "products"}), "products");
+        assert_eq!(
+            collection_of(&doc! {"find": "orders", "filter": {}}),
+            "orders"
+        );
+        assert_eq!(
+            collection_of(&doc! {"getMore": 7_i64, "collection": "products"}),
+            "products"
+        );
         assert_eq!(collection_of(&doc! {"commitTransaction": 1}), "");
     }
 }

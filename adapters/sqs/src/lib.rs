@@ -22,8 +22,8 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use orderflow_core::ports::{
-    CallMeter, DeadLetter, Delivery, Outgoing, Published, Queue, QueueError, Receipt, Refused, TraceContext,
-    MAX_BODY_BYTES, NoMeter,
+    CallMeter, DeadLetter, Delivery, NoMeter, Outgoing, Published, Queue, QueueError, Receipt,
+    Refused, TraceContext, MAX_BODY_BYTES,
 };
 use orderflow_core::retry::Permanent;
 use orderflow_core::BoxError;

@@ -3,8 +3,8 @@ use super::message::OrderMessage;
 use super::products::ProductSnapshots;
 use crate::domain::{Order, Sku};
 use crate::ports::{
-    Clock, Fulfilment, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger, OrderChanges,
-    OrderSettlement, UserRepo,
+    Clock, Fulfilment, FulfilmentOutcome, InventoryError, MailError, Mailer, NotificationLedger,
+    OrderChanges, OrderSettlement, UserRepo,
 };
 use crate::retry::Backoff;
 use crate::BoxError;

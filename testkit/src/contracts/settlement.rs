@@ -126,7 +126,10 @@ pub async fn fulfil_many_settles_each_in_order(s: Store) {
     }
     let finished = order(UserId::new(), &[(&p, 1)]);
     s.orders.insert(&finished).await.unwrap();
-    s.orders.cancel(finished.id, now(), None, false).await.unwrap();
+    s.orders
+        .cancel(finished.id, now(), None, false)
+        .await
+        .unwrap();
     let unknown = OrderId::new();
     let batch = [placed[0], unknown, placed[1], finished.id, placed[2]];
     let at = now();
@@ -201,7 +204,11 @@ pub async fn a_batch_claims_its_emails_or_says_it_did_not(s: Store) {
         .await;
     let settled = got[0].as_ref().unwrap();
     assert_eq!(settled.outcome, FulfilmentOutcome::Completed);
-    assert_eq!(got[1].as_ref().unwrap().email_claimed_until, None, "not settled here");
+    assert_eq!(
+        got[1].as_ref().unwrap().email_claimed_until,
+        None,
+        "not settled here"
+    );
     let someone_else = s
         .ledger
         .claim_notification(fresh.id, at, until)
@@ -211,10 +218,23 @@ pub async fn a_batch_claims_its_emails_or_says_it_did_not(s: Store) {
         Some(claimed) => {
             assert_eq!(claimed, until);
             assert!(!someone_else, "the claim is the caller's");
-            let due: Vec<OrderId> = s.ledger.due_notifications(at, 10).await.unwrap().iter().map(|e| e.order.id).collect();
-            assert!(!due.contains(&fresh.id), "the scan leaves a claimed email alone");
+            let due: Vec<OrderId> = s
+                .ledger
+                .due_notifications(at, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.order.id)
+                .collect();
             assert!(
-                s.ledger.claim_notification(fresh.id, until, until + chrono::Duration::seconds(1)).await.unwrap(),
+                !due.contains(&fresh.id),
+                "the scan leaves a claimed email alone"
+            );
+            assert!(
+                s.ledger
+                    .claim_notification(fresh.id, until, until + chrono::Duration::seconds(1))
+                    .await
+                    .unwrap(),
                 "the claim lapses at its time"
             );
         }

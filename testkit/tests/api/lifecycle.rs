@@ -6,9 +6,8 @@ use orderflow::health::Probe;
 use orderflow::startup::{Application, Background, Role};
 use orderflow_core::domain::{Password, PasswordHash};
 use orderflow_core::ports::{
-    NoMeter,
-    DeadLetter, Delivery, HashError, Outgoing, PasswordHasher, Published, Queue, QueueError,
-    Receipt,
+    DeadLetter, Delivery, HashError, NoMeter, Outgoing, PasswordHasher, Published, Queue,
+    QueueError, Receipt,
 };
 use orderflow_testkit::{spawn_app, spawn_app_custom, test_config};
 use reqwest::StatusCode;

@@ -440,7 +440,11 @@ async fn one_worker_of_the_fleet_reads_the_fleet_gauges() {
     stop_first.send(true).unwrap();
     first_task.await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(second.orders_pending.get(), 1, "the other took over once it was released");
+    assert_eq!(
+        second.orders_pending.get(),
+        1,
+        "the other took over once it was released"
+    );
     stop_second.send(true).unwrap();
     second_task.await.unwrap();
 }

@@ -3,7 +3,7 @@
 drives load with wrk, and prints one table (also written to BENCHMARKS.md).
 
 Usage: scripts/bench [embedded|local|cost|flash]
-Knobs: BENCH_BIN, BENCH_LABEL, DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
+Knobs: BENCH_BIN, BENCH_LABEL, BENCH_SET (settings for every process), DURATION=10 CONNECTIONS=64 DRAIN (50000 embedded, 300 local) DRAIN_LIMIT=240
        E2E_RATE (1000 embedded, 20 local) E2E_SECS=10
 
 embedded: one `orderflow run` process (API, relay and worker) on the in-memory adapters.
@@ -183,6 +183,11 @@ def base_env():
         "ORDERFLOW_AUTH__LOGIN_PER_EMAIL": "100000000",
         "ORDERFLOW_AUTH__LOGIN_PER_CLIENT": "100000000",
     })
+    # BENCH_SET="ORDERFLOW_A__B=1 ORDERFLOW_C__D=2": settings of every process of the
+    # run (an A/B of settings in one binary; BENCH_LABEL names it).
+    for kv in os.environ.get("BENCH_SET", os.environ.get("COST_SET", "")).split():
+        k, _, v = kv.partition("=")
+        env[k] = v
     if LOCAL:
         run = f"bench{int(time.time())}"
         env.update({"ORDERFLOW_PROFILE": "local", "ORDERFLOW_MONGO__DATABASE": run,
@@ -577,7 +582,7 @@ def main():
     prepend(table)
 
 
-HEADER = "# Benchmarks\n\nProduced by `scripts/bench embedded` / `scripts/bench local` / `scripts/bench cost`; newest run first.\n\n"
+HEADER = "# Benchmarks\n\nProduced by `scripts/bench embedded` / `scripts/bench local` / `scripts/bench cost` / `scripts/bench flash`; newest run first.\n\n"
 
 
 def prepend(table):

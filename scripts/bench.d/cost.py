@@ -4,9 +4,7 @@ own counters (orderflow_store_commands_total, orderflow_queue_requests_total, CP
 
 Knobs: COST_RATE (orders/s offered, 100), COST_SECS (20), IDLE_SECS (60),
 IDLE_WARMUP (35: background looks back off while idle, up to ops.idle_scan_max_ms, and
-the idle window starts once they have), and
-COST_SET="ORDERFLOW_A__B=1 ORDERFLOW_C__D=2" for settings of both processes (an A/B of
-settings in one binary; BENCH_LABEL names the run).
+the idle window starts once they have); BENCH_SET (or COST_SET) as in bench.py.
 
 1. Fresh stand-ins; the api and the worker started; a product with ample stock.
 2. Idle: both processes' counters over IDLE_SECS with no order, after IDLE_WARMUP: the
@@ -133,9 +131,6 @@ def main():
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     env = bench.base_env()
     env["ORDERFLOW_AWS__ENDPOINT_URL"] = f"http://127.0.0.1:{PROXY_PORT}"
-    for kv in os.environ.get("COST_SET", "").split():
-        k, _, v = kv.partition("=")
-        env[k] = v
     db = env["ORDERFLOW_MONGO__DATABASE"]
     mongo = bench.Mongo()
     api = bench.start("api", env)

@@ -3,10 +3,9 @@
 //! `status == pending`) plus the transaction's write-conflict detection mean that no
 //! interleaving oversells or settles an order twice.
 
-use crate::docs::{bdate, HistoryDoc, ProductDoc};
+use crate::docs::{bdate, HistoryDoc};
 use crate::MongoStore;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::ClientSession;
@@ -87,21 +86,10 @@ impl MongoStore {
         at: DateTime<Utc>,
     ) -> Result<Option<Fulfilment>, Error> {
         let id = order.id;
-        let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
-        let products: Vec<ProductDoc> = self
-            .products
-            .find(doc! {"_id": {"$in": skus}})
-            .session(&mut *session)
-            .await?
-            .stream(&mut *session)
-            .try_collect()
+        let stock = self
+            .read_stock(session, std::slice::from_ref(&order))
             .await?;
-        let on_hand = |sku: &Sku| {
-            products
-                .iter()
-                .find(|p| p.sku == sku.as_str())
-                .map(|p| u32::try_from(p.stock.max(0)).unwrap_or(u32::MAX))
-        };
+        let on_hand = |sku: &Sku| stock.get(sku.as_str()).copied();
         let Ok(settlement) = order.settlement(on_hand, at) else {
             return Ok(None);
         };

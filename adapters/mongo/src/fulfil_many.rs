@@ -292,8 +292,8 @@ impl MongoStore {
         Ok(Attempt::Settled(done))
     }
 
-    /// The products' stock as the transaction reads it.
-    async fn read_stock(
+    /// The stock of the orders' products as the transaction reads it.
+    pub(crate) async fn read_stock(
         &self,
         session: &mut ClientSession,
         orders: &[Order],

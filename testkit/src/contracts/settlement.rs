@@ -72,18 +72,29 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
     ));
 }
 
-/// Many orders race for the last units: stock ends at exactly zero, never below, and
-/// exactly as many orders complete as there were units.
-pub async fn concurrent_fulfilment_never_oversells(s: Store) {
-    let units = 10u32;
-    let p = product("LAST", 100, units);
+/// A product with `units` in stock and `orders` one-unit orders of it, placed.
+async fn last_units(
+    s: &Store,
+    sku: &str,
+    units: u32,
+    orders: usize,
+) -> (orderflow_core::domain::Product, Vec<OrderId>) {
+    let p = product(sku, 100, units);
     s.inventory.insert(&p).await.unwrap();
     let mut ids = Vec::new();
-    for _ in 0..40 {
+    for _ in 0..orders {
         let o = order(UserId::new(), &[(&p, 1)]);
         s.orders.insert(&o).await.unwrap();
         ids.push(o.id);
     }
+    (p, ids)
+}
+
+/// Many orders race for the last units: stock ends at exactly zero, never below, and
+/// exactly as many orders complete as there were units.
+pub async fn concurrent_fulfilment_never_oversells(s: Store) {
+    let units = 10u32;
+    let (p, ids) = last_units(&s, "LAST", units, 40).await;
     // Every order is fulfilled twice at once, as duplicate deliveries would.
     let racers: Vec<_> = ids
         .iter()
@@ -246,14 +257,7 @@ pub async fn a_batch_claims_its_emails_or_says_it_did_not(s: Store) {
 /// deliveries in two workers): exactly as many complete as there were units.
 pub async fn concurrent_batches_never_oversell(s: Store) {
     let units = 10u32;
-    let p = product("LAST-MANY", 100, units);
-    s.inventory.insert(&p).await.unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..40 {
-        let o = order(UserId::new(), &[(&p, 1)]);
-        s.orders.insert(&o).await.unwrap();
-        ids.push(o.id);
-    }
+    let (p, ids) = last_units(&s, "LAST-MANY", units, 40).await;
     let mut batches: Vec<Vec<OrderId>> = ids.chunks(10).map(<[OrderId]>::to_vec).collect();
     batches.extend(ids.rchunks(7).map(<[OrderId]>::to_vec));
     let racers: Vec<_> = batches

@@ -28,30 +28,13 @@ const PACE: Duration = Duration::from_millis(40);
 const MONGO_LIMIT: f64 = 5.5;
 const SQS_LIMIT: f64 = 0.45;
 
-/// The `[relay]` and `[worker]` keys production sets to batch its SQS calls, as
-/// environment variables: the guard measures what production runs.
-fn production_batching() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(repo().join("config/production.toml")).unwrap();
-    let config: toml::Table = text.parse().unwrap();
-    let mut out = Vec::new();
-    for (section, keys) in [
-        ("relay", &["batch_linger_ms"][..]),
-        ("worker", &["receive_pause_ms", "ack_linger_ms"][..]),
-    ] {
-        for key in keys {
-            let value = config[section][*key].as_integer().unwrap();
-            out.push((
-                format!(
-                    "ORDERFLOW_{}__{}",
-                    section.to_uppercase(),
-                    key.to_uppercase()
-                ),
-                value.to_string(),
-            ));
-        }
-    }
-    out
-}
+/// The keys production sets to batch its SQS calls: the guard measures what
+/// production runs.
+const BATCHING: [(&str, &str); 3] = [
+    ("relay", "batch_linger_ms"),
+    ("worker", "receive_pause_ms"),
+    ("worker", "ack_linger_ms"),
+];
 
 async fn metrics_text(client: &Client, process: &Proc) -> String {
     let res = client.http.get(process.ops_url("/metrics")).send().await;
@@ -83,7 +66,7 @@ async fn an_order_costs_no_more_than_its_budget() {
     let Some(mut s) = Stack::new().await else {
         return;
     };
-    for (k, v) in production_batching() {
+    for (k, v) in production_settings(&BATCHING) {
         s.set(&k, v);
     }
     // Production's pace of long polls and scans, not the fault tests' quick one.

@@ -52,9 +52,9 @@ impl Rng {
 }
 
 /// One product sells out at once (placements get 409, late settlements fail), one
-/// late in the run; two have stock for every order. The clients offer orders in 40 % of
-/// their requests (8 × 15 requests/s at most: about 30 orders/s here), at least 20
-/// orders/s, and most are accepted.
+/// late in the run; two have stock for every order. The clients offer orders in half of
+/// their requests (8 × 15 requests/s at most; 60–80 requests/s here, so 30–40 orders/s),
+/// at least 20 orders/s, and most are accepted.
 const PRODUCTS: [(&str, i64); 4] = [
     ("SOAK-A", 800),
     ("SOAK-B", 100_000),
@@ -89,6 +89,15 @@ async fn soak() {
     s.set("ORDERFLOW_NOTIFY__RETRY_FIRST_MS", "200");
     s.set("ORDERFLOW_NOTIFY__RETRY_MAX_MS", "2000");
     s.set("ORDERFLOW_NOTIFY__SCAN_INTERVAL_MS", "500");
+    // The workers as production runs them: batched SQS calls, forty deliveries in hand.
+    for (k, v) in production_settings(&[
+        ("relay", "batch_linger_ms"),
+        ("worker", "receive_pause_ms"),
+        ("worker", "ack_linger_ms"),
+        ("worker", "concurrency"),
+    ]) {
+        s.set(&k, v);
+    }
     let s = Arc::new(s);
     let c = Arc::new(Client::new());
     let _api = s.spawn("api");
@@ -139,7 +148,7 @@ async fn soak() {
                 pace.tick().await;
                 let roll = rng.below(100);
                 let what: &str;
-                let (st, body): (u16, Value) = if roll < 40 {
+                let (st, body): (u16, Value) = if roll < 50 {
                     stats.lock().unwrap().offered += 1;
                     what = "place an order";
                     let (sku, _) = PRODUCTS[rng.below(4) as usize];
@@ -155,11 +164,11 @@ async fn soak() {
                         mine.push(id);
                     }
                     (st, b)
-                } else if roll < 52 {
+                } else if roll < 58 {
                     what = "GET /api/products";
                     c.call("GET", s.url("/api/products?limit=10"), None, None)
                         .await
-                } else if roll < 70 && !mine.is_empty() {
+                } else if roll < 72 && !mine.is_empty() {
                     let id = &mine[rng.below(mine.len() as u64) as usize];
                     what = "GET /api/orders/{id}";
                     c.call(

@@ -9,6 +9,23 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The settings of `config/production.toml` for the `[section]` keys named, as the
+/// environment variables that set them: a test that measures what production runs
+/// takes them from the file itself.
+pub fn production_settings(keys: &[(&str, &str)]) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo().join("config/production.toml")).unwrap();
+    let config: toml::Table = text.parse().unwrap();
+    keys.iter()
+        .map(|(section, key)| {
+            let value = &config[*section][*key];
+            (
+                format!("ORDERFLOW_{}__{}", section.to_uppercase(), key.to_uppercase()),
+                value.as_integer().map_or_else(|| value.to_string(), |n| n.to_string()),
+            )
+        })
+        .collect()
+}
+
 pub const ADMIN_EMAIL: &str = "admin@faults.test";
 pub const ADMIN_PASSWORD: &str = "fault-tests-admin-password";
 

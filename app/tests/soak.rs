@@ -53,7 +53,7 @@ impl Rng {
 
 /// One product sells out at once (placements get 409, late settlements fail), one
 /// late in the run; two have stock for every order. The clients offer orders in half of
-/// their requests (8 × 15 requests/s at most; 60–80 requests/s here, so 30–40 orders/s),
+/// their requests (8 × 15 requests/s at most; 50–80 requests/s here, so 25–40 orders/s),
 /// at least 20 orders/s, and most are accepted.
 const PRODUCTS: [(&str, i64); 4] = [
     ("SOAK-A", 800),

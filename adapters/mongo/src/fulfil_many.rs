@@ -74,13 +74,39 @@ impl MongoStore {
         at: DateTime<Utc>,
         claim: Option<DateTime<Utc>>,
     ) -> Result<Outcomes, BoxError> {
+        // An order named twice (a duplicate delivery in the same receive) is settled
+        // once; its second mention answers as a second `fulfil` would: already final.
+        let mut unique: Vec<OrderId> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
         let mut session = self.client.start_session().await?;
         let lsid = session.id().clone();
         let settled = self
-            .settle_recorded(&mut session, &lsid, ids, at, claim)
+            .settle_recorded(&mut session, &lsid, &unique, at, claim)
             .await;
         self.forget_settlement_session(&lsid).await;
-        settled
+        let settled = settled?;
+        let mut answered = vec![false; unique.len()];
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let at = unique.iter().position(|u| u == id).unwrap_or_default();
+                let again = std::mem::replace(&mut answered[at], true);
+                match &settled[at] {
+                    Ok(f) if again => Ok(Fulfilment {
+                        order: f.order.clone(),
+                        outcome: FulfilmentOutcome::AlreadyFinal,
+                        email_claimed_until: None,
+                    }),
+                    Ok(f) => Ok(f.clone()),
+                    Err(InventoryError::NotFound) => Err(InventoryError::NotFound),
+                    Err(e) => Err(InventoryError::Unavailable(e.to_string().into())),
+                }
+            })
+            .collect())
     }
 
     /// The batch's transaction, tried until it commits, its session recorded (and the

@@ -19,8 +19,14 @@ pub fn production_settings(keys: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(section, key)| {
             let value = &config[*section][*key];
             (
-                format!("ORDERFLOW_{}__{}", section.to_uppercase(), key.to_uppercase()),
-                value.as_integer().map_or_else(|| value.to_string(), |n| n.to_string()),
+                format!(
+                    "ORDERFLOW_{}__{}",
+                    section.to_uppercase(),
+                    key.to_uppercase()
+                ),
+                value
+                    .as_integer()
+                    .map_or_else(|| value.to_string(), |n| n.to_string()),
             )
         })
         .collect()

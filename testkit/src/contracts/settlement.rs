@@ -187,6 +187,50 @@ pub async fn fulfil_many_settles_each_in_order(s: Store) {
     want.sort();
     assert_eq!(owed, want, "each settled order's email is owed with it");
 
+    // An order twice in one batch (a duplicate delivery): settled once, then final.
+    let twice = order(UserId::new(), &[(&p, 1)]);
+    s.orders.insert(&twice).await.unwrap();
+    s.inventory
+        .update(
+            &p.sku,
+            &orderflow_core::domain::ProductPatch {
+                stock_delta: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let got = s
+        .settlement
+        .fulfil_many(&[twice.id, twice.id], now(), None)
+        .await;
+    let outcomes: Vec<_> = got
+        .iter()
+        .map(|r| r.as_ref().unwrap().outcome.clone())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            FulfilmentOutcome::Completed,
+            FulfilmentOutcome::AlreadyFinal
+        ]
+    );
+    assert_eq!(
+        s.inventory.get(&p.sku).await.unwrap().unwrap().stock,
+        4,
+        "taken once"
+    );
+    s.inventory
+        .update(
+            &p.sku,
+            &orderflow_core::domain::ProductPatch {
+                stock_delta: Some(-4),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
     let again = s.settlement.fulfil_many(&batch, now(), None).await;
     for (i, r) in again.iter().enumerate() {
         if batch[i] != unknown {

@@ -1,7 +1,8 @@
 //! A worker's batch of settlements as ONE transaction: the orders read together (before
 //! it), each product's stock taken by one conditional statement for the whole batch,
 //! every order moved by one statement each in one `update` command, then the commit:
-//! four commands for the batch instead of five per order.
+//! four commands for the batch instead of five per order (six with the session record
+//! and its removal, `dead_settlements.rs`).
 //!
 //! The stock statements come first and take everything the batch wants, unread: while
 //! the products have it (all but the last units of a sale), every order completes, and

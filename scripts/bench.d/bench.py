@@ -76,10 +76,11 @@ def cpu_ticks(pid):
     return int(parts[11]) + int(parts[12])  # utime + stime, in 1/100 s
 
 
-def metric(name):
-    """A series of the API process (or the run role), summed over its labels."""
+def metric(name, ops=OPS):
+    """A series of the API process (or the run role, or the process whose ops listener
+    is `ops`), summed over its labels."""
     name = "orderflow_" + name
-    _, text = http("GET", "/metrics", base=OPS)
+    _, text = http("GET", "/metrics", base=ops)
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):

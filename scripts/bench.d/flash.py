@@ -30,12 +30,7 @@ def start_worker(env, i):
 
 
 def counter(port, name):
-    _, text = bench.http("GET", "/metrics", base=f"http://127.0.0.1:{port}")
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return bench.metric(name, ops=f"http://127.0.0.1:{port}")
 
 
 def place(token, n):
@@ -92,9 +87,9 @@ def run(workers):
         completed = orders.count_documents({"status": "completed"})
         failed = orders.count_documents({"status": "failed"})
         stock = mongo.client[db].products.find_one({"_id": "FLASH"})["stock"]
-        mailed = sum(counter(p, "orderflow_mail_sends_total") for p in ports)
-        conflicts = sum(counter(p, "orderflow_store_conflict_retries_total") for p in ports)
-        commands = sum(counter(p, "orderflow_store_commands_total") for p in ports)
+        mailed = sum(counter(p, "mail_sends_total") for p in ports)
+        conflicts = sum(counter(p, "store_conflict_retries_total") for p in ports)
+        commands = sum(counter(p, "store_commands_total") for p in ports)
     finally:
         for p in procs:
             p.terminate()

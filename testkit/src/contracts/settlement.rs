@@ -72,6 +72,12 @@ pub async fn fulfil_is_all_or_nothing_and_happens_once(s: Store) {
     ));
 }
 
+/// The orders whose outcome emails are due at `at`.
+async fn owed_now(s: &Store, at: chrono::DateTime<chrono::Utc>) -> Vec<OrderId> {
+    let owed = s.ledger.due_notifications(at, 10).await.unwrap();
+    owed.iter().map(|e| e.order.id).collect()
+}
+
 /// A product with `units` in stock and `orders` one-unit orders of it, placed.
 async fn last_units(
     s: &Store,
@@ -174,14 +180,7 @@ pub async fn fulfil_many_settles_each_in_order(s: Store) {
     ] {
         assert_eq!(s.orders.get(id).await.unwrap().unwrap().status, status);
     }
-    let mut owed: Vec<OrderId> = s
-        .ledger
-        .due_notifications(at, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.order.id)
-        .collect();
+    let mut owed = owed_now(&s, at).await;
     owed.sort();
     let mut want = placed.clone();
     want.sort();
@@ -273,14 +272,7 @@ pub async fn a_batch_claims_its_emails_or_says_it_did_not(s: Store) {
         Some(claimed) => {
             assert_eq!(claimed, until);
             assert!(!someone_else, "the claim is the caller's");
-            let due: Vec<OrderId> = s
-                .ledger
-                .due_notifications(at, 10)
-                .await
-                .unwrap()
-                .iter()
-                .map(|e| e.order.id)
-                .collect();
+            let due = owed_now(&s, at).await;
             assert!(
                 !due.contains(&fresh.id),
                 "the scan leaves a claimed email alone"

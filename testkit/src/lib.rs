@@ -2,6 +2,7 @@
 //!
 //! - [`spawn_app`] / [`TestApp`]: the real router on port 0 with fresh in-memory
 //!   adapters per test, the worker and relay stepped by the test itself.
+//! - [`addresses`]: addresses webhooks must not reach, and test names for them.
 //! - [`faults`]: adapters that can be switched to fail, for outage tests.
 //! - [`meter`]: a `CallMeter` that remembers the requests adapters counted.
 //! - [`receiver`]: a webhook endpoint that records, fails or hangs as told.
@@ -11,6 +12,7 @@
 //!
 //! Set `TEST_LOG=1` to see the application's logs.
 
+pub mod addresses;
 #[cfg(feature = "docker")]
 mod containers;
 pub mod contracts;

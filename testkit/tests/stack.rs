@@ -3,6 +3,7 @@
 
 use orderflow::config::Secret;
 use orderflow_core::domain::{Role, UserId};
+use orderflow_testkit::addresses::{url_of, NOT_GLOBAL};
 use orderflow_testkit::{spawn_stack, start, ADMIN_EMAIL, ADMIN_PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -227,21 +228,17 @@ async fn api_and_worker_processes_side_by_side() {
     assert_eq!(a.drain().await, 0, "nothing processed twice");
 }
 
-/// Outside the embedded configuration, an endpoint on a private address is refused
-/// unless `webhooks.allow_private_networks` says otherwise (the local profile does).
+/// Outside the embedded configuration, an endpoint on an address that is not globally
+/// reachable (every special-purpose block) is refused unless
+/// `webhooks.allow_private_networks` says otherwise (the local profile does).
 #[tokio::test]
 async fn webhooks_to_private_addresses_are_refused_outside_the_embedded_configuration() {
     let Some(app) = spawn_stack(|c| c.webhooks.allow_private_networks = false).await else {
         return;
     };
     let admin = app.admin_token().await;
-    for url in [
-        "http://127.0.0.1:9/hook",
-        "http://localhost:9/hook",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[::1]:9/",
-        "http://10.0.0.8/",
-    ] {
+    let literals = NOT_GLOBAL.iter().map(|(_, ip)| url_of(ip));
+    for url in literals.chain(["http://localhost:9/hook".to_owned()]) {
         let r = app
             .post(
                 "/api/admin/webhooks",

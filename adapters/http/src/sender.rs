@@ -1,5 +1,5 @@
-use crate::GuardedResolver;
-use orderflow_core::domain::{is_private_address, WebhookUrl};
+use crate::{GuardedResolver, NameLookup, SystemLookup};
+use orderflow_core::domain::WebhookUrl;
 use orderflow_core::ports::{SendOutcome, WebhookSender};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,14 +23,20 @@ pub struct HttpSender {
 
 impl HttpSender {
     pub fn new(s: &HttpSenderSettings) -> Result<Self, String> {
+        Self::with_lookup(s, Arc::new(SystemLookup))
+    }
+
+    /// Like `new`, resolving names with `names` (tests give names any address).
+    pub fn with_lookup(s: &HttpSenderSettings, names: Arc<dyn NameLookup>) -> Result<Self, String> {
         let resolver = GuardedResolver {
             allow_private: s.allow_private_networks,
+            names,
         };
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(s.timeout)
             .connect_timeout(s.timeout)
-            .dns_resolver(Arc::new(resolver))
+            .dns_resolver(Arc::new(resolver.clone()))
             .no_proxy()
             .user_agent(concat!("Orderflow-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -41,8 +47,8 @@ impl HttpSender {
     /// A literal address in the URL skips the resolver: it is checked here.
     fn literal_refused(&self, url: &WebhookUrl) -> Option<String> {
         let ip: IpAddr = url.host().parse().ok()?;
-        (!self.resolver.allow_private && is_private_address(ip)).then(|| {
-            format!("{ip} is a private address, which webhooks.allow_private_networks refuses")
+        (!self.resolver.may_reach(ip)).then(|| {
+            format!("{ip} is not a globally reachable address, which webhooks.allow_private_networks refuses")
         })
     }
 }

@@ -362,8 +362,9 @@ pub struct WebhooksConfig {
     pub retry_max_ms: u64,
     /// How long a rotated-out secret keeps signing beside the new one.
     pub rotation_overlap_ms: u64,
-    /// Whether endpoints may resolve to loopback, private, link-local or metadata
-    /// addresses. Always allowed in the embedded configuration.
+    /// Whether endpoints may be or resolve to addresses that are not globally
+    /// reachable (`domain::is_globally_reachable`). Always allowed in the embedded
+    /// configuration.
     pub allow_private_networks: bool,
     /// Deliveries in flight per worker process, and at most this many to one endpoint
     /// (so a slow endpoint leaves the rest to the others).

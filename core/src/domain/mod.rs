@@ -9,6 +9,7 @@ mod order_search;
 mod password;
 mod product;
 mod quantity;
+mod reachable;
 mod refusal;
 mod reset;
 mod role;
@@ -30,6 +31,7 @@ pub use order_search::OrderSearch;
 pub use password::{Password, PasswordHash};
 pub use product::{Product, ProductCursor, ProductName, ProductPage, ProductPatch};
 pub use quantity::Quantity;
+pub use reachable::is_globally_reachable;
 pub use refusal::{PublishRefusal, Refusals};
 pub use reset::{ResetSecret, ResetToken, ResetTokenHash};
 pub use role::Role;
@@ -39,8 +41,8 @@ pub use sku::Sku;
 pub use status::OrderStatus;
 pub use user::User;
 pub use webhook::{
-    is_private_address, signed_content, DeliveryAttempt, EventFilter, EventKind, SigningSecret,
-    Webhook, WebhookEvent, WebhookEventId, WebhookSecret, WebhookUrl, MAX_WEBHOOK_URL,
+    signed_content, DeliveryAttempt, EventFilter, EventKind, SigningSecret, Webhook, WebhookEvent,
+    WebhookEventId, WebhookSecret, WebhookUrl, MAX_WEBHOOK_URL,
 };
 
 /// Why a raw value was refused. `field` names the input so the API can say which one.

@@ -3,7 +3,6 @@
 use super::{Order, OrderId, OrderStatus, ParseError, WebhookId};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, Utc};
-use std::net::IpAddr;
 
 /// The longest URL an endpoint may have.
 pub const MAX_WEBHOOK_URL: usize = 2048;
@@ -151,37 +150,6 @@ impl WebhookUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// True for addresses a webhook must not reach unless private networks are allowed:
-/// loopback, private (RFC 1918, unique-local), link-local (where cloud metadata
-/// services answer), carrier-grade NAT, unspecified, multicast and broadcast, and the
-/// same inside IPv4-mapped IPv6.
-pub fn is_private_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private_address(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-        }
     }
 }
 
@@ -407,28 +375,6 @@ mod tests {
             WebhookUrl::parse("HTTP://Example.COM:81").unwrap().host(),
             "example.com"
         );
-    }
-
-    #[test]
-    fn private_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private_address(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
-            assert!(!is_private_address(ip.parse().unwrap()), "{ip}");
-        }
     }
 
     #[test]

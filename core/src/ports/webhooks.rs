@@ -142,8 +142,10 @@ pub enum SendOutcome {
 /// MUST:
 /// - not follow redirects (a 3xx is an answer);
 /// - give up after its timeout and answer `NoAnswer`;
-/// - refuse, as `NoAnswer`, a URL whose host resolves to a private address
-///   (`domain::is_private_address`) unless configured to allow them, checking the
+/// - refuse, as `NoAnswer`, a URL whose host is or resolves to an address that is not
+///   globally reachable (`domain::is_globally_reachable`: private, loopback,
+///   link-local, every IANA special-purpose block, and IPv4 reached through NAT64 or
+///   6to4) unless configured to allow private networks, checking the
 ///   addresses it connects to (so a name that changes its answer cannot slip past);
 /// - read no more than a few KiB of the answer;
 /// - make `check` refuse what `post` would refuse for the address.

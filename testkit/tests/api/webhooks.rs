@@ -1,11 +1,17 @@
 //! Signed webhooks: registration, delivery at least once and in order, the log,
 //! redelivery, secret rotation.
 
+use orderflow_adapter_http::{HttpSender, HttpSenderSettings};
+use orderflow_core::domain::WebhookUrl;
+use orderflow_core::ports::{SendOutcome, WebhookSender};
 use orderflow_core::usecases::Sent;
+use orderflow_testkit::addresses::{url_of, NameTable, GLOBAL, NOT_GLOBAL};
 use orderflow_testkit::receiver::Receiver;
-use orderflow_testkit::{spawn_app, spawn_app_with, RunningApp};
+use orderflow_testkit::{spawn_app, spawn_app_custom, spawn_app_with, RunningApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
 
 async fn add_hook(app: &RunningApp, admin: &str, url: &str, events: Value) -> Value {
     let r = app
@@ -453,4 +459,106 @@ async fn an_endpoint_gets_only_what_happens_after_it_was_added() {
     assert_eq!(app.deliver_webhooks().await, [Sent::Delivered]);
     let kinds: Vec<String> = receiver.seen().iter().map(|r| r.event_type()).collect();
     assert_eq!(kinds, ["order.completed"]);
+}
+
+/// A deployment that keeps webhooks off private networks refuses every address that
+/// is not globally reachable — at registration, whether the URL names it or a name
+/// resolves to it, and at every send, so a name that changes its answer after
+/// registration is refused too.
+#[tokio::test]
+async fn special_purpose_addresses_are_refused_by_literal_by_name_and_at_send_time() {
+    let names = NameTable::default();
+    let sender = Arc::new(
+        HttpSender::with_lookup(
+            &HttpSenderSettings {
+                timeout: Duration::from_millis(500),
+                allow_private_networks: false,
+            },
+            Arc::new(names.clone()),
+        )
+        .expect("sender"),
+    );
+    let swapped = sender.clone();
+    // A refused delivery is tried again only after a minute: the test sees one try.
+    let slow_retries = |c: &mut orderflow::config::Config| {
+        c.webhooks.retry_first_ms = 60_000;
+        c.webhooks.retry_max_ms = 60_000;
+    };
+    let app = spawn_app_custom(slow_retries, |a| a.webhook_sender = swapped).await;
+    let admin = app.admin_token().await;
+    // The endpoints accepted here want only cancellations, which this test makes none
+    // of: nothing is sent to the public addresses.
+    let register = |url: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let r = app
+                .post(
+                    "/api/admin/webhooks",
+                    Some(admin),
+                    json!({"url": url, "events": ["order.cancelled"]}),
+                )
+                .await;
+            (r.status, r.code().to_owned(), r.body)
+        }
+    };
+    let refused = (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "webhook_url_refused".to_owned(),
+    );
+    for (i, (block, ip)) in NOT_GLOBAL.iter().enumerate() {
+        let (status, code, body) = register(url_of(ip)).await;
+        assert_eq!((status, code), refused, "{block}: {ip} {body:?}");
+        let name = format!("special-{i}.example");
+        names.set(&name, ip);
+        let (status, code, body) = register(format!("http://{name}/hook")).await;
+        assert_eq!((status, code), refused, "{block}: {name} → {ip} {body:?}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not globally reachable"),
+            "{block}: {body:?}"
+        );
+        let url = WebhookUrl::parse(&format!("http://{name}/hook")).expect("url");
+        match sender.post(&url, &[], b"{}".to_vec()).await {
+            SendOutcome::NoAnswer(why) => {
+                assert!(why.contains("not globally reachable"), "{block}: {why}")
+            }
+            other => panic!("{block}: sent to {ip}: {other:?}"),
+        }
+    }
+    for (i, ip) in GLOBAL.iter().enumerate() {
+        let (status, _, body) = register(url_of(ip)).await;
+        assert_eq!(status, StatusCode::CREATED, "{ip} {body:?}");
+        let name = format!("global-{i}.example");
+        names.set(&name, ip);
+        let (status, _, body) = register(format!("http://{name}/hook")).await;
+        assert_eq!(status, StatusCode::CREATED, "{name} → {ip} {body:?}");
+    }
+    // Registered while it answered with a public address, then pointed at the metadata
+    // service over NAT64: the delivery is refused before any connection.
+    names.set("rebind.example", "93.184.216.34");
+    let hook = add_hook(
+        &app,
+        &admin,
+        "http://rebind.example/hook",
+        json!(["order.placed"]),
+    )
+    .await;
+    names.set("rebind.example", "64:ff9b::a9fe:a9fe");
+    app.product("HOOK-SP", 700, 5).await;
+    let user = app.customer().await;
+    order(&app, &user.access_token, "HOOK-SP").await;
+    assert_eq!(app.deliver_webhooks().await, [Sent::Failed]);
+    let log = app
+        .get(
+            &format!(
+                "/api/admin/webhooks/{}/deliveries",
+                hook["id"].as_str().expect("id")
+            ),
+            Some(&admin),
+        )
+        .await;
+    let error = log.body["items"][0]["error"].as_str().unwrap_or("");
+    assert!(error.contains("not globally reachable"), "{:?}", log.body);
 }

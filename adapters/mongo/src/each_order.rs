@@ -30,8 +30,12 @@ impl MongoStore {
             let statements: Vec<Document> = chunk
                 .iter()
                 .map(|id| {
-                    let mut q = filter.clone();
-                    q.insert("_id", id);
+                    // The id first: MongoDB plans from the whole predicate, but
+                    // secantusdb picks its index by the first field, and any other
+                    // first field (`status`, `hooks_owed`) has it scan every order
+                    // that field matches for each statement.
+                    let mut q = doc! {"_id": id};
+                    q.extend(filter.clone());
                     doc! {"q": q, "u": update.clone(), "multi": false}
                 })
                 .collect();

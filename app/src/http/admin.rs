@@ -47,7 +47,7 @@ pub struct RedriveView {
 }
 
 /// Messages the queue gave up on after their maximum receives (admin).
-#[utoipa::path(get, path = "/api/admin/dead-letters", tag = "admin", security(("bearer" = [])), params(LimitQuery),
+#[utoipa::path(get, operation_id = "list_dead_letters", path = "/api/admin/dead-letters", tag = "admin", security(("bearer" = [])), params(LimitQuery),
     responses((status = 200, description = "the dead letters, oldest first", body = DeadLetterPage),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -71,7 +71,7 @@ pub async fn dead_letters(
 }
 
 /// Moves dead letters back to the work queue (admin).
-#[utoipa::path(post, path = "/api/admin/dead-letters/redrive", tag = "admin", security(("bearer" = [])), params(LimitQuery),
+#[utoipa::path(post, operation_id = "redrive_dead_letters", path = "/api/admin/dead-letters/redrive", tag = "admin", security(("bearer" = [])), params(LimitQuery),
     responses((status = 200, description = "how many dead letters went back to the queue", body = RedriveView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +89,7 @@ pub async fn redrive(
 /// Deletes one dead letter for good, for a message no redrive can help (admin): the
 /// order it named, if any, stays as it is (the relay's sweep publishes a pending order
 /// again).
-#[utoipa::path(delete, path = "/api/admin/dead-letters/{message_id}", tag = "admin", security(("bearer" = [])), params(("message_id" = String, Path)),
+#[utoipa::path(delete, operation_id = "drop_dead_letter", path = "/api/admin/dead-letters/{message_id}", tag = "admin", security(("bearer" = [])), params(("message_id" = String, Path)),
     responses((status = 204, description = "the dead letter is gone"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -111,7 +111,7 @@ pub struct EmailsRetriedView {
 
 /// Makes every owed outcome email due now (admin): after a mail outage, instead of each
 /// waiting out its back-off. The workers' due-email scans send them, each once.
-#[utoipa::path(post, path = "/api/admin/emails/retry", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "retry_failed_emails", path = "/api/admin/emails/retry", tag = "admin", security(("bearer" = [])),
     responses((status = 200, description = "how many owed emails are due now", body = EmailsRetriedView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -157,7 +157,7 @@ pub struct RetriedView {
 }
 
 /// Orders whose message the queue refused until the relay set them aside (admin).
-#[utoipa::path(get, path = "/api/admin/outbox/set-aside", tag = "admin", security(("bearer" = [])), params(LimitQuery),
+#[utoipa::path(get, operation_id = "list_set_aside_orders", path = "/api/admin/outbox/set-aside", tag = "admin", security(("bearer" = [])), params(LimitQuery),
     responses((status = 200, description = "the set-aside orders", body = SetAsidePage),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -175,7 +175,7 @@ pub async fn set_aside(
 
 /// Hands a set-aside order back to the relay, which publishes it on its next scan and
 /// counts refusals from zero again (admin).
-#[utoipa::path(post, path = "/api/admin/outbox/set-aside/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "retry_set_aside_order", path = "/api/admin/outbox/set-aside/{id}/retry", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 202, description = "handed back to the relay", body = RetriedView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -196,7 +196,7 @@ pub async fn retry_set_aside(
 
 /// Give a user another role (admin). Their logins end, so no token keeps the old role:
 /// they log in again to get the new one. An admin cannot change their own role.
-#[utoipa::path(patch, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = RoleChange,
+#[utoipa::path(patch, operation_id = "change_user_role", path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = RoleChange,
     responses((status = 200, description = "the user with the new role; their logins ended", body = UserView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,7 @@ fn tokens(pair: TokenPair) -> Json<TokenView> {
 }
 
 /// Create a customer account.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, operation_id = "register_user", path = "/api/auth/register", tag = "auth", request_body = Credentials,
     responses((status = 201, description = "the new account", body = UserView),
         (status = 409, description = "email_taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed", body = Problem, content_type = "application/problem+json"),
@@ -38,7 +38,7 @@ pub async fn register(
 }
 
 /// Exchange email and password for an access token and a refresh token.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, operation_id = "log_in", path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, description = "a token pair", body = TokenView),
         (status = 401, description = "unauthorized: unknown email or wrong password, one answer", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, with Retry-After", body = Problem, content_type = "application/problem+json")))]
@@ -59,7 +59,7 @@ pub async fn login(
 /// again within `auth.refresh_reuse_grace_ms` (before the new one was used) returns
 /// the same new refresh token; later, presenting an already-rotated token revokes the
 /// whole login.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "refresh_tokens", path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, description = "a token pair", body = TokenView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
 pub async fn refresh(
@@ -78,7 +78,7 @@ pub async fn refresh(
 /// Change the caller's password. Every other login of the account ends (its refresh
 /// tokens at once, its access tokens within `auth.revocation_check_ms`); the caller's
 /// login goes on.
-#[utoipa::path(post, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
+#[utoipa::path(post, operation_id = "change_password", path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordChange,
     responses((status = 204, description = "changed; the account's other logins ended"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "wrong_password: the current password is wrong", body = Problem, content_type = "application/problem+json"),
@@ -105,7 +105,7 @@ pub async fn change_password(
 
 /// End the login the refresh token belongs to: its refresh token at once, its access
 /// tokens within `auth.revocation_check_ms`.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "log_out", path = "/api/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 pub async fn logout(
     State(s): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn logout(
 }
 
 /// Who the bearer token belongs to.
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_current_user", path = "/api/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "the caller", body = MeView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json")))]
 pub async fn me(

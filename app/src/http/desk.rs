@@ -63,7 +63,7 @@ impl DeskQuery {
 
 /// Every customer's orders, newest first, filtered (admin). Pages are stable like the
 /// customer list's: orders placed meanwhile never shift later pages.
-#[utoipa::path(get, path = "/api/admin/orders", tag = "admin", security(("bearer" = [])), params(DeskQuery),
+#[utoipa::path(get, operation_id = "search_orders", path = "/api/admin/orders", tag = "admin", security(("bearer" = [])), params(DeskQuery),
     responses((status = 200, description = "a page of orders, newest first", body = OrderPageView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -83,7 +83,7 @@ pub async fn search_orders(
 }
 
 /// One user's account (admin): to see who placed an order.
-#[utoipa::path(get, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "get_user", path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "the user", body = UserView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -100,7 +100,7 @@ pub async fn get_user(
 /// Cancel any customer's pending order (admin), with the same race rules as the
 /// customer's own cancel: exactly one of the cancel and the worker's settlement wins.
 /// The customer's order history records that an administrator cancelled it.
-#[utoipa::path(post, path = "/api/admin/orders/{id}/cancel", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "cancel_any_order", path = "/api/admin/orders/{id}/cancel", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "the order", body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,7 @@ pub struct HealthView {
 
 /// The process is up. Never looks at dependencies: restarting a process does not fix
 /// a database.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "the process is alive", body = HealthView)))]
+#[utoipa::path(get, operation_id = "check_liveness", path = "/healthz", tag = "ops", responses((status = 200, description = "the process is alive", body = HealthView)))]
 pub async fn healthz() -> Json<HealthView> {
     Json(HealthView { status: "ok" })
 }
@@ -29,7 +29,7 @@ pub async fn healthz() -> Json<HealthView> {
 /// store) is down; 200 `degraded` when only the cache or the queue is (reads fall
 /// through, placements wait in the outbox). Dependency results are reused for about a
 /// second, and never carry the error text (it is logged).
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+#[utoipa::path(get, operation_id = "check_readiness", path = "/readyz", tag = "ops", responses(
     (status = 200, description = "ready (or degraded: an optional dependency is down)", body = ReadinessView), (status = 503, description = "not ready: a required dependency is down, or draining", body = ReadinessView)))]
 pub async fn readyz(State(r): State<Arc<Readiness>>) -> (StatusCode, Json<ReadinessView>) {
     let view = r.report().await;

@@ -9,7 +9,14 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Orderflow", description = "Event-driven order processing: place orders, watch them complete, get an email."),
-    tags((name = "auth"), (name = "products"), (name = "orders"), (name = "ops"), (name = "admin"))
+    tags(
+        (name = "auth", description = "Accounts, tokens and passwords"),
+        (name = "products", description = "The catalogue and its stock"),
+        (name = "orders", description = "Placing, following and cancelling orders"),
+        (name = "admin", description = "The admin desk: orders, users, dead letters, the outbox and emails"),
+        (name = "webhooks", description = "Signed event deliveries to registered endpoints"),
+        (name = "ops", description = "Liveness and readiness")
+    )
 )]
 struct ApiDoc;
 

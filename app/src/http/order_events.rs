@@ -54,7 +54,7 @@ pub struct Streams {
 /// `GET /api/orders/{id}`. A comment heartbeat comes every `http.stream_heartbeat_ms`
 /// (15 s); `Last-Event-ID` resumes without repeating a state; the stream ends after a
 /// terminal status, and when the instance shuts down (resume elsewhere).
-#[utoipa::path(get, path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "stream_order_events", path = "/api/orders/{id}/events", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), ("Last-Event-ID" = Option<u32>, Header, description = "the id of the last event received")),
     responses((status = 200, description = "an event stream: `id: <n>`, `event: order`, `data: <the order>` per state", content_type = "text/event-stream", body = OrderEvent),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),

@@ -17,7 +17,7 @@ pub(super) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
 }
 
 /// Place an order. It is processed asynchronously: poll `GET /api/orders/{id}`.
-#[utoipa::path(post, path = "/api/orders", tag = "orders", security(("bearer" = [])), request_body = PlaceOrderRequest,
+#[utoipa::path(post, operation_id = "place_order", path = "/api/orders", tag = "orders", security(("bearer" = [])), request_body = PlaceOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the same order; max 255 chars")),
     responses((status = 202, description = "accepted: the order is pending until the worker settles it", body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +101,7 @@ pub async fn get(
 }
 
 /// Cancel a pending order.
-#[utoipa::path(post, path = "/api/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "cancel_order", path = "/api/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "the order", body = OrderView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found", body = Problem, content_type = "application/problem+json"),

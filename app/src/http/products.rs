@@ -41,7 +41,7 @@ pub async fn get(
 }
 
 /// Add a product (admin).
-#[utoipa::path(post, path = "/api/products", tag = "products", security(("bearer" = [])), request_body = CreateProductRequest,
+#[utoipa::path(post, operation_id = "create_product", path = "/api/products", tag = "products", security(("bearer" = [])), request_body = CreateProductRequest,
     responses((status = 201, description = "created", body = ProductView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -67,7 +67,7 @@ pub async fn create(
 }
 
 /// Rename, reprice or restock a product (admin). `stock_delta` is relative.
-#[utoipa::path(patch, path = "/api/products/{sku}", tag = "products", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "update_product", path = "/api/products/{sku}", tag = "products", security(("bearer" = [])),
     params(("sku" = String, Path)), request_body = PatchProductRequest,
     responses((status = 200, description = "the product", body = ProductView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),

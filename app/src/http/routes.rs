@@ -31,11 +31,12 @@ impl Default for Api {
 
 impl Api {
     /// Serves `handler` at the path and methods its `#[utoipa::path]` (`P`) names, and
-    /// documents it. `SchemaReferences` is utoipa's hidden trait for the schemas an
-    /// operation uses; utoipa-axum's router relies on it the same way.
+    /// documents it. `SchemaReferences` and `Tags` are utoipa's hidden traits for the
+    /// schemas an operation uses and the tags it is filed under; utoipa-axum's router
+    /// relies on them the same way.
     pub fn operation<P, H, T>(mut self, handler: H) -> Self
     where
-        P: utoipa::Path + utoipa::__dev::SchemaReferences,
+        P: utoipa::Path + utoipa::__dev::SchemaReferences + utoipa::__dev::Tags<'static>,
         H: Handler<T, AppState>,
         T: 'static,
     {
@@ -47,8 +48,15 @@ impl Api {
             .reduce(MethodFilter::or)
             .unwrap_or_else(|| panic!("#[utoipa::path] of {path} names no method"));
         self.router = self.router.route(&path, on(filter, handler));
-        self.paths
-            .add_path_operation(&path, methods, P::operation());
+        // `Path::operation` leaves out the attribute's `tag`, which utoipa hands out
+        // apart (as its own router does): without it every operation lands under
+        // "default" in Swagger UI and in one module of a generated client.
+        let mut operation = P::operation();
+        let tags = P::tags();
+        if !tags.is_empty() {
+            operation.tags = Some(tags.into_iter().map(str::to_owned).collect());
+        }
+        self.paths.add_path_operation(&path, methods, operation);
         P::schemas(&mut self.schemas);
         self
     }

@@ -146,7 +146,7 @@ fn webhook_id(raw: &str) -> Result<WebhookId, ApiError> {
 }
 
 /// Register an endpoint (admin). Its secret is in this answer only.
-#[utoipa::path(post, path = "/api/admin/webhooks", tag = "webhooks", security(("bearer" = [])), request_body = CreateWebhookRequest,
+#[utoipa::path(post, operation_id = "create_webhook", path = "/api/admin/webhooks", tag = "webhooks", security(("bearer" = [])), request_body = CreateWebhookRequest,
     responses((status = 201, description = "created", body = CreatedWebhookView),
         (status = 400, description = "invalid_json", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
@@ -176,7 +176,7 @@ pub async fn create_webhook(
 }
 
 /// Every registered endpoint (admin), oldest first.
-#[utoipa::path(get, path = "/api/admin/webhooks", tag = "webhooks", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_webhooks", path = "/api/admin/webhooks", tag = "webhooks", security(("bearer" = [])),
     responses((status = 200, description = "the endpoints", body = WebhookListView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json")))]
@@ -191,7 +191,7 @@ pub async fn list_webhooks(
 }
 
 /// Remove an endpoint (admin): nothing more is sent to it.
-#[utoipa::path(delete, path = "/api/admin/webhooks/{id}", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "delete_webhook", path = "/api/admin/webhooks/{id}", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204, description = "removed"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -207,7 +207,7 @@ pub async fn delete_webhook(
 
 /// A new signing secret (admin). For `webhooks.rotation_overlap_ms` every delivery
 /// carries a signature by the old secret and one by the new.
-#[utoipa::path(post, path = "/api/admin/webhooks/{id}/rotate-secret", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/api/admin/webhooks/{id}/rotate-secret", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, description = "the new secret", body = SecretView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -224,7 +224,7 @@ pub async fn rotate_secret(
 }
 
 /// The endpoint's delivery tries, newest first (admin).
-#[utoipa::path(get, path = "/api/admin/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path), DeliveryQuery),
+#[utoipa::path(get, operation_id = "list_webhook_deliveries", path = "/api/admin/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = [])), params(("id" = String, Path), DeliveryQuery),
     responses((status = 200, description = "a page of tries, newest first", body = DeliveryPageView),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
@@ -257,7 +257,7 @@ pub async fn deliveries(
 /// One more delivery of an event to this endpoint (admin): after it was given up, or
 /// when the receiver lost it. It goes behind what the endpoint's queue for that order
 /// holds, with the same `webhook-id`.
-#[utoipa::path(post, path = "/api/admin/webhooks/{id}/events/{event_id}/redeliver", tag = "webhooks", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "redeliver_webhook_event", path = "/api/admin/webhooks/{id}/events/{event_id}/redeliver", tag = "webhooks", security(("bearer" = [])),
     params(("id" = String, Path), ("event_id" = String, Path)),
     responses((status = 202, description = "queued"),
         (status = 401, description = "unauthorized", body = Problem, content_type = "application/problem+json"),

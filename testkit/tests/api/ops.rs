@@ -62,13 +62,36 @@ async fn openapi_documents_every_route_and_docs_are_served() {
         }
     }
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
-    // Client generators name a method after each operationId and refuse a document
-    // whose responses lack the required description.
+    // Client generators name a method after each operationId (verb_noun here) and a
+    // module after each tag, and refuse a document whose responses lack the required
+    // description; Swagger UI groups operations by tag.
+    let declared: Vec<&str> = doc.body["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     let mut ids = std::collections::BTreeMap::new();
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
+            let tags: Vec<&str> = op["tags"]
+                .as_array()
+                .map(|t| t.iter().filter_map(|t| t.as_str()).collect())
+                .unwrap_or_default();
+            assert!(
+                !tags.is_empty() && tags.iter().all(|t| declared.contains(t)),
+                "{method} {path} has tags {:?}; declared: {declared:?}",
+                op["tags"]
+            );
             let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            let words: Vec<&str> = id.split('_').collect();
+            assert!(
+                words.len() >= 2
+                    && words
+                        .iter()
+                        .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+                "{method} {path}: operationId {id:?} is not verb_noun"
+            );
             if let Some(other) = ids.insert(id.clone(), format!("{method} {path}")) {
                 panic!("operationId {id:?} names both {other} and {method} {path}");
             }

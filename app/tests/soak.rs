@@ -8,14 +8,11 @@
 //! `SOAK_SECS` sets the duration (default 75).
 //!
 //! Each client paces itself to at most `SOAK_CLIENT_RATE` requests a second (default
-//! 15; at 20 the settling after the load took 40–70 s of the 180 s allowed): the soak
-//! checks correctness under chaos at a load the emulators sustain, not capacity (that
-//! is `scripts/bench local`). Placements no longer wait for the queue, so unpaced
-//! clients place orders faster than two workers settle them on moto, and
-//! moto's cost per message grows with the messages it holds (every send, receive and
-//! delete scans the whole queue): with ~1,300 queued it fell from ~50 calls/s to ~2,
-//! receives timed out after marking their messages received, and orders were
-//! dead-lettered unprocessed. Real SQS does not slow with depth.
+//! 15): the soak checks correctness under chaos at a load the emulators sustain, not
+//! capacity (that is `scripts/bench local`). Placements do not wait for the queue, so
+//! unpaced clients place orders faster than two workers settle them on moto, whose
+//! cost per message grows with the messages it holds (every send, receive and delete
+//! scans the whole queue); real SQS does not slow with depth.
 
 mod support;
 

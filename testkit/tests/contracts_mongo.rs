@@ -251,12 +251,11 @@ impl OwingOrders {
 
 /// Writes to many orders at once (the relay marking a batch published, forgetting
 /// webhook events nobody wants, …) run while workers settle some of those orders in
-/// transactions. They may wait for a settlement, never hold one up. On a server that
-/// holds the whole collection while a multi-document update retries a conflict with a
-/// transaction (secantusdb does), the settlement's commit waited behind a second
-/// settlement's write, which waited behind the update, which waited for the commit:
-/// every call to the store timed out until the server was restarted (every request a
-/// 503 in the soak, 12 s in). `write` gets the settling order and one nobody holds.
+/// transactions. They may wait for a settlement, never hold one up: a server may hold
+/// the whole collection while a multi-document update retries a conflict with a
+/// transaction (secantusdb does), and then the settlement's commit waits behind a
+/// second settlement's write, which waits behind the update, which waits for the
+/// commit. `write` gets the settling order and one nobody holds.
 async fn never_holds_up_a_settlement<F, Fut>(write: F)
 where
     F: FnOnce(MongoStore, orderflow_core::domain::OrderId, orderflow_core::domain::OrderId) -> Fut,

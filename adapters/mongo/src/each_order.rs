@@ -14,11 +14,9 @@ impl MongoStore {
     ///
     /// Not `update_many`: these writes meet settlements, which write their order inside
     /// a transaction. A single-document statement that meets one waits for that order
-    /// alone. A multi-document update waits the same way, but secantusdb holds the
-    /// whole collection meanwhile, so a second settlement's write to another order
-    /// queues behind it, and the first settlement's commit behind the second through
-    /// the server's transaction table: no call to the store returns again
-    /// (`never_holds_up_a_settlement` in contracts_mongo.rs).
+    /// alone; a multi-document update may hold the whole collection meanwhile (secantusdb
+    /// does), which queues every other settlement behind it and can deadlock with the
+    /// one it waits for (`never_holds_up_a_settlement` in contracts_mongo.rs).
     pub(crate) async fn update_each_order(
         &self,
         ids: &[String],

@@ -511,10 +511,10 @@ const CANCEL_PATIENCE: Duration = Duration::from_secs(1);
 impl MongoStore {
     /// The conditional update, with a server-side time limit: a write to an order a
     /// settlement's transaction holds waits for its lock, and the limit makes the
-    /// server give up (and not apply it later) so the cancel can answer `Busy`. A
-    /// transaction would conflict at once instead, but on secantusdb transactional
-    /// cancels under the soak twice stalled every write for over 40 s (its log: a plain
-    /// update retrying on a write conflict; most likely the relay's `mark_published`).
+    /// server give up (and not apply it later) so the cancel can answer `Busy`. Not a
+    /// transaction: a single-document write is atomic on its own, and a cancel in a
+    /// transaction is one more transaction for the relay's and the sweep's
+    /// multi-order writes to meet (see `each_order.rs`).
     async fn cancel_within_patience(
         &self,
         id: OrderId,

@@ -2,7 +2,7 @@
 //! `auth.revocation_check_ms` it reads the logins other processes ended, so their
 //! access tokens are refused here too (checks themselves read only memory).
 
-use crate::metrics::Metrics;
+use crate::metrics::{set_count, Metrics};
 use orderflow_core::usecases::AuthService;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,10 +24,7 @@ pub async fn run_revocation_reads(
         tokio::select! {
             _ = stop.changed() => break,
             read = auth.refresh_revocations() => match read {
-                Ok(_) => {
-                    let held = i64::try_from(auth.revoked.len()).unwrap_or(i64::MAX);
-                    metrics.revoked_sessions.set(held);
-                }
+                Ok(_) => set_count(&metrics.revoked_sessions, auth.revoked.len()),
                 Err(e) => tracing::warn!(
                     error = %e,
                     source = ?e,

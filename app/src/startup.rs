@@ -92,7 +92,7 @@ impl Application {
         let readiness = Readiness::new(Duration::from_secs(1), Duration::from_secs(2));
         let ops = TcpListener::bind(config.ops.bind)
             .await
-            .with_context(|| format!("binding ops.bind = {}", config.ops.bind))?;
+            .map_err(|e| ops_bind_error(config.ops.bind, &e))?;
         let ops_addr = ops.local_addr()?;
         tracing::info!(addr = %ops_addr, role = role.name(), "ops listener up: /healthz /readyz /metrics");
         let (ops_stop, stop) = watch::channel(false);
@@ -414,4 +414,20 @@ fn spawn_named(
         work.await;
         name
     });
+}
+
+/// Why the ops listener could not bind, and, when its port is taken (an `api` and a
+/// `worker` started on one host with the same profile), what to set.
+fn ops_bind_error(bind: std::net::SocketAddr, e: &std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        let mut next = bind;
+        next.set_port(bind.port().wrapping_add(1).max(1));
+        anyhow::anyhow!(
+            "binding ops.bind = {bind}: the address is in use (another process on this host, \
+             perhaps the other role of this profile): give each process its own ops port, \
+             e.g. ORDERFLOW_OPS__BIND={next}"
+        )
+    } else {
+        anyhow::anyhow!("binding ops.bind = {bind}: {e}")
+    }
 }

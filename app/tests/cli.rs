@@ -83,6 +83,29 @@ fn a_bad_setting_stops_the_start_naming_the_key() {
     );
 }
 
+/// A second process on one host with the same ops port (an `api` and a `worker` of one
+/// profile) stops at once and says what to set.
+#[test]
+fn a_taken_ops_port_stops_the_start_saying_what_to_set() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let at = taken.local_addr().expect("its address").to_string();
+    let o = orderflow(
+        &["worker"],
+        &owned(&[
+            ("ORDERFLOW_OPS__BIND", at.as_str()),
+            ("ORDERFLOW_HTTP__BIND", "127.0.0.1:0"),
+        ]),
+    );
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("ops.bind = {at}"))
+            && err.contains("in use")
+            && err.contains("ORDERFLOW_OPS__BIND="),
+        "{err}"
+    );
+}
+
 fn orderflow_in(dir: &str, args: &[&str], env: &[(String, String)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_orderflow"));
     cmd.current_dir(dir)

@@ -398,11 +398,32 @@ async fn every_command_sent_is_counted_under_its_collection() {
     let store = MongoStore::connect_metered(&settings, meter.clone())
         .await
         .unwrap();
-    assert!(
-        meter.count("store createIndexes orders") > 0,
+    // Each collection's indexes in one command.
+    assert_eq!(
+        meter.count("store createIndexes orders"),
+        1,
         "{:?}",
         meter.all()
     );
+    let client = mongodb::Client::with_uri_str(&settings.uri).await.unwrap();
+    let names = client
+        .database(&settings.database)
+        .collection::<mongodb::bson::Document>("orders")
+        .list_index_names()
+        .await
+        .unwrap();
+    for name in [
+        "user_idempotency_key",
+        "outbox",
+        "pending",
+        "owed_notifications",
+        "webhook_fan_out",
+        "desk_recent",
+        "desk_status",
+        "desk_sku",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
+    }
 
     let product = fixtures::product("METERED", 100, 5);
     InventoryRepo::insert(&store, &product).await.unwrap();

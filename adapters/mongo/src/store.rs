@@ -90,179 +90,124 @@ impl MongoStore {
         Ok(store)
     }
 
+    /// Every collection's indexes, one `createIndexes` command per collection (the
+    /// server skips those that exist).
     async fn create_indexes(&self) -> Result<(), mongodb::error::Error> {
-        let unique = || IndexOptions::builder().unique(true).build();
-        self.users
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"email": 1})
-                    .options(unique())
-                    .build(),
-            )
-            .await?;
-        self.sessions
-            .create_index(IndexModel::builder().keys(doc! {"current": 1}).build())
-            .await?;
-        self.sessions
-            .create_index(IndexModel::builder().keys(doc! {"previous": 1}).build())
-            .await?;
-        // A password or role change ends every login of one user.
-        self.sessions
-            .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).build())
-            .await?;
-        // Every process reads the recent revocations every auth.revocation_check_ms;
-        // only revoked families carry the field.
-        self.sessions
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"revoked_at": 1})
-                    .options(IndexOptions::builder().sparse(true).build())
-                    .build(),
-            )
-            .await?;
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"user_id": 1, "created_at": -1, "_id": -1})
-                    .build(),
-            )
-            .await?;
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"user_id": 1, "idempotency_key": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .unique(true)
-                            .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
-                            .name("user_idempotency_key".to_owned())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"created_at": 1, "_id": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .partial_filter_expression(doc! {"published": false})
-                            .name("outbox".to_owned())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"created_at": 1, "_id": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .partial_filter_expression(doc! {"status": "pending"})
-                            .name("pending".to_owned())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        // Redeeming one token ends the user's others; expired ones go by themselves.
-        self.resets
-            .create_index(IndexModel::builder().keys(doc! {"user_id": 1}).build())
-            .await?;
-        self.resets
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"expires_at": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(std::time::Duration::ZERO)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        for (name, leading) in crate::order_search::DESK_INDEXES {
-            self.orders
-                .create_index(
-                    IndexModel::builder()
-                        .keys(crate::order_search::desk_keys(leading))
-                        .options(IndexOptions::builder().name(name.to_owned()).build())
-                        .build(),
-                )
+        for (collection, models) in self.indexes() {
+            self.db
+                .collection::<mongodb::bson::Document>(collection)
+                .create_indexes(models)
                 .await?;
         }
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"notify_due_at": 1, "_id": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .partial_filter_expression(doc! {"notify_due_at": {"$exists": true}})
-                            .name("owed_notifications".to_owned())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        self.create_webhook_indexes().await
+        Ok(())
     }
 
-    async fn create_webhook_indexes(&self) -> Result<(), mongodb::error::Error> {
-        // The fan-out reads the orders that still owe status changes, oldest first.
-        self.orders
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"hooks_owed": 1, "_id": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .partial_filter_expression(doc! {"hooks_owed": true})
-                            .name("webhook_fan_out".to_owned())
-                            .build(),
+    /// The indexes, by collection, and what needs each.
+    fn indexes(&self) -> Vec<(&str, Vec<IndexModel>)> {
+        let opts = IndexOptions::builder;
+        let with = |keys, options| IndexModel::builder().keys(keys).options(options).build();
+        let plain = |keys| IndexModel::builder().keys(keys).build();
+        let partial = |keys, name: &str, filter| {
+            with(
+                keys,
+                opts()
+                    .partial_filter_expression(filter)
+                    .name(name.to_owned())
+                    .build(),
+            )
+        };
+        let expiring =
+            |field: &str, after| with(doc! {field: 1}, opts().expire_after(after).build());
+        let mut orders = vec![
+            // A customer's own orders, newest first.
+            plain(doc! {"user_id": 1, "created_at": -1, "_id": -1}),
+            with(
+                doc! {"user_id": 1, "idempotency_key": 1},
+                opts()
+                    .unique(true)
+                    .partial_filter_expression(doc! {"idempotency_key": {"$exists": true}})
+                    .name("user_idempotency_key".to_owned())
+                    .build(),
+            ),
+            // The relay's scan: unpublished orders, oldest first.
+            partial(
+                doc! {"created_at": 1, "_id": 1},
+                "outbox",
+                doc! {"published": false},
+            ),
+            // The sweep and the fleet gauges: pending orders, oldest first.
+            partial(
+                doc! {"created_at": 1, "_id": 1},
+                "pending",
+                doc! {"status": "pending"},
+            ),
+            // The due-email scan.
+            partial(
+                doc! {"notify_due_at": 1, "_id": 1},
+                "owed_notifications",
+                doc! {"notify_due_at": {"$exists": true}},
+            ),
+            // The fan-out reads the orders that still owe status changes, oldest first.
+            partial(
+                doc! {"hooks_owed": 1, "_id": 1},
+                "webhook_fan_out",
+                doc! {"hooks_owed": true},
+            ),
+        ];
+        orders.extend(
+            crate::order_search::DESK_INDEXES
+                .iter()
+                .map(|(name, leading)| {
+                    with(
+                        crate::order_search::desk_keys(leading),
+                        opts().name((*name).to_owned()).build(),
                     )
-                    .build(),
-            )
-            .await?;
-        self.webhook_lanes
-            .create_index(IndexModel::builder().keys(doc! {"due_at": 1}).build())
-            .await?;
-        self.webhook_lanes
-            .create_index(IndexModel::builder().keys(doc! {"webhook": 1}).build())
-            .await?;
-        self.webhook_attempts
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"webhook": 1, "_id": -1})
-                    .build(),
-            )
-            .await?;
-        self.webhook_attempts
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"at": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(crate::webhooks::ATTEMPTS_KEPT)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        // A dead worker's record no survivor needed goes after an hour.
-        self.settling
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! {"until": 1})
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(std::time::Duration::from_secs(3600))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await?;
-        Ok(())
+                }),
+        );
+        vec![
+            (
+                self.users.name(),
+                vec![with(doc! {"email": 1}, opts().unique(true).build())],
+            ),
+            (
+                self.sessions.name(),
+                vec![
+                    plain(doc! {"current": 1}),
+                    plain(doc! {"previous": 1}),
+                    // A password or role change ends every login of one user.
+                    plain(doc! {"user_id": 1}),
+                    // Every process reads the recent revocations every
+                    // auth.revocation_check_ms; only revoked families carry the field.
+                    with(doc! {"revoked_at": 1}, opts().sparse(true).build()),
+                ],
+            ),
+            (self.orders.name(), orders),
+            (
+                self.resets.name(),
+                vec![
+                    // Redeeming one token ends the user's others; expired ones go by
+                    // themselves.
+                    plain(doc! {"user_id": 1}),
+                    expiring("expires_at", Duration::ZERO),
+                ],
+            ),
+            (
+                self.webhook_lanes.name(),
+                vec![plain(doc! {"due_at": 1}), plain(doc! {"webhook": 1})],
+            ),
+            (
+                self.webhook_attempts.name(),
+                vec![
+                    plain(doc! {"webhook": 1, "_id": -1}),
+                    expiring("at", crate::webhooks::ATTEMPTS_KEPT),
+                ],
+            ),
+            // A dead worker's record no survivor needed goes after an hour.
+            (
+                self.settling.name(),
+                vec![expiring("until", Duration::from_secs(3600))],
+            ),
+        ]
     }
 
     /// Runs `f` with the operation timeout; a timeout is an `Unavailable` like any

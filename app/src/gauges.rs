@@ -6,7 +6,7 @@
 //! lease renewal per worker. The other workers report zero, and alerts take the `max`.
 
 use crate::fleet_lease::FleetLease;
-use crate::metrics::{set_count, Metrics};
+use crate::metrics::{set_count, set_count_read, Metrics};
 use orderflow_core::ports::Clock;
 use orderflow_core::usecases::{DeadLetters, OrderProcessor, Relay};
 use std::sync::Arc;
@@ -61,9 +61,8 @@ impl FleetGauges {
         m.dead_letters.set(0);
     }
 
-    /// One look. A figure that cannot be read keeps its last value: the outage shows
-    /// in the readiness gauges and the logs, and a gauge dropping to zero would read
-    /// as the backlog clearing.
+    /// One look. A figure that cannot be read keeps its last value (as
+    /// `set_count_read` says why).
     pub async fn look(&self) {
         let m = &self.metrics;
         match self.relay.pending_orders().await {
@@ -76,17 +75,11 @@ impl FleetGauges {
             }
             Err(e) => tracing::debug!(error = %e, "could not count the pending orders"),
         }
-        match self.processor.owed_notifications().await {
-            Ok(n) => set_count(&m.notifications_due, n),
-            Err(e) => tracing::debug!(error = %e, "could not count owed emails"),
-        }
-        match self.processor.failing_notifications().await {
-            Ok(n) => set_count(&m.notifications_failing, n),
-            Err(e) => tracing::debug!(error = %e, "could not count failing emails"),
-        }
-        match self.dead_letters.count().await {
-            Ok(n) => set_count(&m.dead_letters, n),
-            Err(e) => tracing::debug!(error = %e, "could not count the dead letters"),
-        }
+        let owed = self.processor.owed_notifications().await;
+        set_count_read(&m.notifications_due, owed, "owed emails");
+        let failing = self.processor.failing_notifications().await;
+        set_count_read(&m.notifications_failing, failing, "failing emails");
+        let dead = self.dead_letters.count().await;
+        set_count_read(&m.dead_letters, dead, "the dead letters");
     }
 }

@@ -3,7 +3,7 @@
 //! process of the fleet runs it.)
 
 use crate::idle_pace::IdlePace;
-use crate::metrics::{set_count, Metrics};
+use crate::metrics::{set_count_read, Metrics};
 use orderflow_core::usecases::{Relay, Relayed};
 use orderflow_core::BoxError;
 use std::sync::Arc;
@@ -54,14 +54,16 @@ pub async fn scan_once(relay: &Relay, metrics: &Metrics) -> Result<Relayed, BoxE
     if let Ok(d) = &done {
         metrics.relay_refused.inc_by(d.refused as u64);
     }
-    match relay.backlog().await {
-        Ok(n) => set_count(&metrics.relay_backlog, n),
-        Err(e) => tracing::debug!(error = %e, "could not count the relay backlog"),
-    }
-    match relay.set_aside_count().await {
-        Ok(n) => set_count(&metrics.relay_set_aside, n),
-        Err(e) => tracing::debug!(error = %e, "could not count the set-aside orders"),
-    }
+    set_count_read(
+        &metrics.relay_backlog,
+        relay.backlog().await,
+        "the relay backlog",
+    );
+    set_count_read(
+        &metrics.relay_set_aside,
+        relay.set_aside_count().await,
+        "the set-aside orders",
+    );
     done
 }
 

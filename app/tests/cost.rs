@@ -28,14 +28,6 @@ const PACE: Duration = Duration::from_millis(40);
 const MONGO_LIMIT: f64 = 5.5;
 const SQS_LIMIT: f64 = 0.45;
 
-/// The keys production sets to batch its SQS calls: the guard measures what
-/// production runs.
-const BATCHING: [(&str, &str); 3] = [
-    ("relay", "batch_linger_ms"),
-    ("worker", "receive_pause_ms"),
-    ("worker", "ack_linger_ms"),
-];
-
 async fn metrics_text(client: &Client, process: &Proc) -> String {
     let res = client.http.get(process.ops_url("/metrics")).send().await;
     res.unwrap().text().await.unwrap()
@@ -66,7 +58,8 @@ async fn an_order_costs_no_more_than_its_budget() {
     let Some(mut s) = Stack::new().await else {
         return;
     };
-    for (k, v) in production_settings(&BATCHING) {
+    // The guard measures what production runs.
+    for (k, v) in production_settings(&PRODUCTION_BATCHING) {
         s.set(&k, v);
     }
     // Production's pace of long polls and scans, not the fault tests' quick one.

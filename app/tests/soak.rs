@@ -87,12 +87,8 @@ async fn soak() {
     s.set("ORDERFLOW_NOTIFY__RETRY_MAX_MS", "2000");
     s.set("ORDERFLOW_NOTIFY__SCAN_INTERVAL_MS", "500");
     // The workers as production runs them: batched SQS calls, forty deliveries in hand.
-    for (k, v) in production_settings(&[
-        ("relay", "batch_linger_ms"),
-        ("worker", "receive_pause_ms"),
-        ("worker", "ack_linger_ms"),
-        ("worker", "concurrency"),
-    ]) {
+    let keys = [PRODUCTION_BATCHING.as_slice(), &[("worker", "concurrency")]].concat();
+    for (k, v) in production_settings(&keys) {
         s.set(&k, v);
     }
     let s = Arc::new(s);

@@ -457,16 +457,9 @@ async fn every_command_sent_is_counted_under_its_collection() {
         Orders::insert(&store, &o).await.unwrap();
         batch.push(o.id);
     }
-    InventoryRepo::update(
-        &store,
-        &product.sku,
-        &orderflow_core::domain::ProductPatch {
-            stock_delta: Some(100),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    InventoryRepo::update(&store, &product.sku, &fixtures::stock_change(100))
+        .await
+        .unwrap();
     meter.reset();
     let settled = store.fulfil_many(&batch, fixtures::now(), None).await;
     assert!(

@@ -246,6 +246,16 @@ pub fn set_count(gauge: &Gauge, n: usize) {
     gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
 }
 
+/// Sets a gauge to the count just read. A failed read keeps the last value (the outage
+/// shows in the readiness gauges and the logs; a gauge dropping to zero would read as
+/// the backlog clearing).
+pub fn set_count_read<E: std::fmt::Display>(gauge: &Gauge, read: Result<usize, E>, what: &str) {
+    match read {
+        Ok(n) => set_count(gauge, n),
+        Err(e) => tracing::debug!(error = %e, "could not count {what}"),
+    }
+}
+
 /// The adapters count their requests here.
 impl orderflow_core::ports::CallMeter for Metrics {
     fn store_command(&self, command: &str, collection: &str) {

@@ -9,6 +9,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `[section]` keys production sets to batch its SQS calls.
+pub const PRODUCTION_BATCHING: [(&str, &str); 3] = [
+    ("relay", "batch_linger_ms"),
+    ("worker", "receive_pause_ms"),
+    ("worker", "ack_linger_ms"),
+];
+
 /// The settings of `config/production.toml` for the `[section]` keys named, as the
 /// environment variables that set them: a test that measures what production runs
 /// takes them from the file itself.

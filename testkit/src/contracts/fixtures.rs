@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use orderflow_core::domain::{
     Currency, Email, IdempotencyKey, NewOrderLine, Order, Origin, PasswordHash, Price, Product,
-    ProductName, Quantity, Role, Sku, User, UserId,
+    ProductName, ProductPatch, Quantity, Role, Sku, User, UserId,
 };
 
 pub fn sku(s: &str) -> Sku {
@@ -67,4 +67,12 @@ pub fn order_at(
 
 pub fn order(user: UserId, lines: &[(&Product, u32)]) -> Order {
     order_at(user, lines, None, now())
+}
+
+/// A patch that changes a product's stock by `delta` and nothing else.
+pub fn stock_change(delta: i64) -> ProductPatch {
+    ProductPatch {
+        stock_delta: Some(delta),
+        ..Default::default()
+    }
 }

@@ -2,7 +2,7 @@
 //! The adapter is a [`Store`]: the ports one backing store implements, since the
 //! tests set up state through its other ports.
 
-use super::fixtures::{product, sku};
+use super::fixtures::{product, sku, stock_change};
 use orderflow_core::domain::{Price, ProductCursor, ProductPatch};
 use orderflow_core::ports::InventoryError;
 
@@ -51,10 +51,7 @@ pub async fn products_are_unique_and_listed_in_sku_order(s: Store) {
 
 pub async fn stock_updates_are_relative_and_never_negative(s: Store) {
     s.inventory.insert(&product("ST-1", 100, 5)).await.unwrap();
-    let patch = |d: i64| ProductPatch {
-        stock_delta: Some(d),
-        ..Default::default()
-    };
+    let patch = stock_change;
     assert!(matches!(
         s.inventory.update(&sku("ST-1"), &patch(-6)).await,
         Err(InventoryError::InsufficientStock)

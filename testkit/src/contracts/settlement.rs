@@ -3,7 +3,7 @@
 //! The adapter is a [`Store`]: the ports one backing store implements, since the
 //! tests set up state through its other ports.
 
-use super::fixtures::{now, order, product};
+use super::fixtures::{now, order, product, stock_change};
 use orderflow_core::domain::{OrderId, OrderStatus, UserId};
 use orderflow_core::ports::{FulfilmentOutcome, InventoryError, OrderRepoError};
 
@@ -189,16 +189,7 @@ pub async fn fulfil_many_settles_each_in_order(s: Store) {
     // An order twice in one batch (a duplicate delivery): settled once, then final.
     let twice = order(UserId::new(), &[(&p, 1)]);
     s.orders.insert(&twice).await.unwrap();
-    s.inventory
-        .update(
-            &p.sku,
-            &orderflow_core::domain::ProductPatch {
-                stock_delta: Some(5),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.inventory.update(&p.sku, &stock_change(5)).await.unwrap();
     let got = s
         .settlement
         .fulfil_many(&[twice.id, twice.id], now(), None)
@@ -219,16 +210,7 @@ pub async fn fulfil_many_settles_each_in_order(s: Store) {
         4,
         "taken once"
     );
-    s.inventory
-        .update(
-            &p.sku,
-            &orderflow_core::domain::ProductPatch {
-                stock_delta: Some(-4),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    s.inventory.update(&p.sku, &stock_change(-4)).await.unwrap();
 
     let again = s.settlement.fulfil_many(&batch, now(), None).await;
     for (i, r) in again.iter().enumerate() {

@@ -28,9 +28,10 @@ const IPV4_NOT_GLOBAL: &[([u8; 4], u8)] = &[
 
 /// IPv6 blocks inside global unicast (2000::/3) that are not globally reachable.
 /// Everything outside 2000::/3 is refused apart from the prefixes that carry an IPv4
-/// address: loopback, unspecified, IPv4-compatible, discard-only (100::/64), the
-/// dummy prefix, segment-routing SIDs (5f00::/16), unique-local, link-local,
-/// site-local and multicast all lie outside it.
+/// address: loopback, unspecified, IPv4-compatible, the local-use NAT64 prefix
+/// (64:ff9b:1::/48, RFC 8215, whatever it embeds), discard-only (100::/64), the dummy
+/// prefix, segment-routing SIDs (5f00::/16), unique-local, link-local, site-local and
+/// multicast all lie outside it.
 const IPV6_NOT_GLOBAL: &[([u16; 8], u8)] = &[
     ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments (RFC 2928), Teredo included
     ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation (RFC 3849)
@@ -51,9 +52,6 @@ const IPV6_GLOBAL_IN_IETF: &[([u16; 8], u8)] = &[
 /// The NAT64 well-known prefix (RFC 6052): 64:ff9b::/96, the IPv4 address in the last
 /// 32 bits.
 const NAT64_WELL_KNOWN: [u16; 6] = [0x64, 0xff9b, 0, 0, 0, 0];
-
-/// The local-use NAT64 prefix (RFC 8215), not globally reachable whatever it embeds.
-const NAT64_LOCAL_USE: ([u16; 8], u8) = ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48);
 
 /// 6to4 (RFC 3056): 2002::/16, the relay's IPv4 address in bits 16 to 47.
 const SIX_TO_FOUR: u16 = 0x2002;
@@ -90,7 +88,6 @@ fn v6_is_global(ip: Ipv6Addr) -> bool {
     let in_global_unicast = s[0] & 0xe000 == 0x2000;
     let within = |&(net, len): &([u16; 8], u8)| in_v6(ip, net, len);
     in_global_unicast
-        && !within(&NAT64_LOCAL_USE)
         && (!IPV6_NOT_GLOBAL.iter().any(within) || IPV6_GLOBAL_IN_IETF.iter().any(within))
 }
 

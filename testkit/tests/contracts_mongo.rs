@@ -189,7 +189,8 @@ struct OwingOrders {
 }
 
 impl OwingOrders {
-    async fn new(n: u32, operation_timeout: Duration) -> Option<Self> {
+    /// `n` orders in `status` that owe webhook events (for an hour).
+    async fn new(n: u32, status: &str, operation_timeout: Duration) -> Option<Self> {
         use mongodb::bson::{doc, DateTime};
         use orderflow_core::ports::{InventoryRepo, Orders};
         use orderflow_testkit::contracts::fixtures;
@@ -211,7 +212,7 @@ impl OwingOrders {
             orders
                 .update_one(
                     doc! {"_id": o.id.to_string()},
-                    doc! {"$set": {"hooks_owed": true, "updated_at": an_hour_ago}},
+                    doc! {"$set": {"status": status, "hooks_owed": true, "updated_at": an_hour_ago}},
                 )
                 .await
                 .unwrap();
@@ -256,12 +257,12 @@ impl OwingOrders {
 /// transaction (secantusdb does), and then the settlement's commit waits behind a
 /// second settlement's write, which waits behind the update, which waits for the
 /// commit. `write` gets the settling order and one nobody holds.
-async fn never_holds_up_a_settlement<F, Fut>(write: F)
+async fn never_holds_up_a_settlement<F, Fut>(status: &str, write: F)
 where
     F: FnOnce(MongoStore, orderflow_core::domain::OrderId, orderflow_core::domain::OrderId) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
 {
-    let Some(t) = OwingOrders::new(3, Duration::from_secs(30)).await else {
+    let Some(t) = OwingOrders::new(3, status, Duration::from_secs(30)).await else {
         return;
     };
     // A settlement that has written its order and is about to commit.
@@ -304,7 +305,9 @@ where
 
 #[tokio::test]
 async fn forgetting_owed_webhook_events_never_holds_up_a_settlement() {
-    never_holds_up_a_settlement(|store, _, _| async move {
+    // Forgetting writes settled orders only; a transaction holding one stands for any
+    // write that may (and shows what would happen were it a settlement).
+    never_holds_up_a_settlement("completed", |store, _, _| async move {
         use orderflow_core::ports::WebhookDeliveries;
         let forgotten = store
             .forget_owed(orderflow_testkit::contracts::fixtures::now())
@@ -321,7 +324,7 @@ async fn forgetting_owed_webhook_events_never_holds_up_a_settlement() {
 
 #[tokio::test]
 async fn marking_orders_published_never_holds_up_a_settlement() {
-    never_holds_up_a_settlement(|store, settling, other| async move {
+    never_holds_up_a_settlement("pending", |store, settling, other| async move {
         use orderflow_core::ports::Outbox;
         let before = store
             .count_unpublished(1000)
@@ -343,6 +346,29 @@ async fn marking_orders_published_never_holds_up_a_settlement() {
     .await;
 }
 
+/// With no endpoint, the fan-out forgets owed events of settled orders only: a pending
+/// order's settlement writes it anyway, and a write to it meanwhile would meet that
+/// settlement's transaction (on MongoDB, abort it: a write conflict, the whole batch
+/// tried again; on the stand-in, also wait for it).
+#[tokio::test]
+async fn forgetting_owed_webhook_events_leaves_pending_orders_to_their_settlement() {
+    use orderflow_core::ports::WebhookDeliveries;
+    let Some(t) = OwingOrders::new(2, "pending", Duration::from_secs(2)).await else {
+        return;
+    };
+    let mut settling = t.hold(0, "settlement").await;
+    let forgotten = t
+        .store
+        .forget_owed(orderflow_testkit::contracts::fixtures::now())
+        .await;
+    assert!(matches!(forgotten, Ok(0)), "{forgotten:?}");
+    settling.commit_transaction().await.unwrap();
+    for i in 0..2 {
+        assert_eq!(t.get(i).await.get_bool("hooks_owed"), Ok(true));
+    }
+    t.store.drop_database().await.unwrap();
+}
+
 /// A worker killed inside its settlement leaves its order held until the server reaps
 /// the transaction (a minute). A write to many orders that meets it gives up when its
 /// caller does, on the server too: one still waiting there would apply after its
@@ -352,7 +378,7 @@ async fn marking_orders_published_never_holds_up_a_settlement() {
 #[tokio::test]
 async fn a_write_held_up_by_a_dead_settlement_ends_with_its_call() {
     use orderflow_core::ports::WebhookDeliveries;
-    let Some(t) = OwingOrders::new(1, Duration::from_secs(1)).await else {
+    let Some(t) = OwingOrders::new(1, "completed", Duration::from_secs(1)).await else {
         return;
     };
     let mut dead = t.hold(0, "dead").await;

@@ -164,13 +164,17 @@ impl WebhookDeliveries for MemoryStore {
         let o = &mut *guard;
         let after = before + chrono::Duration::milliseconds(1);
         let kept = o.hooks_owed.split_off(&(after, OrderId(uuid::Uuid::nil())));
-        let forgotten = std::mem::replace(&mut o.hooks_owed, kept);
-        for (_, id) in &forgotten {
-            if o.by_id.get(id).is_none_or(|x| x.status.is_terminal()) {
-                o.hooks_fanned.remove(id);
+        let old = std::mem::replace(&mut o.hooks_owed, kept);
+        let mut forgotten = 0;
+        for key in old {
+            if o.by_id.get(&key.1).is_some_and(|x| !x.status.is_terminal()) {
+                o.hooks_owed.insert(key);
+            } else {
+                o.hooks_fanned.remove(&key.1);
+                forgotten += 1;
             }
         }
-        Ok(forgotten.len())
+        Ok(forgotten)
     }
 
     async fn claim_lane(

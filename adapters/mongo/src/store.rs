@@ -153,6 +153,12 @@ impl MongoStore {
                 "webhook_fan_out",
                 doc! {"hooks_owed": true},
             ),
+            // With no endpoint, the settled orders' owed changes are forgotten.
+            partial(
+                doc! {"hooks_owed": 1, "status": 1, "updated_at": 1},
+                "webhook_forget",
+                doc! {"hooks_owed": true},
+            ),
         ];
         orders.extend(
             crate::order_search::DESK_INDEXES

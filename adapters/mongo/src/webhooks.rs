@@ -248,6 +248,9 @@ impl MongoStore {
     }
 }
 
+/// The statuses an order ends in: only such an order's owed changes are forgotten.
+const SETTLED: [&str; 3] = ["completed", "failed", "cancelled"];
+
 #[async_trait::async_trait]
 impl WebhookDeliveries for MongoStore {
     async fn owed_events(&self, limit: usize) -> Result<Vec<OwedEvents>, WebhookRepoError> {
@@ -315,7 +318,11 @@ impl WebhookDeliveries for MongoStore {
     async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError> {
         let forgotten = self
             .update_matching_orders(
-                &doc! {"hooks_owed": true, "updated_at": {"$lte": bdate(before)}},
+                &doc! {
+                    "hooks_owed": true,
+                    "status": {"$in": SETTLED.to_vec()},
+                    "updated_at": {"$lte": bdate(before)},
+                },
                 &doc! {"$unset": {"hooks_owed": ""}},
             )
             .await

@@ -83,9 +83,11 @@ pub struct Lane {
 /// - make `finish_head` remove the claimed head (delivered or given up) and
 ///   `retry_head` record its failures and make it due at `due_at`; both release the
 ///   claim and change nothing if the claim no longer holds;
-/// - make `forget_owed` end what orders owe for their changes made at or before
-///   `before`, and nothing of an order changed after it (for when no endpoint exists:
-///   an endpoint receives only what happens after it was added), answering how many;
+/// - make `forget_owed` end what orders no longer pending owe for their changes made
+///   at or before `before`, and nothing of an order changed after it (for when no
+///   endpoint exists; an endpoint is only handed what happens after it was added),
+///   answering how many. A pending order keeps owing: its settlement writes it again
+///   anyway, and a write now would meet that settlement's transaction and undo it;
 /// - make `enqueue` queue one more delivery of an event behind what the lane holds;
 /// - list in `attempts` an endpoint's tries newest first, before the `before` attempt
 ///   when given, up to `limit`;

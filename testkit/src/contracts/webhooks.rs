@@ -289,29 +289,46 @@ pub async fn the_delivery_log_pages_newest_first(s: WebhookStore) {
         .is_empty());
 }
 
-/// With no endpoint, what changed before a time is owed to no one; later changes stay.
+/// With no endpoint, what a settled order changed before a time is owed to no one;
+/// later changes stay, and so does a pending order's (its settlement writes it anyway).
 pub async fn changes_before_a_time_can_be_forgotten(s: WebhookStore) {
     let p = product("WH-FORGET", 100, 10);
     s.store.inventory.insert(&p).await.unwrap();
     let t = now();
-    let old = super::fixtures::order_at(UserId::new(), &[(&p, 1)], None, t - Span::seconds(60));
-    let new = super::fixtures::order_at(UserId::new(), &[(&p, 1)], None, t);
-    s.store.orders.insert(&old).await.unwrap();
-    s.store.orders.insert(&new).await.unwrap();
+    let old = |at| super::fixtures::order_at(UserId::new(), &[(&p, 1)], None, at);
+    let (settled, pending, new) = (
+        old(t - Span::seconds(60)),
+        old(t - Span::seconds(60)),
+        old(t),
+    );
+    for o in [&settled, &pending, &new] {
+        s.store.orders.insert(o).await.unwrap();
+    }
+    s.store
+        .orders
+        .cancel(settled.id, t - Span::seconds(50), None, false)
+        .await
+        .unwrap();
     let forgotten = s
         .deliveries
         .forget_owed(t - Span::seconds(30))
         .await
         .unwrap();
     assert_eq!(forgotten, 1);
-    assert_eq!(owed(&s).await, vec![(new.id.0, 0, 1)]);
-    // A change after the time is owed again, whatever was forgotten before.
-    s.store.orders.cancel(old.id, t, None, false).await.unwrap();
-    let mut now_owed = owed(&s).await;
-    now_owed.sort();
-    let mut expected = vec![(new.id.0, 0, 1), (old.id.0, 0, 2)];
-    expected.sort();
-    assert_eq!(now_owed, expected);
+    let sorted = |mut v: Vec<(uuid::Uuid, usize, usize)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(owed(&s).await),
+        sorted(vec![(new.id.0, 0, 1), (pending.id.0, 0, 1)])
+    );
+    // Its change after the time is owed with what it owed before.
+    s.store.orders.cancel(pending.id, t, None, false).await.unwrap();
+    assert_eq!(
+        sorted(owed(&s).await),
+        sorted(vec![(new.id.0, 0, 1), (pending.id.0, 0, 2)])
+    );
 }
 
 /// A working adapter says so when asked (`Health`).

@@ -324,7 +324,11 @@ pub async fn changes_before_a_time_can_be_forgotten(s: WebhookStore) {
         sorted(vec![(new.id.0, 0, 1), (pending.id.0, 0, 1)])
     );
     // Its change after the time is owed with what it owed before.
-    s.store.orders.cancel(pending.id, t, None, false).await.unwrap();
+    s.store
+        .orders
+        .cancel(pending.id, t, None, false)
+        .await
+        .unwrap();
     assert_eq!(
         sorted(owed(&s).await),
         sorted(vec![(new.id.0, 0, 1), (pending.id.0, 0, 2)])

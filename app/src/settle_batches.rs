@@ -1,7 +1,7 @@
 //! Settlements asked for at about the same time go to the store together: a worker's
 //! deliveries from one receive each ask to settle their order within microseconds of
-//! one another, and `OrderSettlement::fulfil_many` settles them in one transaction
-//! (on MongoDB six commands for the batch instead of five per order). Each delivery
+//! one another, and `OrderSettlement::fulfil_many` settles them together (on MongoDB
+//! four commands for the batch instead of four per order). Each delivery
 //! still waits for its own order's outcome, inside its own span.
 
 use orderflow_core::domain::OrderId;

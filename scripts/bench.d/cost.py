@@ -212,7 +212,7 @@ def main():
         f"### cost — {datetime.date.today()} — commit {bench.commit()} — one `api` + one `worker` on the local stack, {RATE:.0f} orders/s offered for {SECS:.0f} s",
         "",
         f"{accepted} orders accepted ({refused} refused) in {offered_s:.1f} s; {settled:.0f} settled, {left} still pending after {elapsed:.0f} s; "
-        f"{mails:.0f} emails sent; {conflicts:.0f} settlement conflict retries. Per settled order, the idle background over the same {elapsed:.0f} s subtracted:",
+        f"{mails:.0f} emails sent; {conflicts:.0f} settlement retries. Per settled order, the idle background over the same {elapsed:.0f} s subtracted:",
         "",
         "| per settled order | count |",
         "|---|---:|",

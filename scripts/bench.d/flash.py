@@ -4,7 +4,7 @@ half while they run; settled by 1 worker process, then (on fresh stand-ins) by 4
 
 Checks, for each: no oversell (stock 0, exactly FLASH_STOCK completed, the rest
 failed), every order terminal, one email per order (the workers' mail counters), and
-reports the drain rate, the settlement transactions retried after write conflicts,
+reports the drain rate, the settlement tries retried because the stock moved under them,
 and the ratio of 4 workers' rate to 1's.
 
 Knobs: FLASH_ORDERS, FLASH_STOCK, FLASH_WORKERS ("1 4"), FLASH_LIMIT (s, 600),

@@ -37,34 +37,53 @@ impl MongoStore {
                     doc! {"q": q, "u": update.clone(), "multi": false}
                 })
                 .collect();
-            let mut command = doc! {
-                "update": self.orders.name(),
-                "updates": statements,
-                "ordered": false,
-                // The server gives up when this call does: a statement waiting for a
-                // dead worker's transaction (held until the server reaps it, a minute)
-                // would otherwise go on waiting, and apply, after its caller was told
-                // it failed, and each retry of the call would leave one more waiting.
-                "maxTimeMS": i64::try_from(self.op_timeout.as_millis()).unwrap_or(i64::MAX),
-            };
-            // `run_command` does not add the client's write concern as `update_many` does.
-            if let Some(wc) = self.db.write_concern() {
-                command.insert("writeConcern", mongodb::bson::to_document(wc)?);
-            }
-            let reply = self.bounded(self.db.run_command(command)).await?;
-            if let Some(e) = reply.get_array("writeErrors").ok().and_then(|e| e.first()) {
-                return Err(format!("an order's update failed: {e}").into());
-            }
-            if let Ok(e) = reply.get_document("writeConcernError") {
-                return Err(format!("write concern not met: {e}").into());
-            }
-            changed += match reply.get("nModified") {
-                Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-                Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-                _ => 0,
-            };
+            let reply = self
+                .run_update(self.orders.name(), statements, false)
+                .await?;
+            changed += count(&reply, "nModified");
         }
         Ok(changed)
+    }
+
+    /// One `update` command of single-document statements, outside any transaction;
+    /// how many documents they matched. A statement that failed fails the call.
+    pub(crate) async fn update_statements(
+        &self,
+        collection: &str,
+        statements: Vec<Document>,
+    ) -> Result<usize, BoxError> {
+        let reply = self.run_update(collection, statements, true).await?;
+        Ok(usize::try_from(count(&reply, "n")).unwrap_or(usize::MAX))
+    }
+
+    async fn run_update(
+        &self,
+        collection: &str,
+        statements: Vec<Document>,
+        ordered: bool,
+    ) -> Result<Document, BoxError> {
+        let mut command = doc! {
+            "update": collection,
+            "updates": statements,
+            "ordered": ordered,
+            // The server gives up when this call does: a statement waiting for a
+            // dead worker's transaction (held until the server reaps it, a minute)
+            // would otherwise go on waiting, and apply, after its caller was told
+            // it failed, and each retry of the call would leave one more waiting.
+            "maxTimeMS": i64::try_from(self.op_timeout.as_millis()).unwrap_or(i64::MAX),
+        };
+        // `run_command` does not add the client's write concern as `update_many` does.
+        if let Some(wc) = self.db.write_concern() {
+            command.insert("writeConcern", mongodb::bson::to_document(wc)?);
+        }
+        let reply = self.bounded(self.db.run_command(command)).await?;
+        if let Some(e) = reply.get_array("writeErrors").ok().and_then(|e| e.first()) {
+            return Err(format!("an update statement failed: {e}").into());
+        }
+        if let Ok(e) = reply.get_document("writeConcernError") {
+            return Err(format!("write concern not met: {e}").into());
+        }
+        Ok(reply)
     }
 
     /// Finds the orders matching `filter` and applies `update` to each that still
@@ -106,5 +125,14 @@ impl MongoStore {
             .iter()
             .filter_map(|d| d.get_str("_id").ok().map(str::to_owned))
             .collect())
+    }
+}
+
+/// A count from an `update` reply (`n` matched, `nModified` changed).
+fn count(reply: &Document, field: &str) -> u64 {
+    match reply.get(field) {
+        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
     }
 }

@@ -135,19 +135,11 @@ impl OrderSettlement for MongoStore {
         order: OrderId,
         at: DateTime<Utc>,
     ) -> Result<Fulfilment, InventoryError> {
-        let result =
-            match tokio::time::timeout(self.txn_timeout, self.fulfil_in_transaction(order, at))
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => {
-                    Err(format!("fulfilment transaction exceeded {:?}", self.txn_timeout).into())
-                }
-            };
-        result.map_err(|e| match e.downcast::<InventoryError>() {
-            Ok(inner) => *inner,
-            Err(other) => InventoryError::Unavailable(other),
-        })
+        self.fulfil_many(&[order], at, None)
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(InventoryError::Unavailable("not settled".into())))
     }
 
     async fn fulfil_many(
@@ -158,7 +150,7 @@ impl OrderSettlement for MongoStore {
     ) -> Vec<Result<Fulfilment, InventoryError>> {
         let all = tokio::time::timeout(
             self.txn_timeout,
-            self.fulfil_many_in_transaction(orders, at, email_claim),
+            self.fulfil_many_held(orders, at, email_claim),
         );
         let failed = |why: String| {
             orders
@@ -169,10 +161,7 @@ impl OrderSettlement for MongoStore {
         match all.await {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(e)) => failed(e.to_string()),
-            Err(_) => failed(format!(
-                "fulfilment transaction exceeded {:?}",
-                self.txn_timeout
-            )),
+            Err(_) => failed(format!("settlement exceeded {:?}", self.txn_timeout)),
         }
     }
 }

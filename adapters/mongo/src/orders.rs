@@ -522,7 +522,12 @@ impl MongoStore {
         entry: Document,
         email_owed: bool,
     ) -> Result<Option<OrderDoc>, OrderRepoError> {
-        let mut set = doc! {"status": "cancelled", "updated_at": bdate(at), "hooks_owed": true};
+        let mut set = doc! {
+            "status": "cancelled",
+            "updated_at": bdate(at),
+            "hooks_owed": true,
+            "hooks_owed_final": true,
+        };
         if email_owed {
             set.insert("notify_due_at", bdate(at));
         }

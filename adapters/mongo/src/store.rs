@@ -16,17 +16,16 @@ pub struct MongoSettings {
     /// How long to look for a usable server before failing a call.
     pub server_selection_timeout: Duration,
     pub connect_timeout: Duration,
-    /// An upper bound on any one call (a transaction with its retries counts as one),
+    /// An upper bound on any one call,
     /// so that no request hangs on a stalled connection.
     pub operation_timeout: Duration,
-    /// Bound on the fulfilment transaction with its conflict retries.
+    /// Bound on a batch's settlement with its retries.
     pub transaction_timeout: Duration,
 }
 
 /// The store ports on one MongoDB database. Cheap to clone.
 #[derive(Clone)]
 pub struct MongoStore {
-    pub(crate) client: Client,
     pub(crate) db: Database,
     pub(crate) users: Collection<UserDoc>,
     pub(crate) sessions: Collection<SessionDoc>,
@@ -37,12 +36,8 @@ pub struct MongoStore {
     pub(crate) webhooks: Collection<crate::webhooks::WebhookDoc>,
     pub(crate) webhook_lanes: Collection<mongodb::bson::Document>,
     pub(crate) webhook_attempts: Collection<crate::webhooks::AttemptDoc>,
-    /// The session of every settlement transaction under way, and until when it may
-    /// hold its products (`dead_settlements.rs`).
-    pub(crate) settling: Collection<mongodb::bson::Document>,
     pub(crate) op_timeout: Duration,
     pub(crate) txn_timeout: Duration,
-    pub(crate) turns: std::sync::Arc<crate::fulfil::Turns>,
     pub(crate) meter: std::sync::Arc<dyn CallMeter>,
 }
 
@@ -53,8 +48,8 @@ impl MongoStore {
         Self::connect_metered(s, std::sync::Arc::new(NoMeter)).await
     }
 
-    /// `connect`, counting every command sent (and every transaction retried after a
-    /// write conflict) on `meter`.
+    /// `connect`, counting every command sent (and every settlement try retried because
+    /// the stock moved under it) on `meter`.
     pub async fn connect_metered(
         s: &MongoSettings,
         meter: std::sync::Arc<dyn CallMeter>,
@@ -76,12 +71,9 @@ impl MongoStore {
             webhooks: db.collection("webhooks"),
             webhook_lanes: db.collection("webhook_lanes"),
             webhook_attempts: db.collection("webhook_attempts"),
-            settling: db.collection("settlement_sessions"),
-            client,
             db,
             op_timeout: s.operation_timeout,
             txn_timeout: s.transaction_timeout,
-            turns: std::sync::Arc::new(crate::fulfil::Turns::new()),
             meter,
         };
         store
@@ -153,11 +145,12 @@ impl MongoStore {
                 "webhook_fan_out",
                 doc! {"hooks_owed": true},
             ),
-            // With no endpoint, the settled orders' owed changes are forgotten.
+            // With no endpoint, the settled orders' owed changes are forgotten: the
+            // settlement (or cancel) marks them, so the forget never walks the backlog.
             partial(
-                doc! {"hooks_owed": 1, "status": 1, "updated_at": 1},
+                doc! {"hooks_owed_final": 1, "updated_at": 1},
                 "webhook_forget",
-                doc! {"hooks_owed": true},
+                doc! {"hooks_owed_final": true},
             ),
         ];
         orders.extend(
@@ -207,11 +200,6 @@ impl MongoStore {
                     plain(doc! {"webhook": 1, "_id": -1}),
                     expiring("at", crate::webhooks::ATTEMPTS_KEPT),
                 ],
-            ),
-            // A dead worker's record no survivor needed goes after an hour.
-            (
-                self.settling.name(),
-                vec![expiring("until", Duration::from_secs(3600))],
             ),
         ]
     }

@@ -248,9 +248,6 @@ impl MongoStore {
     }
 }
 
-/// The statuses an order ends in: only such an order's owed changes are forgotten.
-const SETTLED: [&str; 3] = ["completed", "failed", "cancelled"];
-
 #[async_trait::async_trait]
 impl WebhookDeliveries for MongoStore {
     async fn owed_events(&self, limit: usize) -> Result<Vec<OwedEvents>, WebhookRepoError> {
@@ -307,7 +304,10 @@ impl WebhookDeliveries for MongoStore {
                     "hooks_fanned": fanned_filter,
                     "history": {"$size": upto_i},
                 },
-                &doc! {"$set": {"hooks_fanned": upto_i}, "$unset": {"hooks_owed": ""}},
+                &doc! {
+                    "$set": {"hooks_fanned": upto_i},
+                    "$unset": {"hooks_owed": "", "hooks_owed_final": ""},
+                },
             )
             .await
             .map_err(unavailable)?;
@@ -318,12 +318,8 @@ impl WebhookDeliveries for MongoStore {
     async fn forget_owed(&self, before: DateTime<Utc>) -> Result<usize, WebhookRepoError> {
         let forgotten = self
             .update_matching_orders(
-                &doc! {
-                    "hooks_owed": true,
-                    "status": {"$in": SETTLED.to_vec()},
-                    "updated_at": {"$lte": bdate(before)},
-                },
-                &doc! {"$unset": {"hooks_owed": ""}},
+                &doc! {"hooks_owed_final": true, "updated_at": {"$lte": bdate(before)}},
+                &doc! {"$unset": {"hooks_owed": "", "hooks_owed_final": ""}},
             )
             .await
             .map_err(unavailable)?;

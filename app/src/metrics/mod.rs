@@ -220,7 +220,7 @@ metrics! {
         "Store commands that failed (an error reply, a timeout, no connection), by command";
     store_conflict_retries: Counter = Counter::default(),
         "store_conflict_retries",
-        "Settlement transactions retried after a write conflict";
+        "Settlement tries retried because the stock moved between their read and their conditional take";
     queue_requests: Family<ActionLabels, Counter> = Family::default(),
         "queue_requests",
         "Requests sent to the queue service (SQS), by action, each attempt counted: what SQS bills";

@@ -16,8 +16,8 @@ pub trait CallMeter: Send + Sync {
     fn store_command(&self, command: &str, collection: &str);
     /// One store command that failed.
     fn store_failure(&self, command: &str);
-    /// One retry of a store transaction after a write conflict (its commands are
-    /// counted by `store_command` as well).
+    /// One settlement try retried because what it read moved before its conditional
+    /// write (its commands are counted by `store_command` as well).
     fn store_conflict_retry(&self);
     /// One request sent to the queue service (`action` as its API names it).
     fn queue_request(&self, action: &str);

@@ -70,8 +70,7 @@ async fn an_order_completes_on_the_real_services_and_the_customer_is_mailed() {
             >= 1.0
     );
     assert!(
-        count("orderflow_store_commands_total{command=\"update\",collection=\"products\"}")
-            .await
+        count("orderflow_store_commands_total{command=\"update\",collection=\"products\"}").await
             >= 1.0
     );
     assert!(count("orderflow_queue_requests_total{action=\"SendMessageBatch\"}").await >= 1.0);
